@@ -1,0 +1,26 @@
+# Two commands on a fresh clone: `make run` (the main job, offline demo without credentials) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# The CPU build; a bare `torch` would pull a multi-GB CUDA build. Override on GPU machines.
+TORCH ?= torch==2.13.0
+
+.PHONY: install run test bench clean
+
+$(BIN)/kaggle-job: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/kaggle-job
+
+run: install
+	$(BIN)/kaggle-job run
+
+test: install
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,75 @@
+"""The model registry. Every model is built from (in_channels, height, width, num_classes),
+which is the answer to the seed notebook's closing question: any number of classes, any input size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from core.errors import BadInput
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+DEFAULT_ARCH = "bncnn"
+
+
+def register(name: str):
+    def wrap(factory):
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_model(arch: str, in_channels: int, height: int, width: int, num_classes: int, **kwargs) -> nn.Module:
+    if arch not in _REGISTRY:
+        raise BadInput(f"--arch: unknown architecture {arch!r}; expected one of {', '.join(available())}")
+    return _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
+
+
+@register("baseline")
+class Baseline(nn.Module):
+    """The seed notebook's network: two conv+ReLU+maxpool blocks, Linear -> 500, Sigmoid, Linear."""
+
+    def __init__(self, in_channels: int, height: int, width: int, num_classes: int, hidden: int = 500):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(in_channels, 16, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, kernel_size=3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        )
+        # Two 2x2 pools floor-divide each side by 4: 28x28 -> 7x7 as in the notebook.
+        flat = 32 * (height // 4) * (width // 4)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(flat, hidden), nn.Sigmoid(),
+                                        nn.Linear(hidden, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def _conv_bn(cin: int, cout: int) -> list[nn.Module]:
+    return [nn.Conv2d(cin, cout, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+@register("bncnn")
+class BNCNN(nn.Module):
+    """A small VGG-style network with BatchNorm; global average pooling makes it size-agnostic."""
+
+    def __init__(self, in_channels: int, height: int, width: int, num_classes: int,
+                 width_mult: float = 1.0, dropout: float = 0.2):
+        super().__init__()
+        c1, c2, c3 = (max(8, int(c * width_mult)) for c in (32, 64, 128))
+        self.features = nn.Sequential(
+            *_conv_bn(in_channels, c1), *_conv_bn(c1, c1), nn.MaxPool2d(2),
+            *_conv_bn(c1, c2), *_conv_bn(c2, c2), nn.MaxPool2d(2),
+            *_conv_bn(c2, c3), nn.AdaptiveAvgPool2d(1),
+        )
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c3, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))

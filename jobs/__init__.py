@@ -1,0 +1,1 @@
+"""kaggle-job's command line and scheduled job entry points."""

@@ -1,0 +1,291 @@
+"""The `kaggle-job` command line: thin typer commands over the library in core/.
+
+Heavy imports (torch, pandas, the kaggle client) happen inside the commands so that
+`kaggle-job --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from core.errors import ExitCode, JobError
+from core.log import Log
+
+app = typer.Typer(
+    name="kaggle-job",
+    help="Train, batch-predict and submit for Kaggle image-classification competitions on pixel CSVs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+DEFAULT_COMPETITION = "digit-recognizer"  # mirrors core.workspace without importing it eagerly
+
+# Options shared by several commands.
+Home = Annotated[Optional[Path], typer.Option(
+    "--home", envvar="KAGGLE_JOB_HOME", help="Working directory for data/, checkpoints/, submissions/ [default: .]")]
+Competition = Annotated[str, typer.Option("--competition", "-c", help="Kaggle competition slug.")]
+Device = Annotated[str, typer.Option("--device", help="auto|cpu|cuda|mps (auto: CUDA, then MPS, then CPU).")]
+Checkpoints = Annotated[list[Path], typer.Option(
+    "--checkpoint", help="Model checkpoint; repeat to average an ensemble.")]
+LogFormat = Annotated[str, typer.Option(
+    "--log-format", envvar="KAGGLE_JOB_LOG_FORMAT",
+    help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
+LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
+
+
+def _make_log(log_format: str, log_file: Path | None) -> Log:
+    if log_format not in ("auto", "rich", "json"):
+        raise JobError(f"--log-format: expected auto, rich or json, got {log_format!r}", ExitCode.BAD_INPUT)
+    return Log(fmt=log_format, log_file=log_file)
+
+
+def handled(fn):
+    """Turn every expected failure into one line on stderr and a documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        log = Log(fmt=kwargs.get("log_format", "auto") if kwargs.get("log_format") in ("auto", "rich", "json") else "auto",
+                  log_file=kwargs.get("log_file"))
+        try:
+            return fn(*args, **kwargs)
+        except JobError as exc:
+            log.error(exc.message, exit_code=int(exc.exit_code))
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            log.error("interrupted", exit_code=int(ExitCode.INTERRUPTED))
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except typer.Exit:
+            raise
+        except Exception as exc:  # a bug: say so in one line, traceback on request
+            if os.environ.get("KAGGLE_JOB_DEBUG"):
+                raise
+            log.error(f"internal error: {type(exc).__name__}: {exc} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)",
+                      exit_code=int(ExitCode.FAILURE))
+            raise typer.Exit(int(ExitCode.FAILURE)) from None
+        finally:
+            log.close()
+
+    return wrapper
+
+
+@app.command()
+@handled
+def download(
+    competition: Competition = DEFAULT_COMPETITION,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Where to unpack [default: HOME/data/COMPETITION].")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Unpack the embedded demo competition instead.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Unpack again even if the archive is unchanged.")] = False,
+    home: Home = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Download the competition's files (or unpack the demo) into the data directory."""
+    from core.competition import fetch
+    from core.workspace import Workspace, resolve_home
+
+    log = _make_log(log_format, log_file)
+    files = fetch(Workspace(resolve_home(home), competition, demo=demo), log, force=force, data_dir=data_dir)
+    log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)
+
+
+@app.command()
+@handled
+def train(
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder holding train.csv [default: HOME/data/COMPETITION].")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
+    preset: Annotated[str, typer.Option(help="demo|fast|default|best")] = "default",
+    arch: Annotated[Optional[str], typer.Option(help="Model architecture, e.g. baseline or bncnn.")] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,
+    val_fraction: Annotated[Optional[float], typer.Option(min=0.0, max=0.9)] = None,
+    seed: Annotated[Optional[int], typer.Option()] = None,
+    device: Device = "auto",
+    competition: Competition = DEFAULT_COMPETITION,
+    demo: Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")] = False,
+    home: Home = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Train a model on train.csv and save a checkpoint."""
+    from core.competition import CompetitionFiles
+    from core.training import config_for, train_to_checkpoint
+    from core.workspace import Workspace, resolve_home
+
+    log = _make_log(log_format, log_file)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
+    if not files.train.is_file():
+        raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
+    target = checkpoint or workspace.checkpoint_path
+    config = config_for(preset, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
+                        val_fraction=val_fraction, seed=seed, device=device)
+    result = train_to_checkpoint(files.train, target, config, log)
+    log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
+               f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
+               event="train.result", checkpoint=target, **result.metrics)
+
+
+@app.command()
+@handled
+def predict(
+    checkpoint: Checkpoints,
+    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel CSV to predict.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Submission CSV to write.")],
+    sample: Annotated[Optional[Path], typer.Option(
+        help="sample_submission.csv to check against [default: the one beside --input, if any].")] = None,
+    device: Device = "auto",
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Predict a pixel CSV and write ImageId,Label in the order of its rows."""
+    from core.checkpoints import load_checkpoint
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.submissions import check_submission, read_sample, write_submission
+
+    log = _make_log(log_format, log_file)
+    checkpoints = [load_checkpoint(path) for path in checkpoint]
+    predictor = Predictor.from_checkpoints(checkpoints, device)
+    predictions = predict_csv(input, predictor, log)
+    sample_path = sample or (input.parent / "sample_submission.csv")
+    if sample_path.is_file():
+        expected = read_sample(sample_path)
+        if len(expected.ids) == len(predictions.labels):
+            write_submission(output, expected.ids, predictions.labels, header=tuple(expected.header))
+            check_submission(output, expected, predictor.spec.classes)
+        elif sample is not None:
+            raise JobError(f"{input}: {len(predictions.labels)} rows, but {sample_path} has {len(expected.ids)}",
+                           ExitCode.BAD_INPUT)
+        else:
+            write_submission(output, predictions.ids, predictions.labels)
+    else:
+        write_submission(output, predictions.ids, predictions.labels)
+    log.result(f"wrote {len(predictions.labels)} predictions to {output}", event="predict.result",
+               output=output, rows=len(predictions.labels))
+
+
+@app.command()
+@handled
+def score(
+    csv: Annotated[Path, typer.Argument(help="Any pixel CSV, with or without a label column.")],
+    checkpoint: Checkpoints,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Per-row predictions CSV.")] = None,
+    report: Annotated[Optional[Path], typer.Option(help="Folder for the evaluation report.")] = None,
+    device: Device = "auto",
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Score a pixel CSV: per-row predictions with confidence; accuracy when it has labels."""
+    from core.checkpoints import load_checkpoint
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.scoring import write_scores
+
+    log = _make_log(log_format, log_file)
+    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
+    predictions = predict_csv(csv, predictor, log)
+    if output:
+        write_scores(output, predictions)
+        log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
+    if predictions.accuracy is not None:
+        log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows",
+                   event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels))
+    else:
+        log.result(f"scored {len(predictions.labels)} rows (no label column, no accuracy)",
+                   event="score.result", rows=len(predictions.labels))
+
+
+@app.command()
+@handled
+def submit(
+    checkpoint: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s) to predict test.csv with.")] = None,
+    file: Annotated[Optional[Path], typer.Option(help="Submit this ready CSV instead of predicting.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with test.csv and sample_submission.csv.")] = None,
+    message: Annotated[str, typer.Option("--message", "-m", help="Submission description.")] = "kaggle-job",
+    competition: Competition = DEFAULT_COMPETITION,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Predict and validate, but do not upload.")] = False,
+    device: Device = "auto",
+    home: Home = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
+    from core import kaggle_api
+    from core.competition import CompetitionFiles
+    from core.submissions import check_submission, read_sample
+    from core.workspace import Workspace, resolve_home
+
+    log = _make_log(log_format, log_file)
+    if (checkpoint is None) == (file is None):
+        raise JobError("give exactly one of --checkpoint or --file", ExitCode.BAD_INPUT)
+    workspace = Workspace(resolve_home(home), competition)
+    files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
+    if not dry_run:
+        kaggle_api.require_credentials()
+    sample = read_sample(files.check().sample)
+    if file is None:
+        file = _predict_submission(checkpoint, files, workspace, device, log)
+    rows = check_submission(file, sample)
+    if dry_run:
+        log.result(f"dry run: {file} is valid ({rows} rows); nothing uploaded", event="submit.dry_run", file=file)
+        return
+    ref = kaggle_api.submit_file(competition, file, message)
+    log.result(f"submitted {file} to {competition}: ref {ref}", event="submit.result", ref=ref, file=file)
+
+
+def _predict_submission(checkpoint, files, workspace, device, log) -> Path:
+    from core.checkpoints import load_checkpoint
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.submissions import read_sample, write_submission
+
+    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
+    predictions = predict_csv(files.test, predictor, log)
+    sample = read_sample(files.sample)
+    out = workspace.new_submission_dir() / "submission.csv"
+    return write_submission(out, sample.ids, predictions.labels, header=tuple(sample.header))
+
+
+@app.command()
+@handled
+def run(
+    competition: Competition = DEFAULT_COMPETITION,
+    demo: Annotated[bool, typer.Option("--demo", help="Run the embedded demo even when credentials are set.")] = False,
+    checkpoint: Annotated[Optional[Path], typer.Option(help="Use this checkpoint instead of training.")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain", help="Train even if a checkpoint for this data exists.")] = False,
+    preset: Annotated[Optional[str], typer.Option(help="Training preset [default: demo for the demo, else default].")] = None,
+    device: Device = "auto",
+    home: Home = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """The whole job: download, train or load, predict, write submissions/<competition>/<UTC time>/."""
+    from core.workspace import resolve_home
+    from jobs.run_job import RunConfig, run_job
+
+    log = _make_log(log_format, log_file)
+    outcome = run_job(RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device,
+                                preset=preset, checkpoint=checkpoint, retrain=retrain), log)
+    log.result(f"wrote {outcome.submission}", event="run.result", submission=outcome.submission,
+               rows=outcome.manifest["rows"])
+    if "demo_accuracy" in outcome.manifest:
+        log.result(f"demo accuracy: {outcome.manifest['demo_accuracy']:.4f} on {outcome.manifest['rows']} "
+                   "held-out demo test rows", event="run.demo_accuracy",
+                   accuracy=outcome.manifest["demo_accuracy"])
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Every test runs in its own temp dir with a clean environment: no real credentials, no real home."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from core.checkpoints import ModelSpec, save_checkpoint
+from core.demo import DEMO_ZIP
+
+ISOLATED_PREFIXES = ("KAGGLE_", "KAGGLE_JOB_")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch) -> Path:
+    for name in list(os.environ):
+        if name.startswith(ISOLATED_PREFIXES):
+            monkeypatch.delenv(name)
+    fake_home = tmp_path / "userhome"
+    fake_home.mkdir()
+    monkeypatch.setenv("HOME", str(fake_home))
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(fake_home / ".kaggle"))
+    monkeypatch.setenv("KAGGLE_JOB_THREADS", "2")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory) -> Path:
+    """The embedded demo competition, unpacked once per session (read-only use)."""
+    from core.archive import safe_extract
+
+    target = tmp_path_factory.mktemp("demo") / "digit-recognizer-demo"
+    safe_extract(DEMO_ZIP, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(tmp_path_factory, demo_dir) -> Path:
+    """A quickly trained baseline model on the demo data: real weights, real accuracy (~90%)."""
+    from core.log import Log
+    from core.training import config_for, train_to_checkpoint
+
+    path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
+    config = config_for("demo", arch="baseline", epochs=2, val_fraction=0.1)
+    train_to_checkpoint(demo_dir / "train.csv", path, config, Log(fmt="json"))
+    return path
+
+
+@pytest.fixture
+def untrained_checkpoint(tmp_path) -> Path:
+    """A randomly initialised checkpoint, for tests that care about plumbing, not accuracy."""
+    import torch
+
+    torch.manual_seed(0)
+    spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)), mean=0.13, std=0.31)
+    return save_checkpoint(tmp_path / "untrained.pt", spec.build(), spec, {"val_accuracy": 0.1})

@@ -1,0 +1,69 @@
+import pickle
+
+import pytest
+import torch
+
+from core.checkpoints import ModelSpec, load_checkpoint, save_checkpoint
+from core.errors import BadInput
+
+
+def test_round_trip_rebuilds_the_same_model(tmp_path):
+    torch.manual_seed(1)
+    spec = ModelSpec(arch="bncnn", input_shape=(1, 20, 24), classes=["cat", "dog", "eel"],
+                     arch_kwargs={"width_mult": 0.5}, mean=0.2, std=0.3)
+    model = spec.build().eval()
+    path = save_checkpoint(tmp_path / "m.pt", model, spec, {"val_accuracy": 0.5}, data_sha256="abc")
+    loaded = load_checkpoint(path)
+    assert loaded.spec == spec
+    assert loaded.metrics["val_accuracy"] == 0.5
+    assert loaded.meta["data_sha256"] == "abc"
+    assert loaded.meta["versions"]["torch"] == str(torch.__version__)
+    x = torch.rand(3, 1, 20, 24)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded.model()(x))
+
+
+def test_any_input_size_and_class_count(tmp_path):
+    for arch in ("baseline", "bncnn"):
+        spec = ModelSpec(arch=arch, input_shape=(3, 32, 30), classes=list(range(7)))
+        out = spec.build()(torch.rand(2, 3, 32, 30))
+        assert out.shape == (2, 7)
+
+
+def test_code_in_a_checkpoint_is_refused(tmp_path):
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "kaggle-job/1", "payload": Evil()}, path)
+    with pytest.raises(BadInput, match="not a loadable"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"garbage", pickle.dumps({"a": 1}, protocol=2)], ids=["empty", "garbage", "plain-pickle"])
+def test_broken_files_are_one_line_errors(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(BadInput, match=str(path)):
+        load_checkpoint(path)
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(BadInput, match="no such file"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_failed_save_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
+    spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)))
+    path = save_checkpoint(tmp_path / "ckpts" / "m.pt", spec.build(), spec, {"val_accuracy": 0.9})
+    before = path.read_bytes()
+
+    def explode(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("core.atomic.os.replace", explode)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(path, spec.build(), spec, {"val_accuracy": 0.1})
+    assert path.read_bytes() == before
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]

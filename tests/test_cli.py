@@ -1,0 +1,38 @@
+import subprocess
+import sys
+
+import pytest
+
+from jobs.cli import app
+
+COMMANDS = ["download", "train", "predict", "score", "submit", "run"]
+
+
+def test_top_level_help_lists_every_command(runner):
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert name in result.output
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(runner, command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+
+
+def test_help_does_not_import_torch():
+    code = ("import sys\nfrom jobs.cli import app\n"
+            "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('torch', 'pandas', 'kaggle', 'pyarrow', 'sklearn', 'matplotlib') if m in sys.modules]\n"
+            "print('HEAVY=' + ','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "HEAVY=\n" in out or out.rstrip().endswith("HEAVY="), out
+
+
+def test_bad_log_format_is_one_line(runner):
+    result = runner.invoke(app, ["download", "--demo", "--log-format", "xml"])
+    assert result.exit_code == 2
+    assert "--log-format" in result.output
+    assert "Traceback" not in result.output

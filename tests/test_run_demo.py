@@ -1,0 +1,52 @@
+"""The main job end to end on the embedded demo, as a new user runs it."""
+
+import csv
+import json
+
+import numpy as np
+
+from core.demo import demo_test_labels
+from jobs.cli import app
+
+
+def test_run_without_credentials_runs_the_demo(runner, isolated):
+    result = runner.invoke(app, ["run"])
+    assert result.exit_code == 0, result.output
+    assert "running the embedded demo" in result.output
+
+    folders = list((isolated / "submissions" / "digit-recognizer").iterdir())
+    assert len(folders) == 1
+    submission = folders[0] / "submission.csv"
+    with open(submission, newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["ImageId", "Label"]
+    assert [int(r[0]) for r in rows[1:]] == list(range(1, 1001))
+    predicted = np.array([int(r[1]) for r in rows[1:]])
+
+    manifest = json.loads((folders[0] / "manifest.json").read_text())
+    accuracy = float(np.mean(predicted == demo_test_labels()))
+    assert manifest["demo_accuracy"] == accuracy
+    assert f"demo accuracy: {accuracy:.4f}" in result.output
+    assert accuracy > 0.9
+
+
+def test_second_run_reuses_data_and_checkpoint(runner, isolated, tiny_checkpoint):
+    first = runner.invoke(app, ["run", "--demo", "--checkpoint", str(tiny_checkpoint)])
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["run", "--demo", "--checkpoint", str(tiny_checkpoint)])
+    assert second.exit_code == 0, second.output
+    assert "unchanged" in second.output
+    assert len(list((isolated / "submissions" / "digit-recognizer").iterdir())) == 2
+
+
+def test_home_option_and_env(runner, tmp_path, tiny_checkpoint, monkeypatch):
+    home = tmp_path / "elsewhere"
+    result = runner.invoke(app, ["run", "--demo", "--home", str(home), "--checkpoint", str(tiny_checkpoint)])
+    assert result.exit_code == 0, result.output
+    assert list((home / "submissions" / "digit-recognizer").glob("*/submission.csv"))
+
+    other = tmp_path / "from-env"
+    monkeypatch.setenv("KAGGLE_JOB_HOME", str(other))
+    result = runner.invoke(app, ["download", "--demo"])
+    assert result.exit_code == 0, result.output
+    assert (other / "data" / "digit-recognizer-demo" / "train.csv").is_file()
