@@ -1,4 +1,4 @@
-"""Batch prediction over a pixel CSV: the work behind `predict`, `score`, `submit` and `run`."""
+"""Batch prediction over a pixel file: the work behind `predict`, `score`, `submit` and `run`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.batches import batch_loader
 from core.inference import Predictor
 from core.log import Log
-from core.pixelcsv import read_pixel_csv
+from core.pixelreader import inspect
 from core.submissions import default_ids
 
 
@@ -28,15 +29,29 @@ class Predictions:
         return float(np.mean(self.labels.astype(str) == self.true_labels.astype(str)))
 
 
-def predict_csv(path: Path, predictor: Predictor, log: Log) -> Predictions:
-    table = read_pixel_csv(path, predictor.spec.num_pixels)
-    chunks = []
-    with log.progress(f"predict {Path(path).name}", total=len(table.pixels), unit="rows",
-                      event="predict.progress") as bar:
-        for probs in predictor.predict_batches([table.pixels]):
-            chunks.append(probs)
-            bar.advance(len(probs))
-    probs = np.concatenate(chunks) if chunks else np.zeros((0, predictor.spec.num_classes), np.float32)
-    return Predictions(ids=default_ids(len(probs)), labels=predictor.labels_for(probs),
-                       confidence=probs.max(axis=1) if len(probs) else np.zeros(0, np.float32),
-                       probs=probs, true_labels=table.labels)
+def predict_csv(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False) -> Predictions:
+    """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
+
+    The header is validated before any row is parsed; any bad row raises BadInput naming it.
+    """
+    layout = inspect(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
+    if layout.ignored:
+        log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
+                 f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
+                 columns=layout.ignored)
+    loader = batch_loader(layout, predictor.spec.input_shape, predictor.batch_size,
+                          pin_memory=predictor.device.type == "cuda")
+    probs, truth, ids = [], [], []
+    with log.progress(f"predict {Path(path).name}", total=None, unit="rows", event="predict.progress") as bar:
+        for batch in loader:
+            probs.append(predictor.predict_proba(batch.images))
+            truth.append(batch.labels)
+            ids.append(batch.ids)
+            bar.advance(len(batch.images))
+    all_probs = np.concatenate(probs) if probs else np.zeros((0, predictor.spec.num_classes), np.float32)
+    rows = len(all_probs)
+    return Predictions(ids=np.concatenate(ids) if layout.id_column and ids else default_ids(rows),
+                       labels=predictor.labels_for(all_probs),
+                       confidence=all_probs.max(axis=1) if rows else np.zeros(0, np.float32),
+                       probs=all_probs,
+                       true_labels=np.concatenate(truth) if layout.label_column and truth else None)

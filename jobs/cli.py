@@ -134,68 +134,71 @@ def train(
                event="train.result", checkpoint=target, **result.metrics)
 
 
+IgnoreExtra = Annotated[bool, typer.Option(
+    "--ignore-extra-columns", help="Skip columns other than label, ImageId and pixel0..N-1 instead of failing.")]
+
+
 @app.command()
 @handled
 def predict(
     checkpoint: Checkpoints,
-    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel CSV to predict.")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel file to predict: .csv, .csv.gz or .parquet.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Submission CSV to write.")],
     sample: Annotated[Optional[Path], typer.Option(
-        help="sample_submission.csv to check against [default: the one beside --input, if any].")] = None,
+        help="sample_submission.csv to check against (header, row count, ids) "
+             "[default: the one in --data-dir, else beside --input, if any].")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(help="Competition folder holding sample_submission.csv.")] = None,
+    ignore_extra_columns: IgnoreExtra = False,
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
 ):
-    """Predict a pixel CSV and write ImageId,Label in the order of its rows."""
+    """Predict a pixel file and write ImageId,Label in the order of its rows."""
     from core.checkpoints import load_checkpoint
     from core.inference import Predictor
     from core.predict import predict_csv
-    from core.submissions import check_submission, read_sample, write_submission
+    from core.prediction_files import find_sample, write_checked_submission
 
     log = _make_log(log_format, log_file)
-    checkpoints = [load_checkpoint(path) for path in checkpoint]
-    predictor = Predictor.from_checkpoints(checkpoints, device)
-    predictions = predict_csv(input, predictor, log)
-    sample_path = sample or (input.parent / "sample_submission.csv")
-    if sample_path.is_file():
-        expected = read_sample(sample_path)
-        if len(expected.ids) == len(predictions.labels):
-            write_submission(output, expected.ids, predictions.labels, header=tuple(expected.header))
-            check_submission(output, expected, predictor.spec.classes)
-        elif sample is not None:
-            raise JobError(f"{input}: {len(predictions.labels)} rows, but {sample_path} has {len(expected.ids)}",
-                           ExitCode.BAD_INPUT)
-        else:
-            write_submission(output, predictions.ids, predictions.labels)
-    else:
-        write_submission(output, predictions.ids, predictions.labels)
-    log.result(f"wrote {len(predictions.labels)} predictions to {output}", event="predict.result",
-               output=output, rows=len(predictions.labels))
+    sample_path, required = find_sample(sample, input, data_dir)
+    predictor = Predictor.from_checkpoints([load_checkpoint(path) for path in checkpoint], device)
+    predictions = predict_csv(input, predictor, log, ignore_extra=ignore_extra_columns)
+    write_checked_submission(output, predictions, predictor.spec.classes, log, sample_path, required)
+    checked = f", checked against {sample_path}" if sample_path else ""
+    log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
+               output=output, rows=len(predictions.labels), sample=sample_path)
 
 
 @app.command()
 @handled
 def score(
-    csv: Annotated[Path, typer.Argument(help="Any pixel CSV, with or without a label column.")],
+    csv: Annotated[Path, typer.Argument(help="Any pixel file (.csv, .csv.gz, .parquet), with or without labels.")],
     checkpoint: Checkpoints,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Per-row predictions CSV.")] = None,
+    probs: Annotated[Optional[Path], typer.Option(
+        "--probs", help="Also write class probabilities to this Parquet file (for ensembling).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Folder for the evaluation report.")] = None,
+    ignore_extra_columns: IgnoreExtra = False,
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
 ):
-    """Score a pixel CSV: per-row predictions with confidence; accuracy when it has labels."""
+    """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
     from core.checkpoints import load_checkpoint
     from core.inference import Predictor
     from core.predict import predict_csv
+    from core.prediction_files import write_probs
     from core.scoring import write_scores
 
     log = _make_log(log_format, log_file)
     predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
-    predictions = predict_csv(csv, predictor, log)
+    predictions = predict_csv(csv, predictor, log, ignore_extra=ignore_extra_columns)
     if output:
         write_scores(output, predictions)
         log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
+    if probs:
+        write_probs(probs, predictions, predictor.spec.classes)
+        log.info(f"wrote class probabilities to {probs}", event="score.probs", output=probs)
     if predictions.accuracy is not None:
         log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows",
                    event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels))

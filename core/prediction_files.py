@@ -1,0 +1,89 @@
+"""Files written from predictions: checked submissions and class-probability Parquet files.
+
+Both are written beside their target and renamed into place only once complete and checked, so
+a failed check or an interrupted run leaves no output and never damages an earlier file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from core.atomic import _fsync_dir
+from core.errors import BadInput
+from core.log import Log
+from core.predict import Predictions
+from core.submissions import SampleFormat, check_submission, read_sample, write_submission
+
+SAMPLE_NAME = "sample_submission.csv"
+
+
+def find_sample(explicit: Path | None, input_path: Path, data_dir: Path | None) -> tuple[Path | None, bool]:
+    """(sample path or None, given explicitly?): --sample, else --data-dir's, else the one beside the input."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise BadInput(f"--sample {explicit}: no such file")
+        return explicit, True
+    for folder in (data_dir, input_path.parent):
+        if folder is not None and (folder / SAMPLE_NAME).is_file():
+            return folder / SAMPLE_NAME, data_dir is not None
+    return None, False
+
+
+def write_checked_submission(output: Path, predictions: Predictions, classes: list, log: Log,
+                             sample_path: Path | None = None, required: bool = False) -> Path:
+    """Write ImageId,Label in input order; with a sample, match its header, row count and ids first."""
+    sample = read_sample(sample_path) if sample_path else None
+    if sample is not None and len(sample.ids) != len(predictions.labels):
+        message = f"{len(predictions.labels)} predictions, but {sample_path} has {len(sample.ids)} rows"
+        if required:
+            raise BadInput(message)
+        log.warn(f"{message}; not checking against it", event="predict.sample_skipped")
+        sample = None
+    with _staged(output) as staging:
+        if sample is None:
+            write_submission(staging, predictions.ids, predictions.labels)
+        else:
+            write_submission(staging, sample.ids, predictions.labels, header=tuple(sample.header))
+            _check(staging, output, sample, classes)
+    return output
+
+
+def _check(staging: Path, output: Path, sample: SampleFormat, classes: list) -> None:
+    try:
+        check_submission(staging, sample, classes)
+    except BadInput as exc:  # name the file the user asked for, not the temp file
+        raise BadInput(str(exc).replace(str(staging), str(output))) from None
+
+
+def write_probs(path: Path, predictions: Predictions, classes: list) -> Path:
+    """Class probabilities as Parquet: ImageId, then one float32 column per class (p_<class>)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {"ImageId": pa.array(predictions.ids.astype(str) if predictions.ids.dtype == object
+                                   else predictions.ids)}
+    for index, label in enumerate(classes):
+        columns[f"p_{label}"] = pa.array(predictions.probs[:, index])
+    with _staged(path) as staging:
+        pq.write_table(pa.table(columns), staging)
+    return path
+
+
+@contextlib.contextmanager
+def _staged(path: Path):
+    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)

@@ -1,0 +1,280 @@
+"""The pixel-file engine through the CLI: variants that must give identical predictions, and every
+listed kind of bad input ending in one line naming file/line/column, exit 2 and no output file."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import random
+
+import numpy as np
+import pytest
+
+from core.errors import BadInput
+from core.pixelreader import read_pixels
+from jobs.cli import app
+
+ROWS = 60
+
+
+@pytest.fixture
+def base_lines(demo_dir) -> list[str]:
+    """Header + ROWS real rows of the demo's test.csv (pixel0..pixel783, no label)."""
+    with open(demo_dir / "test.csv", newline="") as handle:
+        return [next(handle).rstrip("\r\n") for _ in range(ROWS + 1)]
+
+
+def write_lines(path, lines, end="\n", newline="\n", bom=False, compress=False):
+    text = ("\ufeff" if bom else "") + newline.join(lines) + end
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+def with_cell(lines, line_number, column_name, value):
+    """Replace one cell, addressed the way the error messages address it (1-based line, column name)."""
+    header = lines[0].split(",")
+    out = list(lines)
+    fields = out[line_number - 1].split(",")
+    fields[header.index(column_name)] = value
+    out[line_number - 1] = ",".join(fields)
+    return out
+
+
+def predict(runner, checkpoint, source, output, *extra):
+    return runner.invoke(app, ["predict", "--checkpoint", str(checkpoint), "--input", str(source),
+                               "--output", str(output), "--log-format", "json", *extra])
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+# -- variants that must just work ---------------------------------------------------------------
+
+def _reordered(lines):
+    order = list(range(len(lines[0].split(","))))
+    random.Random(7).shuffle(order)
+    return [",".join(line.split(",")[i] for i in order) for line in lines]
+
+
+def _with_label(lines):
+    return ["label," + lines[0]] + [f"{i % 10}," + line for i, line in enumerate(lines[1:])]
+
+
+VARIANTS = {
+    "crlf": lambda p, lines: write_lines(p, lines, newline="\r\n", end="\r\n"),
+    "bom": lambda p, lines: write_lines(p, lines, bom=True),
+    "reordered": lambda p, lines: write_lines(p, _reordered(lines)),
+    "gzip": lambda p, lines: write_lines(p.with_suffix(".csv.gz"), lines, compress=True),
+    "no-final-newline": lambda p, lines: write_lines(p, lines, end=""),
+    "label-column": lambda p, lines: write_lines(p, _with_label(lines)),
+    "crlf-bom-gzip-reordered": lambda p, lines: write_lines(
+        p.with_suffix(".csv.gz"), _reordered(lines), newline="\r\n", bom=True, compress=True),
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variants_give_identical_predictions(runner, untrained_checkpoint, base_lines, tmp_path, variant):
+    plain = write_lines(tmp_path / "plain.csv", base_lines)
+    assert predict(runner, untrained_checkpoint, plain, tmp_path / "plain_out.csv").exit_code == 0
+    source = VARIANTS[variant](tmp_path / "variant.csv", base_lines)
+    result = predict(runner, untrained_checkpoint, source, tmp_path / "variant_out.csv")
+    assert result.exit_code == 0, result.output
+    expected = read_rows(tmp_path / "plain_out.csv")
+    assert len(expected) == ROWS + 1
+    assert read_rows(tmp_path / "variant_out.csv") == expected
+
+
+def test_parquet_gives_identical_predictions(runner, untrained_checkpoint, base_lines, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    plain = write_lines(tmp_path / "plain.csv", base_lines)
+    assert predict(runner, untrained_checkpoint, plain, tmp_path / "plain_out.csv").exit_code == 0
+    names = base_lines[0].split(",")
+    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=np.int64)
+    pq.write_table(pa.table({name: values[:, i] for i, name in enumerate(names)}), tmp_path / "in.parquet")
+    result = predict(runner, untrained_checkpoint, tmp_path / "in.parquet", tmp_path / "pq_out.csv")
+    assert result.exit_code == 0, result.output
+    assert read_rows(tmp_path / "pq_out.csv") == read_rows(tmp_path / "plain_out.csv")
+
+
+def test_ignore_extra_columns_opt_in(runner, untrained_checkpoint, base_lines, tmp_path):
+    lines = ["note," + base_lines[0]] + ["x," + line for line in base_lines[1:]]
+    source = write_lines(tmp_path / "extra.csv", lines)
+    refused = predict(runner, untrained_checkpoint, source, tmp_path / "out.csv")
+    assert refused.exit_code == 2
+    assert "column 1: unexpected column 'note'" in refused.output
+    plain = write_lines(tmp_path / "plain.csv", base_lines)
+    assert predict(runner, untrained_checkpoint, plain, tmp_path / "plain_out.csv").exit_code == 0
+    accepted = predict(runner, untrained_checkpoint, source, tmp_path / "out.csv", "--ignore-extra-columns")
+    assert accepted.exit_code == 0, accepted.output
+    assert "ignoring column(s) note" in accepted.output
+    assert read_rows(tmp_path / "out.csv") == read_rows(tmp_path / "plain_out.csv")
+
+
+# -- bad input: one line, exit 2, nothing written, earlier output untouched ---------------------
+
+def write_bytes(path, data):
+    path.write_bytes(data)
+    return path
+
+
+def _truncated_gzip(path, lines):
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = path.with_suffix(".csv.gz")
+    path.write_bytes(data[: len(data) * 2 // 3])
+    return path
+
+
+BAD = {
+    # name: (make(path, lines) -> path, substrings the one error line must contain)
+    "empty": (lambda p, ls: write_lines(p, [], end=""), ["line 1:", "empty"]),
+    "header-only": (lambda p, ls: write_lines(p, ls[:1]), ["line 1:", "header only"]),
+    "missing-column": (lambda p, ls: write_lines(p, [",".join(l.split(",")[:-1]) for l in ls]),
+                       ["line 1:", "missing column pixel783"]),
+    "duplicate-column": (lambda p, ls: write_lines(p, [ls[0].replace("pixel5,", "pixel4,", 1)] + ls[1:]),
+                         ["line 1, column 6:", "duplicate column name 'pixel4'"]),
+    "unknown-column": (lambda p, ls: write_lines(p, [ls[0] + ",colour"] + [l + ",1" for l in ls[1:]]),
+                       ["line 1, column 785:", "unexpected column 'colour'"]),
+    "row-too-short": (lambda p, ls: write_lines(p, ls[:7] + [ls[7].rsplit(",", 1)[0]] + ls[8:]),
+                      ["line 8:", "783 fields; expected 784"]),
+    "row-too-long": (lambda p, ls: write_lines(p, ls[:40] + [ls[40] + ",0"] + ls[41:]),
+                     ["line 41:", "785 fields; expected 784"]),
+    "not-integer": (lambda p, ls: write_lines(p, with_cell(ls, 3, "pixel10", "abc")),
+                    ["line 3, column 11 (pixel10):", "'abc' is not an integer", "expected an integer 0..255"]),
+    "float": (lambda p, ls: write_lines(p, with_cell(ls, 12, "pixel300", "12.5")),
+              ["line 12, column 301 (pixel300):", "'12.5' is not an integer"]),
+    "negative": (lambda p, ls: write_lines(p, with_cell(ls, 5, "pixel0", "-3")),
+                 ["line 5, column 1 (pixel0):", "'-3' is out of range", "0..255"]),
+    "above-255": (lambda p, ls: write_lines(p, with_cell(ls, ROWS + 1, "pixel783", "256")),
+                  [f"line {ROWS + 1}, column 784 (pixel783):", "'256' is out of range"]),
+    "empty-cell": (lambda p, ls: write_lines(p, with_cell(ls, 9, "pixel400", "")),
+                   ["line 9, column 401 (pixel400):", "empty cell"]),
+    "semicolons": (lambda p, ls: write_lines(p, [l.replace(",", ";") for l in ls]),
+                   ["line 1:", "separated by ';'", "expected ','"]),
+    "binary-garbage": (lambda p, ls: write_bytes(p, bytes(random.Random(1).randrange(256) for _ in range(5000))),
+                       ["line 1:"]),
+    "binary-after-header": (lambda p, ls: write_bytes(p, (ls[0] + "\n").encode() + b"\x00\xff\xfe" * 900),
+                            ["line 2:", "binary data"]),
+    "truncated-gzip": (_truncated_gzip, ["truncated"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(runner, untrained_checkpoint, base_lines, tmp_path, case):
+    make, expected = BAD[case]
+    source = make(tmp_path / "bad.csv", base_lines)
+    output = tmp_path / "out" / "submission.csv"
+    output.parent.mkdir()
+    output.write_text("ImageId,Label\n1,7\n")  # an earlier run's file must survive untouched
+    result = predict(runner, untrained_checkpoint, source, output)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if '"level": "error"' in line]
+    assert len(errors) == 1, result.output
+    assert str(source) in errors[0]
+    for fragment in expected:
+        assert fragment in errors[0], errors[0]
+    assert output.read_text() == "ImageId,Label\n1,7\n"
+    assert sorted(p.name for p in output.parent.iterdir()) == ["submission.csv"]
+
+
+def test_bad_input_leaves_no_output_when_none_existed(runner, untrained_checkpoint, base_lines, tmp_path):
+    source = write_lines(tmp_path / "bad.csv", with_cell(base_lines, 30, "pixel7", "x"))
+    output = tmp_path / "fresh" / "submission.csv"
+    result = predict(runner, untrained_checkpoint, source, output)
+    assert result.exit_code == 2
+    assert not output.exists()
+    assert not [p for p in output.parent.iterdir()] if output.parent.exists() else True
+
+
+def test_error_deep_in_a_streamed_file_names_the_exact_line(base_lines, tmp_path):
+    """With small blocks the bad row sits many blocks in; the line number must still be exact."""
+    lines = [base_lines[0]] + base_lines[1:] * 5  # 300 rows
+    source = write_lines(tmp_path / "long.csv", with_cell(lines, 287, "pixel99", "999"))
+    with pytest.raises(BadInput) as raised:
+        list(read_pixels(source, 784, block_bytes=1 << 14))
+    assert str(raised.value).startswith(f"{source}: line 287, column 100 (pixel99): value '999' is out of range")
+
+
+def test_streaming_reader_yields_bounded_batches_in_order(base_lines, tmp_path):
+    lines = [base_lines[0]] + base_lines[1:] * 5
+    source = write_lines(tmp_path / "long.csv", lines)
+    batches = list(read_pixels(source, 784, block_bytes=1 << 14))
+    assert len(batches) > 5
+    assert [b.first_row for b in batches] == list(np.cumsum([0] + [len(b.pixels) for b in batches[:-1]]))
+    stacked = np.concatenate([b.pixels for b in batches])
+    expected = np.array([[int(v) for v in line.split(",")] for line in lines[1:]], dtype=np.uint8)
+    assert stacked.dtype == np.uint8
+    np.testing.assert_array_equal(stacked, expected)
+
+
+def test_parquet_out_of_range_names_row_and_column(runner, untrained_checkpoint, base_lines, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = base_lines[0].split(",")
+    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=np.int64)
+    values[17, 250] = 300
+    source = tmp_path / "bad.parquet"
+    pq.write_table(pa.table({name: values[:, i] for i, name in enumerate(names)}), source)
+    result = predict(runner, untrained_checkpoint, source, tmp_path / "out.csv")
+    assert result.exit_code == 2
+    assert "row 18, column pixel250: value 300; expected an integer 0..255" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+# -- sample_submission checks ----------------------------------------------------------------
+
+def test_predict_checks_against_the_sample_and_uses_its_ids(runner, untrained_checkpoint, base_lines, tmp_path):
+    data = tmp_path / "comp"
+    data.mkdir()
+    source = write_lines(data / "test.csv", base_lines)
+    (data / "sample_submission.csv").write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, ROWS + 1)))
+    result = predict(runner, untrained_checkpoint, source, tmp_path / "sub.csv")
+    assert result.exit_code == 0, result.output
+    assert "checked against" in result.output
+    rows = read_rows(tmp_path / "sub.csv")
+    assert rows[0] == ["ImageId", "Label"]
+    assert [r[0] for r in rows[1:]] == [str(i) for i in range(1, ROWS + 1)]
+
+
+def test_explicit_sample_with_other_row_count_fails_without_output(runner, untrained_checkpoint, base_lines,
+                                                                  tmp_path):
+    source = write_lines(tmp_path / "test.csv", base_lines)
+    sample = tmp_path / "other_sample.csv"
+    sample.write_text("ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, ROWS)))
+    result = predict(runner, untrained_checkpoint, source, tmp_path / "sub.csv", "--sample", str(sample))
+    assert result.exit_code == 2
+    assert f"{ROWS} predictions, but {sample} has {ROWS - 1} rows" in result.output
+    assert not (tmp_path / "sub.csv").exists()
+
+
+# -- score ------------------------------------------------------------------------------------
+
+def test_score_writes_rows_accuracy_and_probs(runner, tiny_checkpoint, demo_dir, tmp_path):
+    import pyarrow.parquet as pq
+
+    with open(demo_dir / "train.csv", newline="") as handle:
+        lines = [next(handle).rstrip("\r\n") for _ in range(301)]
+    source = write_lines(tmp_path / "labelled.csv", lines)
+    result = runner.invoke(app, ["score", str(source), "--checkpoint", str(tiny_checkpoint),
+                                 "--output", str(tmp_path / "scores.csv"), "--probs", str(tmp_path / "p.parquet"),
+                                 "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = read_rows(tmp_path / "scores.csv")
+    assert rows[0][:3] == ["ImageId", "Label", "Confidence"]
+    assert len(rows) == 301
+    truth = [line.split(",")[0] for line in lines[1:]]
+    accuracy = np.mean([r[1] == t for r, t in zip(rows[1:], truth)])
+    assert f"accuracy {accuracy:.4f} on 300 rows" in result.output
+    assert accuracy > 0.7
+    probs = pq.read_table(tmp_path / "p.parquet")
+    assert probs.column_names == ["ImageId"] + [f"p_{c}" for c in range(10)]
+    matrix = np.column_stack([probs.column(f"p_{c}").to_numpy() for c in range(10)])
+    np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-5)
+    assert [str(c) for c in matrix.argmax(axis=1)] == [r[1] for r in rows[1:]]
+    np.testing.assert_allclose(matrix.max(axis=1), [float(r[2]) for r in rows[1:]], atol=1e-6)
