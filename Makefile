@@ -22,5 +22,9 @@ run: install
 test: install
 	$(BIN)/python -m pytest -q
 
+# Speed/memory of `predict` vs the seed notebook's way and the plain floor (issue #3); takes minutes.
+bench: install
+	$(BIN)/python bench/predict_bench.py
+
 clean:
 	rm -rf $(VENV) *.egg-info

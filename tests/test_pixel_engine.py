@@ -155,7 +155,7 @@ BAD = {
                    ["line 9, column 401 (pixel400):", "empty cell"]),
     "semicolons": (lambda p, ls: write_lines(p, [l.replace(",", ";") for l in ls]),
                    ["line 1:", "separated by ';'", "expected ','"]),
-    "binary-garbage": (lambda p, ls: write_bytes(p, bytes(random.Random(1).randrange(256) for _ in range(5000))),
+    "binary-garbage": (lambda p, ls: write_bytes(p, random.Random(1).randbytes(5000)),
                        ["line 1:"]),
     "binary-after-header": (lambda p, ls: write_bytes(p, (ls[0] + "\n").encode() + b"\x00\xff\xfe" * 900),
                             ["line 2:", "binary data"]),
