@@ -81,6 +81,7 @@ class KaggleEmulator:
         self.faults: list[Fault] = []
         self.truncate_downloads = 0  # the next N zip responses stop halfway
         self.polls_to_score = 1
+        self.score_error: str | None = None  # when set, the next scored submission fails with this
         self.requests: list[dict] = []  # method, path, range: what the client really sent
         self.uploads: dict[str, bytes | None] = {}
         self._lock = threading.Lock()
@@ -142,6 +143,9 @@ class KaggleEmulator:
 
     def score(self, record: SubmissionRecord) -> None:
         competition = self.competitions[record.competition]
+        if self.score_error is not None:
+            record.status, record.error, self.score_error = "ERROR", self.score_error, None
+            return
         try:
             rows = list(csv.reader(io.StringIO(record.content.decode("utf-8"))))
         except UnicodeDecodeError:
