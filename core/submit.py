@@ -62,7 +62,8 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
         return SubmitOutcome(path, rows)
     log.info(f"uploading {path} ({rows} rows) to {config.competition}", event="submit.upload", file=path)
     ref = kaggle_api.submit_file(config.competition, path, config.message, log=log)
-    log.info(f"submitted {path}: ref {ref}", event="submit.submitted", ref=ref)
+    # Printed now, not after --wait: a wait that times out or fails still leaves the ref on stdout.
+    log.result(f"submitted {path} to {config.competition}: ref {ref}", event="submit.result", ref=ref, file=path)
     scored = None
     if config.wait:
         scored = kaggle_api.wait_for_score(config.competition, ref, config.wait_timeout_s, log=log)

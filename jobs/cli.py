@@ -237,8 +237,6 @@ def submit(
         log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
                    event="submit.dry_run", file=outcome.file)
         return
-    log.result(f"submitted {outcome.file} to {competition}: ref {outcome.ref}", event="submit.result",
-               ref=outcome.ref, file=outcome.file)
     if outcome.scored is not None:
         log.result(f"submission {outcome.ref} scored: public score {outcome.scored.public_score or '(not published)'}",
                    event="submit.scored", ref=outcome.ref, public_score=outcome.scored.public_score)
