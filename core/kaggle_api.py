@@ -125,7 +125,8 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
                 response.close()
         return outfile
 
-    return _call(attempt, f"download {competition}", competition, policy, log, transient=_download_transient)
+    return _call(attempt, f"download {competition}", competition, policy, log, transient=_download_transient,
+                 hint=f"; the partial download in {dest_dir} is resumed by the next run")
 
 
 def submit_file(competition: str, path: Path, message: str, *, policy: RetryPolicy | None = None,
@@ -197,7 +198,7 @@ def wait_for_score(competition: str, ref: str, timeout_s: float = 1800.0, *, fir
 # -- errors -----------------------------------------------------------------------------------
 
 def _call(fn: Callable[[], T], what: str, competition: str | None, policy: RetryPolicy | None = None,
-          log=None, transient: Callable[[BaseException], bool] | None = None) -> T:
+          log=None, transient: Callable[[BaseException], bool] | None = None, hint: str = "") -> T:
     """Run one client call with bounded retries; turn what escapes into a JobError."""
     policy = policy or RetryPolicy.from_env()
     transient = transient or _is_transient
@@ -213,7 +214,7 @@ def _call(fn: Callable[[], T], what: str, competition: str | None, policy: Retry
         # An upload the client reports as failed is a failed submission, however often it was tried.
         code = ExitCode.SUBMISSION_FAILED if isinstance(gave_up.last, UploadFailed) else ExitCode.NETWORK
         raise JobError(f"could not {what}: {_describe(gave_up.last)} (gave up after {gave_up.attempts} "
-                       f"attempts, {gave_up.waited_s:.1f}s of waiting)", code) from None
+                       f"attempts, {gave_up.waited_s:.1f}s of waiting){hint}", code) from None
     except JobError:
         raise
     except UploadFailed as exc:
@@ -226,7 +227,17 @@ def _call(fn: Callable[[], T], what: str, competition: str | None, policy: Retry
 
 
 def _translate(exc: BaseException, what: str, competition: str | None) -> JobError | None:
+    mapped = _translate_status(exc, what, competition) or _translate_network(exc, what)
+    if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _is_create_submission(exc):
+        mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: check "
+                          "`kaggle-job submissions` before submitting again", ExitCode.NETWORK)
+    return mapped
+
+
+def _translate_status(exc: BaseException, what: str, competition: str | None) -> JobError | None:
     status = _status(exc)
+    if status is None:
+        return None
     detail = _server_message(exc)
     if status == 401:
         return JobError(f"could not {what}: Kaggle rejected the credentials (401){detail}; {HOW_TO}", ExitCode.AUTH)
@@ -237,17 +248,14 @@ def _translate(exc: BaseException, what: str, competition: str | None) -> JobErr
     if status == 404:
         subject = f"unknown competition {competition!r}" if competition else "not found"
         return JobError(f"could not {what}: {subject} (404){detail}", ExitCode.NOT_FOUND)
-    if status is not None and (status == 429 or status >= 500):
+    if status in (408, 429) or status >= 500:
         return JobError(f"could not {what}: Kaggle answered {status}{detail}", ExitCode.NETWORK)
-    if status is not None:
-        code = ExitCode.SUBMISSION_FAILED if "submit" in what else ExitCode.FAILURE
-        return JobError(f"could not {what}: Kaggle answered {status}{detail}", code)
-    if _is_network(exc):
-        if _is_create_submission(exc):
-            return JobError(f"could not {what}: {_describe(exc)}; Kaggle may or may not have recorded the "
-                            "submission: check `kaggle-job submissions` before submitting again", ExitCode.NETWORK)
-        return JobError(f"could not {what}: {_describe(exc)}", ExitCode.NETWORK)
-    return None
+    code = ExitCode.SUBMISSION_FAILED if what.startswith("submit") else ExitCode.FAILURE
+    return JobError(f"could not {what}: Kaggle answered {status}{detail}", code)
+
+
+def _translate_network(exc: BaseException, what: str) -> JobError | None:
+    return JobError(f"could not {what}: {_describe(exc)}", ExitCode.NETWORK) if _is_network(exc) else None
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -316,6 +324,10 @@ def _describe(exc: BaseException) -> str:
     status = _status(exc)
     if status is not None:
         return f"Kaggle answered {status}{_server_message(exc)}"
+    import requests
+
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "the connection dropped mid-transfer"
     if _is_network(exc):
         return f"network error ({type(exc).__name__})"
     text = " ".join(str(exc).split())[:200]

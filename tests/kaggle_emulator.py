@@ -421,8 +421,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=80)
+    parser.add_argument("--fail", action="append", default=[], metavar="METHOD:STATUS:TIMES",
+                        help="e.g. DownloadDataFiles:503:2, ListDataFiles:429:100, PUT:503:1 (repeatable)")
+    parser.add_argument("--truncate", type=int, default=0, help="cut the next N zip downloads short")
+    parser.add_argument("--rules-not-accepted", action="store_true")
     args = parser.parse_args()
-    emu = demo_emulator().start(args.host, args.port)
+    emu = demo_emulator()
+    for spec in args.fail:
+        method, status, times = spec.split(":")
+        emu.fail(method, int(status), int(times))
+    emu.truncate_downloads = args.truncate
+    emu.competitions["digit-recognizer"].rules_accepted = not args.rules_not_accepted
+    emu.start(args.host, args.port)
     print(f"Kaggle emulator on {emu.url} (user {USERNAME!r}, key {KEY!r}, token {TOKEN!r}); Ctrl-C stops it",
           flush=True)
     try:

@@ -301,7 +301,7 @@ def test_create_submission_5xx_is_not_retried(runner, emu, ready):
     emu.fail("CreateSubmission", 503, times=100)
     got = submit_file(runner, ready)
     assert got.exit_code == 6
-    one_error(got)
+    assert "kaggle-job submissions" in one_error(got)
     assert len(emu.calls("CreateSubmission")) == 1  # a blind retry could submit twice
 
 
