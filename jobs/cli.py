@@ -216,46 +216,49 @@ def submit(
     message: Annotated[str, typer.Option("--message", "-m", help="Submission description.")] = "kaggle-job",
     competition: Competition = DEFAULT_COMPETITION,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Predict and validate, but do not upload.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle scores it; print the public score.")] = False,
+    wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = 1800,
+    max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = 5,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
 ):
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
-    from core import kaggle_api
     from core.competition import CompetitionFiles
-    from core.submissions import check_submission, read_sample
+    from core.submit import SubmitConfig, submit as submit_to_kaggle
     from core.workspace import Workspace, resolve_home
 
     log = _make_log(log_format, log_file)
-    if (checkpoint is None) == (file is None):
-        raise JobError("give exactly one of --checkpoint or --file", ExitCode.BAD_INPUT)
     workspace = Workspace(resolve_home(home), competition)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    if not dry_run:
-        kaggle_api.require_credentials()
-    sample = read_sample(files.check().sample)
-    if file is None:
-        file = _predict_submission(checkpoint, files, workspace, device, log)
-    rows = check_submission(file, sample)
-    if dry_run:
-        log.result(f"dry run: {file} is valid ({rows} rows); nothing uploaded", event="submit.dry_run", file=file)
+    outcome = submit_to_kaggle(SubmitConfig(
+        competition=competition, message=message, files=files, checkpoints=list(checkpoint or []), file=file,
+        dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout, max_per_day=max_per_day, device=device),
+        workspace, log)
+    if outcome.ref is None:
+        log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
+                   event="submit.dry_run", file=outcome.file)
         return
-    ref = kaggle_api.submit_file(competition, file, message)
-    log.result(f"submitted {file} to {competition}: ref {ref}", event="submit.result", ref=ref, file=file)
+    if outcome.scored is not None:
+        log.result(f"submission {outcome.ref} scored: public score {outcome.scored.public_score or '(not published)'}",
+                   event="submit.scored", ref=outcome.ref, public_score=outcome.scored.public_score)
 
 
-def _predict_submission(checkpoint, files, workspace, device, log) -> Path:
-    from core.checkpoints import load_checkpoint
-    from core.inference import Predictor
-    from core.predict import predict_csv
-    from core.submissions import read_sample, write_submission
+@app.command()
+@handled
+def submissions(
+    competition: Competition = DEFAULT_COMPETITION,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="How many recent submissions to show.")] = 20,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Recent Kaggle submissions with status and scores (a table on a terminal, JSON lines otherwise)."""
+    from core import kaggle_api
+    from core.submission_table import render
 
-    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
-    predictions = predict_csv(files.test, predictor, log)
-    sample = read_sample(files.sample)
-    out = workspace.new_submission_dir() / "submission.csv"
-    return write_submission(out, sample.ids, predictions.labels, header=tuple(sample.header))
+    log = _make_log(log_format, log_file)
+    render(kaggle_api.list_submissions(competition, limit, log=log), log_format)
 
 
 @app.command()

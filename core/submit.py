@@ -1,0 +1,97 @@
+"""Submitting to Kaggle: check the daily allowance -> predict -> validate -> upload -> (wait for the score).
+
+The allowance is checked first, so a run that could not submit anyway spends no time predicting;
+the file is validated against sample_submission.csv before upload, so Kaggle never scores a
+malformed file against the day's allowance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core import kaggle_api
+from core.competition import CompetitionFiles
+from core.errors import BadInput, ExitCode, JobError
+from core.log import Log
+from core.workspace import Workspace
+
+DEFAULT_MAX_PER_DAY = 5  # Digit Recognizer's allowance; set --max-per-day for other competitions
+
+
+@dataclass(frozen=True)
+class SubmitConfig:
+    competition: str
+    message: str
+    files: CompetitionFiles  # test.csv and sample_submission.csv
+    checkpoints: list[Path] = field(default_factory=list)  # predict with these ...
+    file: Path | None = None  # ... or upload this ready CSV
+    dry_run: bool = False
+    wait: bool = False
+    wait_timeout_s: float = 1800.0
+    max_per_day: int = DEFAULT_MAX_PER_DAY
+    device: str = "auto"
+
+
+@dataclass(frozen=True)
+class SubmitOutcome:
+    file: Path
+    rows: int
+    ref: str | None = None  # None on a dry run
+    scored: kaggle_api.Submission | None = None  # with --wait
+
+
+def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcome:
+    if bool(config.checkpoints) == (config.file is not None):
+        raise BadInput("give exactly one of --checkpoint or --file")
+    if config.max_per_day < 1:
+        raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
+    if not config.dry_run:
+        creds = kaggle_api.require_credentials()
+        if creds.warning:
+            log.warn(creds.warning, event="kaggle.credentials")
+        check_daily_limit(config.competition, config.max_per_day, log)
+    from core.submissions import check_submission, read_sample
+
+    sample = read_sample(config.files.check().sample)
+    path = config.file if config.file is not None else _predict(config, workspace, log)
+    if not path.is_file():
+        raise BadInput(f"{path}: no such file")
+    rows = check_submission(path, sample)
+    if config.dry_run:
+        return SubmitOutcome(path, rows)
+    log.info(f"uploading {path} ({rows} rows) to {config.competition}", event="submit.upload", file=path)
+    ref = kaggle_api.submit_file(config.competition, path, config.message, log=log)
+    # Printed now, not after --wait: a wait that times out or fails still leaves the ref on stdout.
+    log.result(f"submitted {path} to {config.competition}: ref {ref}", event="submit.result", ref=ref, file=path)
+    scored = None
+    if config.wait:
+        scored = kaggle_api.wait_for_score(config.competition, ref, config.wait_timeout_s, log=log)
+    return SubmitOutcome(path, rows, ref, scored)
+
+
+def check_daily_limit(competition: str, max_per_day: int, log: Log) -> int:
+    """Refuse (LIMIT) when today's submissions (UTC day, as Kaggle counts) reach the allowance."""
+    used = len(kaggle_api.submissions_today(competition, log=log))
+    if used >= max_per_day:
+        raise JobError(f"daily submission limit reached for {competition}: {used} of {max_per_day} used today "
+                       "(UTC); the allowance resets at 00:00 UTC", ExitCode.LIMIT)
+    log.info(f"{used} of {max_per_day} submissions used today", event="submit.allowance", used=used,
+             max_per_day=max_per_day)
+    return used
+
+
+def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
+    from core.checkpoints import load_checkpoint
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.submissions import read_sample, write_submission
+
+    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in config.checkpoints], config.device)
+    predictions = predict_csv(config.files.test, predictor, log)
+    sample = read_sample(config.files.sample)
+    if len(sample.ids) != len(predictions.labels):
+        raise BadInput(f"{config.files.test}: {len(predictions.labels)} rows, but {config.files.sample} "
+                       f"has {len(sample.ids)}")
+    out = workspace.new_submission_dir() / "submission.csv"
+    return write_submission(out, sample.ids, predictions.labels, header=tuple(sample.header))

@@ -1,0 +1,362 @@
+"""Kaggle access end to end: the CLI drives the REAL `kaggle` client against a loopback emulator.
+
+The emulator (tests/kaggle_emulator.py) answers what kagglesdk sends over HTTP, serves the demo
+competition as `digit-recognizer` and scores submissions against the demo's true labels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import zipfile
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from core.demo import demo_test_labels
+from jobs.cli import app
+from tests.kaggle_emulator import KEY, TOKEN, USERNAME, demo_emulator
+
+COMP = "digit-recognizer"
+API = "competitions.CompetitionApiService/"
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    """A started emulator that the real client talks to (KAGGLE_API_ENVIRONMENT=LOCALHOST, our port)."""
+    from kagglesdk import kaggle_env
+
+    emulator = demo_emulator().start()
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, emulator.url)
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
+    monkeypatch.setenv("KAGGLE_JOB_RETRY_SCALE", "0.001")  # 1 s waits become 1 ms
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    # The client reads KAGGLE_API_ENVIRONMENT once, when first imported in this process.
+    monkeypatch.setattr(KaggleApi, "args", ["--local"])
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def creds(monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", KEY)
+
+
+def records(result) -> list[dict]:
+    """The JSON lines the CLI printed (the log is JSON when not on a terminal)."""
+    out = []
+    for line in result.output.splitlines():
+        with contextlib.suppress(ValueError):
+            item = json.loads(line)
+            if isinstance(item, dict):
+                out.append(item)
+    return out
+
+
+def one_error(result) -> str:
+    errors = [r for r in records(result) if r.get("level") == "error"]
+    assert len(errors) == 1, result.output
+    assert "Traceback" not in result.output
+    assert errors[0]["exit_code"] == result.exit_code
+    return errors[0]["msg"]
+
+
+def download(runner, *extra):
+    return runner.invoke(app, ["download", "--data-dir", "data/dr", *extra])
+
+
+# -- the happy path, as a new user runs it ----------------------------------------------------
+
+def test_download_then_submit_checkpoint_lands_a_scored_submission(runner, emu, creds, isolated, tiny_checkpoint):
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    data = isolated / "data" / "dr"
+    assert sorted(p.name for p in data.iterdir()) == ["files.json", "sample_submission.csv", "test.csv", "train.csv"]
+    record = json.loads((data / "files.json").read_text())
+    assert record["demo"] is False and len(record["files"]) == 3 and len(record["remote_files"]) == 3
+
+    sent = runner.invoke(app, ["submit", "--checkpoint", str(tiny_checkpoint), "--data-dir", str(data),
+                               "--message", "first try", "--wait"])
+    assert sent.exit_code == 0, sent.output
+    results = {r["event"]: r for r in records(sent) if r["level"] == "result"}
+    ref = results["submit.result"]["ref"]
+    assert ref == str(emu.submissions[-1].ref)
+    # The score Kaggle (the emulator) reports is the accuracy of the file we wrote against the true labels.
+    with open(results["submit.result"]["file"], newline="") as handle:
+        labels = [int(row["Label"]) for row in csv.DictReader(handle)]
+    accuracy = sum(a == b for a, b in zip(labels, demo_test_labels())) / len(labels)
+    assert results["submit.scored"]["public_score"] == f"{accuracy:.5f}"
+    assert accuracy > 0.8
+    assert emu.submissions[-1].description == "first try"
+    assert emu.uploads and any(body == open(results["submit.result"]["file"], "rb").read()
+                               for body in emu.uploads.values())
+
+    listed = runner.invoke(app, ["submissions"])
+    assert listed.exit_code == 0, listed.output
+    rows = [r for r in records(listed) if "status" in r]
+    assert rows[0]["ref"] == ref and rows[0]["status"] == "COMPLETE" and rows[0]["public_score"] == f"{accuracy:.5f}"
+
+
+def test_unchanged_competition_is_not_downloaded_again(runner, emu, creds, isolated):
+    assert download(runner).exit_code == 0
+    assert len(emu.calls("DownloadDataFiles")) == 1
+    again = download(runner)
+    assert again.exit_code == 0, again.output
+    assert "unchanged on Kaggle" in again.output
+    assert len(emu.calls("DownloadDataFiles")) == 1  # only the listing was asked for
+    forced = download(runner, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert len(emu.calls("DownloadDataFiles")) == 2
+
+
+def test_damaged_local_file_is_downloaded_again(runner, emu, creds, isolated):
+    assert download(runner).exit_code == 0
+    (isolated / "data" / "dr" / "test.csv").write_text("pixel0\n1\n")
+    again = download(runner)
+    assert again.exit_code == 0, again.output
+    assert len(emu.calls("DownloadDataFiles")) == 2
+    assert (isolated / "data" / "dr" / "test.csv").stat().st_size > 1_000_000
+
+
+def test_kaggle_json_credentials_and_permission_warning(runner, emu, isolated):
+    config = isolated.parent / "userhome" / ".kaggle"
+    config.mkdir(parents=True)
+    (config / "kaggle.json").write_text(json.dumps({"username": USERNAME, "key": KEY}))
+    os.chmod(config / "kaggle.json", 0o644)
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    warnings = [r["msg"] for r in records(got) if r["level"] == "warning"]
+    assert any("readable by other users" in w and "chmod 600" in w for w in warnings), got.output
+    assert KEY not in got.output
+
+
+def test_api_token_credentials(runner, emu, monkeypatch):
+    monkeypatch.setenv("KAGGLE_API_TOKEN", TOKEN)
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    assert emu.calls("IntrospectToken")
+
+
+# -- every fault: one line, its exit code ------------------------------------------------------
+
+def test_no_credentials_is_one_line_exit_3(runner, emu):
+    got = download(runner)
+    assert got.exit_code == 3
+    message = one_error(got)
+    assert "KAGGLE_API_TOKEN" in message and "KAGGLE_USERNAME" in message and "kaggle.json" in message
+    assert "Authentication required" not in got.output  # the client's banner stays out
+    assert emu.requests == []
+
+
+def test_rejected_key_is_exit_3_and_never_printed(runner, emu, monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", "wrong-key-123")
+    got = download(runner)
+    assert got.exit_code == 3
+    assert "401" in one_error(got)
+    assert "wrong-key-123" not in got.output
+
+
+def test_rejected_token_is_exit_3(runner, emu, monkeypatch):
+    monkeypatch.setenv("KAGGLE_API_TOKEN", "KGAT_not_valid")
+    got = download(runner)
+    assert got.exit_code == 3
+    one_error(got)
+    assert "KGAT_not_valid" not in got.output
+
+
+def test_rules_not_accepted_is_exit_4_with_rules_url(runner, emu, creds):
+    emu.competitions[COMP].rules_accepted = False
+    got = download(runner)
+    assert got.exit_code == 4
+    assert f"https://www.kaggle.com/competitions/{COMP}/rules" in one_error(got)
+
+
+def test_unknown_competition_is_exit_5(runner, emu, creds):
+    got = runner.invoke(app, ["download", "--competition", "no-such-thing", "--data-dir", "data/x"])
+    assert got.exit_code == 5
+    assert "no-such-thing" in one_error(got)
+
+
+def test_503s_then_success_is_retried(runner, emu, creds):
+    emu.fail("DownloadDataFiles", 503, times=2)
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    assert len(emu.calls("DownloadDataFiles")) == 3
+    retries = [r for r in records(got) if r.get("event") == "kaggle.retry"]
+    assert [r["retry"] for r in retries] == [1, 2]
+    assert "503" in retries[0]["msg"]
+
+
+def test_persistent_429_gives_up_with_exit_6(runner, emu, creds, isolated):
+    emu.fail("ListDataFiles", 429, times=100, retry_after="0")
+    got = download(runner)
+    assert got.exit_code == 6
+    message = one_error(got)
+    assert "429" in message and "gave up after 6 attempts" in message
+    assert len(emu.calls("ListDataFiles")) == 6
+    assert not (isolated / "data" / "dr").exists()
+
+
+def test_server_down_is_exit_6(runner, emu, creds):
+    emu.stop()
+    got = download(runner)
+    assert got.exit_code == 6
+    assert "network error" in one_error(got)
+
+
+def test_truncated_download_resumes_with_range(runner, emu, creds, isolated):
+    emu.truncate_downloads = 1
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    ranges = [r["range"] for r in emu.calls("GET") if r["range"]]
+    assert ranges and ranges[0].startswith("bytes=") and ranges[0] != "bytes=0-"
+    record = json.loads((isolated / "data" / "dr" / "files.json").read_text())
+    with zipfile.ZipFile(io.BytesIO(emu.competitions[COMP].zip_bytes)) as archive:
+        assert set(record["files"]) == set(archive.namelist())
+    assert not list((isolated / "data" / ".downloads").iterdir())  # archive removed once unpacked
+
+
+def test_always_truncated_download_is_exit_6_and_keeps_old_data(runner, emu, creds, isolated):
+    assert download(runner).exit_code == 0
+    before = (isolated / "data" / "dr" / "train.csv").read_bytes()
+    emu.truncate_downloads = 100
+    got = download(runner, "--force")
+    assert got.exit_code == 6
+    assert "download" in one_error(got)
+    assert (isolated / "data" / "dr" / "train.csv").read_bytes() == before
+
+
+def test_hostile_zip_is_refused_and_nothing_escapes(runner, emu, creds, isolated):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("train.csv", "label,pixel0\n1,0\n")
+        archive.writestr("../../evil.txt", "owned")
+    emu.add_competition(COMP, buffer.getvalue(), {})
+    got = download(runner)
+    assert got.exit_code == 2
+    assert "../../evil.txt" in one_error(got)
+    assert not list(isolated.parent.rglob("evil.txt"))
+    assert not (isolated / "data" / "dr").exists()
+
+
+def test_archive_without_expected_files_keeps_old_data(runner, emu, creds, isolated):
+    assert download(runner).exit_code == 0
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("train.csv", "label,pixel0\n1,0\n")
+    emu.add_competition(COMP, buffer.getvalue(), {})
+    got = download(runner)
+    assert got.exit_code == 2
+    assert "test.csv" in one_error(got)
+    assert (isolated / "data" / "dr" / "test.csv").stat().st_size > 1_000_000
+
+
+# -- submitting -------------------------------------------------------------------------------
+
+@pytest.fixture
+def ready(runner, emu, creds, isolated, demo_dir):
+    """Downloaded data plus a valid submission file (every digit guessed as 1)."""
+    assert download(runner).exit_code == 0
+    path = isolated / "ones.csv"
+    path.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    return path
+
+
+def submit_file(runner, path, *extra):
+    return runner.invoke(app, ["submit", "--file", str(path), "--data-dir", "data/dr", *extra])
+
+
+def test_submit_file_and_wait_prints_score(runner, emu, ready):
+    emu.polls_to_score = 3
+    got = submit_file(runner, ready, "--wait")
+    assert got.exit_code == 0, got.output
+    expected = f"{sum(label == 1 for label in demo_test_labels()) / 1000:.5f}"
+    assert f"public score {expected}" in got.output
+    assert len([r for r in records(got) if r.get("event") == "submit.poll"]) >= 3
+
+
+def test_upload_503s_are_retried(runner, emu, ready):
+    emu.fail("PUT", 503, times=2)
+    got = submit_file(runner, ready)
+    assert got.exit_code == 0, got.output
+    assert len(emu.calls("StartSubmissionUpload")) == 3
+    assert len(emu.submissions) == 1
+
+
+def test_failed_upload_is_exit_8(runner, emu, ready):
+    emu.fail("PUT", 500, times=100)
+    got = submit_file(runner, ready)
+    assert got.exit_code == 8
+    assert "upload failed" in one_error(got)
+    assert emu.submissions == []
+
+
+def test_create_submission_5xx_is_not_retried(runner, emu, ready):
+    emu.fail("CreateSubmission", 503, times=100)
+    got = submit_file(runner, ready)
+    assert got.exit_code == 6
+    assert "kaggle-job submissions" in one_error(got)
+    assert len(emu.calls("CreateSubmission")) == 1  # a blind retry could submit twice
+
+
+def test_submission_scored_as_error_is_exit_8(runner, emu, ready):
+    emu.score_error = "Evaluation metric raised an unexpected error"
+    got = submit_file(runner, ready, "--wait")
+    assert got.exit_code == 8
+    assert "Evaluation metric raised an unexpected error" in one_error(got)
+    assert any(r.get("event") == "submit.result" for r in records(got))  # the ref was printed first
+
+
+def test_wait_timeout_is_exit_6_and_keeps_ref(runner, emu, ready):
+    emu.polls_to_score = 10**6
+    got = submit_file(runner, ready, "--wait", "--wait-timeout", "1")
+    assert got.exit_code == 6
+    assert "not scored within 1s" in one_error(got)
+
+
+def test_daily_limit_guard_is_exit_9(runner, emu, ready):
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for minutes in range(3):
+        emu.add_past_submission(COMP, midnight + timedelta(seconds=minutes))  # today, UTC
+    emu.add_past_submission(COMP, midnight - timedelta(seconds=1))  # yesterday: not counted
+    assert submit_file(runner, ready, "--max-per-day", "4").exit_code == 0
+    got = submit_file(runner, ready, "--max-per-day", "4")
+    assert got.exit_code == 9
+    assert "4 of 4" in one_error(got)
+    assert len(emu.calls("CreateSubmission")) == 1
+
+
+def test_dry_run_needs_no_credentials_and_uploads_nothing(runner, emu, ready, monkeypatch):
+    monkeypatch.delenv("KAGGLE_USERNAME")
+    monkeypatch.delenv("KAGGLE_KEY")
+    got = submit_file(runner, ready, "--dry-run")
+    assert got.exit_code == 0, got.output
+    assert "nothing uploaded" in got.output
+    assert not emu.calls("StartSubmissionUpload")
+
+
+def test_invalid_file_is_refused_before_upload(runner, emu, ready):
+    ready.write_text("ImageId,Label\n1,1\n")
+    got = submit_file(runner, ready)
+    assert got.exit_code == 2
+    one_error(got)
+    assert not emu.calls("StartSubmissionUpload")
+
+
+def test_submissions_table_on_a_terminal(runner, emu, ready):
+    assert submit_file(runner, ready, "--message", "tabled").exit_code == 0
+    got = runner.invoke(app, ["submissions", "--log-format", "rich"])
+    assert got.exit_code == 0, got.output
+    assert "tabled" in got.output and "ref" in got.output and "status" in got.output
+
+
+def test_submissions_help_does_not_import_the_client(runner):
+    got = runner.invoke(app, ["submissions", "--help"])
+    assert got.exit_code == 0 and "Usage" in got.output
