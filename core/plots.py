@@ -145,6 +145,8 @@ CURVES_SIZE = (1000, 400)
 
 def write_curves(history: list[dict], png_path: str | Path) -> Path:
     """Loss and accuracy per epoch, train and validation, side by side."""
+    from matplotlib.ticker import MaxNLocator
+
     fig = _figure(*CURVES_SIZE)
     epochs = [row["epoch"] for row in history]
     for position, (key, name) in enumerate((("loss", "loss"), ("acc", "accuracy"))):
@@ -155,6 +157,7 @@ def write_curves(history: list[dict], png_path: str | Path) -> Path:
                 ax.plot(epochs, values, style, markersize=3, label=split)
         ax.set_title(name)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend()
     if history:
