@@ -292,9 +292,9 @@ def run(
                    accuracy=outcome.manifest["demo_accuracy"])
 
 
-@app.command()
+@app.command("inspect")
 @handled
-def inspect(
+def inspect_data_command(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
