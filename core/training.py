@@ -163,6 +163,8 @@ def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, 
     result = train_model(images, targets, classes, config, log)
     save_checkpoint(checkpoint, result.model, result.spec, result.metrics,
                     data_sha256=sha256_file(train_csv), train_config=asdict(config), history=result.history)
+    from core.plots import curves_path, write_curves  # loss/accuracy PNG beside the checkpoint
+    write_curves(result.history, curves_path(checkpoint))
     return result
 
 

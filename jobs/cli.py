@@ -132,6 +132,9 @@ def train(
     log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
+    from core.plots import curves_path
+
+    log.result(f"training curves: {curves_path(target)}", event="train.curves", curves=curves_path(target))
 
 
 IgnoreExtra = Annotated[bool, typer.Option(
@@ -199,6 +202,12 @@ def score(
     if probs:
         write_probs(probs, predictions, predictor.spec.classes)
         log.info(f"wrote class probabilities to {probs}", event="score.probs", output=probs)
+    if report:
+        from core.score_report import model_info, write_score_report
+
+        written = write_score_report(csv, predictions, model_info(predictor.checkpoints), report, output)
+        log.result(f"report: {written.html}", event="score.report", report=written.html,
+                   files=[str(p) for p in written.files])
     if predictions.accuracy is not None:
         log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows",
                    event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels))
@@ -287,6 +296,61 @@ def run(
         log.result(f"demo accuracy: {outcome.manifest['demo_accuracy']:.4f} on {outcome.manifest['rows']} "
                    "held-out demo test rows", event="run.demo_accuracy",
                    accuracy=outcome.manifest["demo_accuracy"])
+
+
+@app.command("inspect")
+@handled
+def inspect_data_command(
+    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
+    seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
+    competition: Competition = DEFAULT_COMPETITION,
+    demo: Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")] = False,
+    home: Home = None,
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """First look at the data: shapes, class balance and a 5x5 grid of random digits (PNG)."""
+    from core.inspect_data import inspect_data
+    from core.workspace import Workspace, resolve_home
+
+    log = _make_log(log_format, log_file)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    folder = Path(data_dir) if data_dir else workspace.data_dir
+    summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed)
+    for item in summary.files:
+        log.result(item.line(), event="inspect.file", **vars(item))
+    if summary.balance:
+        log.result("class balance: " + ", ".join(f"{label}: {rows} ({share:.1%})" for label, rows, share in summary.balance),
+                   event="inspect.balance", balance={label: rows for label, rows, _ in summary.balance})
+        log.result(f"class balance chart: {summary.balance_chart}", event="inspect.balance_chart", path=summary.balance_chart)
+    log.result(f"digit grid: {summary.grid}", event="inspect.grid", path=summary.grid)
+
+
+@app.command("predict-image")
+@handled
+def predict_image(
+    images: Annotated[list[Path], typer.Argument(help="PNG or JPEG files, one digit each, any size.")],
+    checkpoint: Checkpoints,
+    top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
+    grid: Annotated[Optional[Path], typer.Option(help="Also save a PNG of the images as the model saw them.")] = None,
+    device: Device = "auto",
+    log_format: LogFormat = "auto",
+    log_file: LogFile = None,
+):
+    """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
+    from core.checkpoints import load_checkpoint
+    from core.image_predict import predict_images, write_prepared_grid
+    from core.inference import Predictor
+
+    log = _make_log(log_format, log_file)
+    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
+    results = predict_images(images, predictor, top_k=top)
+    for item in results:
+        log.result(item.line(), event="predict_image.result", image=item.path, label=item.label,
+                   top=[[label, prob] for label, prob in item.top])
+    if grid:
+        log.result(f"prepared images: {write_prepared_grid(results, grid)}", event="predict_image.grid", path=grid)
 
 
 def main() -> None:

@@ -1,0 +1,131 @@
+"""predict-image: hand-drawn-like digits of any size, polarity and format are named correctly."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from core.errors import BadInput
+from core.images import prepare_image
+from jobs.cli import app
+from tests.handdrawn import draw_digit
+
+# (suffix, canvas, digit height, top-left of the digit box, ink, paper, mode, pen px or None)
+STYLES = {
+    "pen-on-paper": (".png", (400, 400), 240, (90, 30), (20, 20, 20), (255, 255, 255), "RGB", None),
+    "photo-jpeg": (".jpg", (640, 480), 300, (330, 140), (30, 40, 120), (235, 228, 212), "RGB", None),
+    "small-chalk": (".png", (200, 260), 90, (15, 150), (250, 250, 250), (0, 0, 0), "L", 11),
+    "transparent": (".png", (300, 500), 380, (20, 100), (10, 10, 10, 255), (0, 0, 0, 0), "RGBA", None),
+}
+
+
+@pytest.fixture(scope="session")
+def digit_model(tmp_path_factory, demo_dir) -> Path:
+    """A small model trained on the demo data with fixed settings (not a preset that may be retuned)."""
+    from core.log import Log
+    from core.training import config_for, train_to_checkpoint
+
+    path = tmp_path_factory.mktemp("digits") / "digits.pt"
+    config = config_for("demo", arch="baseline", arch_kwargs={}, epochs=3, batch_size=64, lr=4e-3,
+                        val_fraction=0.05, seed=0)
+    train_to_checkpoint(demo_dir / "train.csv", path, config, Log(fmt="json"))
+    return path
+
+
+def _draw(style: str, digit: int, folder: Path) -> Path:
+    suffix, canvas, height, origin, ink, paper, mode, pen = STYLES[style]
+    return draw_digit(digit, folder / f"{style}-{digit}{suffix}", canvas=canvas, height=height, origin=origin,
+                      ink=ink, paper=paper, mode=mode, width_px=pen)
+
+
+def test_hand_drawn_digits_are_named(runner, tmp_path, digit_model):
+    images = [_draw(style, digit, tmp_path) for style in STYLES for digit in range(10)]
+    grid = tmp_path / "prepared.png"
+    result = runner.invoke(app, ["predict-image", *map(str, images), "--checkpoint", str(digit_model),
+                                 "--grid", str(grid), "--log-format", "rich"])
+    assert result.exit_code == 0, result.output
+    lines = {Path(m.group(1)).name: m for m in re.finditer(
+        r"^(\S+): (\S+)  \(top-3: (\S+) ([\d.]+), (\S+) ([\d.]+), (\S+) ([\d.]+)\)$", result.output, re.M)}
+    assert len(lines) == len(images)
+    wrong = []
+    for path in images:
+        match = lines[path.name]
+        expected = path.stem.rsplit("-", 1)[1]
+        probs = [float(match.group(i)) for i in (4, 6, 8)]
+        assert match.group(2) == match.group(3)  # the answer is the top-1 class
+        assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0005
+        if match.group(2) != expected:
+            wrong.append(f"{path.name} -> {match.group(2)}")
+    assert not wrong, wrong
+    with Image.open(grid) as picture:
+        assert picture.size == (720, 7 * 140 + 40)  # 40 images in 6 columns
+
+
+def test_bad_image_is_one_line_and_exit_2(runner, tmp_path, untrained_checkpoint):
+    good = _draw("pen-on-paper", 3, tmp_path)
+    fake = tmp_path / "notes.png"
+    fake.write_text("this is not a picture\n")
+    result = runner.invoke(app, ["predict-image", str(good), str(fake), "--checkpoint", str(untrained_checkpoint),
+                                 "--log-format", "rich"])
+    assert result.exit_code == 2
+    assert result.output.strip().count("\n") == 0
+    assert "notes.png" in result.output and "not a readable image" in result.output
+    assert "Traceback" not in result.output
+
+    blank = tmp_path / "blank.jpg"
+    Image.new("RGB", (300, 300), (250, 250, 250)).save(blank)
+    result = runner.invoke(app, ["predict-image", str(blank), "--checkpoint", str(untrained_checkpoint)])
+    assert result.exit_code == 2
+    assert "blank.jpg" in result.output and "no digit found" in result.output
+
+    result = runner.invoke(app, ["predict-image", str(tmp_path / "missing.png"), "--checkpoint",
+                                 str(untrained_checkpoint)])
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+def _centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    ys, xs = np.indices(image.shape)
+    mass = image.astype(float).sum()
+    return (ys * image).sum() / mass, (xs * image).sum() / mass
+
+
+def test_preparation_is_the_mnist_way(tmp_path):
+    dark_on_light = prepare_image(_draw("pen-on-paper", 7, tmp_path), (1, 28, 28))
+    assert dark_on_light.shape == (1, 28, 28) and dark_on_light.dtype == np.uint8
+    digit = dark_on_light[0]
+    # Light ink on a black frame, the digit box at most 20 pixels, centred by its centre of mass.
+    assert digit[0].max() == 0 and digit[-1].max() == 0 and digit[:, 0].max() == 0 and digit[:, -1].max() == 0
+    rows, cols = np.flatnonzero(digit.any(axis=1)), np.flatnonzero(digit.any(axis=0))
+    assert max(rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1) in (20, 21)  # 20 plus an anti-aliased edge
+    cy, cx = _centre_of_mass(digit)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+    assert digit.max() == 255
+
+    # The same digit light-on-dark, elsewhere on a differently sized canvas, is prepared alike.
+    light_on_dark = draw_digit(7, tmp_path / "inverse.png", canvas=(900, 500), height=240, origin=(600, 200),
+                               ink=(255, 255, 255), paper=(0, 0, 0))
+    other = prepare_image(light_on_dark, (1, 28, 28))[0]
+    assert np.abs(other.astype(int) - digit.astype(int)).mean() < 8
+
+    # Other input shapes: the frame and the channels follow the checkpoint.
+    colour = prepare_image(_draw("photo-jpeg", 7, tmp_path), (3, 32, 40))
+    assert colour.shape == (3, 32, 40)
+    assert np.array_equal(colour[0], colour[2])
+    rows = np.flatnonzero(colour[0].any(axis=1))
+    assert rows[-1] - rows[0] + 1 <= round(32 * 20 / 28) + 1
+
+
+def test_preparation_refuses_what_is_not_a_digit(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    Image.new("L", (4, 4), 0).save(tiny)
+    with pytest.raises(BadInput, match="at least"):
+        prepare_image(tiny, (1, 28, 28))
+    truncated = tmp_path / "cut.jpg"
+    full = _draw("photo-jpeg", 2, tmp_path)
+    truncated.write_bytes(full.read_bytes()[:200])
+    with pytest.raises(BadInput, match="cut.jpg"):
+        prepare_image(truncated, (1, 28, 28))
