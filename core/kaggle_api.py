@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -114,7 +115,8 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
     outfile = dest_dir / f"{competition}.zip"
 
     def attempt() -> Path:
-        with _quiet(), api.build_kaggle_client() as kaggle:
+        # stdout only: the client's download path prints there, and our progress lines use stderr.
+        with _quiet(stderr=False), api.build_kaggle_client() as kaggle:
             request = ApiDownloadDataFilesRequest()
             request.competition_name = competition
             response = kaggle.competitions.competition_api_client.download_data_files(request)
@@ -125,8 +127,35 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
                 response.close()
         return outfile
 
-    return _call(attempt, f"download {competition}", competition, policy, log, transient=_download_transient,
-                 hint=f"; the partial download in {dest_dir} is resumed by the next run")
+    with _watch_size(outfile, f"download {competition}", log):
+        return _call(attempt, f"download {competition}", competition, policy, log, transient=_download_transient,
+                     hint=f"; the partial download in {dest_dir} is resumed by the next run")
+
+
+@contextlib.contextmanager
+def _watch_size(path: Path, description: str, log) -> Iterator[None]:
+    """Progress for a download the client writes in its own loop: watch the file grow."""
+    if log is None:
+        yield
+        return
+    stop = threading.Event()
+    with log.progress(description, total=None, unit="bytes", event="download.progress") as bar:
+        def watch() -> None:
+            shown = 0
+            while not stop.wait(0.5):
+                with contextlib.suppress(OSError):
+                    size = path.stat().st_size
+                    if size != shown:
+                        bar.advance(size - shown, mib=round(size / 2**20, 1))
+                        shown = size
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            watcher.join()
 
 
 def submit_file(competition: str, path: Path, message: str, *, policy: RetryPolicy | None = None,
@@ -342,8 +371,8 @@ def _submission(item) -> Submission:
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
+def _quiet(stderr: bool = True) -> Iterator[None]:
     """Keep the client's prints (banners, retry chatter, version nags) out of our output."""
     sink = io.StringIO()
-    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+    with contextlib.redirect_stdout(sink), (contextlib.redirect_stderr(sink) if stderr else contextlib.nullcontext()):
         yield

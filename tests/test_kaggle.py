@@ -360,3 +360,13 @@ def test_submissions_table_on_a_terminal(runner, emu, ready):
 def test_submissions_help_does_not_import_the_client(runner):
     got = runner.invoke(app, ["submissions", "--help"])
     assert got.exit_code == 0 and "Usage" in got.output
+
+
+def test_download_reports_progress_as_json_and_rich(runner, emu, creds):
+    got = download(runner)
+    assert got.exit_code == 0, got.output
+    phases = [r["phase"] for r in records(got) if r.get("event") == "download.progress"]
+    assert phases[0] == "start" and phases[-1] == "done"
+    rich = runner.invoke(app, ["download", "--data-dir", "data/other", "--log-format", "rich"])
+    assert rich.exit_code == 0, rich.output
+    assert "download digit-recognizer" in rich.output and "data ready" in rich.output
