@@ -27,17 +27,24 @@ DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
 
 
 def run_child(argv: list[str], env: dict) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one child process; a failure stops the benchmark."""
+    """(wall seconds, peak RSS MiB) of one child process; a failure stops the benchmark.
+
+    Peak RSS comes from /usr/bin/time where there is one: a child forked from this (bigger) process
+    can inherit its high-water mark in ru_maxrss.
+    """
+    timer = ["/usr/bin/time", "-f", "MAXRSS_KB=%M"] if Path("/usr/bin/time").exists() else []
     started = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen(timer + argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
     stderr = child.stderr.read().decode(errors="replace")
     child.stderr.close()
-    if child.returncode != 0:
-        sys.exit(f"benchmark child failed ({child.returncode}): {' '.join(argv)}\n{stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"benchmark child failed ({code}): {' '.join(argv)}\n{stderr[-2000:]}")
+    reported = [line for line in stderr.splitlines() if line.startswith("MAXRSS_KB=")]
+    peak_kib = int(reported[-1].split("=", 1)[1]) if reported else usage.ru_maxrss  # Linux: KiB
+    return wall, peak_kib / 1024
 
 
 def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
@@ -48,11 +55,13 @@ def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
     big = work / "big" / "test_x10.csv"
     big.parent.mkdir()
     with open(data / "test.csv", "rb") as source, open(big, "wb") as target:
-        header = source.readline()
+        target.write(source.readline())
         body = source.read()
         if not body.endswith(b"\n"):
             body += b"\n"
-        target.write(header + body * copies)
+        for _ in range(copies):
+            target.write(body)
+        del body
     checkpoint = work / "baseline.pt"
     subprocess.run([sys.executable, "-c", (
         "import sys, torch\nfrom core.checkpoints import ModelSpec, save_checkpoint\n"

@@ -26,7 +26,7 @@ LABEL_COLUMN = "label"
 ID_COLUMN = "ImageId"
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
-# ~2,300 Digit Recognizer rows per block: small enough for flat memory, big enough to amortise.
+# ~2,300 Digit Recognizer rows per chunk: small enough for flat memory, big enough to amortise.
 DEFAULT_BLOCK_BYTES = 4 << 20
 MAX_HEADER_BYTES = 1 << 22
 OTHER_DELIMITERS = (";", "\t", "|", " ")
@@ -182,28 +182,54 @@ def _csv_batches(layout: PixelLayout, block_bytes: int) -> Iterator[PixelBatch]:
     types = {name: pa.uint8() for name in layout.pixel_columns}
     if layout.id_column:
         types[layout.id_column] = pa.string()
-    read = pacsv.ReadOptions(block_size=block_bytes, column_names=layout.names, skip_rows=1, use_threads=True)
+    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True)
     # No null values: an empty pixel cell must fail conversion, not become a silent NaN.
     convert = pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     parse = pacsv.ParseOptions(delimiter=",")
     rows_done = 0
     try:
-        stream = pa.input_stream(layout.path, compression="gzip" if layout.compressed else None)
-        reader = pacsv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
-        with reader:
-            for record_batch in reader:
-                if record_batch.num_rows == 0:
-                    continue
-                yield _to_pixel_batch(record_batch, layout, rows_done)
-                rows_done += record_batch.num_rows
-    except (pa.ArrowException, OSError) as exc:
+        for chunk in _line_chunks(layout, block_bytes):
+            table = pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse,
+                                   convert_options=convert)
+            for record_batch in table.combine_chunks().to_batches():
+                if record_batch.num_rows:
+                    yield _to_pixel_batch(record_batch, layout, rows_done)
+                    rows_done += record_batch.num_rows
+    except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
         from core.pixelcheck import locate_csv_problem
 
         raise BadInput(locate_csv_problem(layout, rows_done) or
                        f"{layout.path}: near line {rows_done + 2}: {_first_line(exc)}") from None
     if rows_done == 0:
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
+
+
+def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[bytes]:
+    """The rows after the header in pieces of about `chunk_bytes`, each ending at a line end.
+
+    Why not pyarrow's own streaming reader: it reads up to 32 blocks ahead, so its memory grows
+    with the block size and the file; here exactly one chunk is parsed at a time. Pixel CSVs hold
+    no quoted line breaks, so cutting at a newline never splits a row.
+    """
+    import pyarrow as pa
+
+    with pa.input_stream(layout.path, compression="gzip" if layout.compressed else None) as stream:
+        carry, in_header = b"", True
+        while data := stream.read(chunk_bytes):
+            buffer = carry + data
+            if in_header:
+                newline = buffer.find(b"\n")
+                if newline < 0:
+                    carry = buffer
+                    continue
+                buffer, in_header = buffer[newline + 1:], False
+            cut = buffer.rfind(b"\n") + 1
+            carry = buffer[cut:]
+            if cut:
+                yield buffer[:cut]
+        if carry.strip() and not in_header:
+            yield carry
 
 
 def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
