@@ -87,7 +87,7 @@ def confusion_matrix_png(labels: list[str], matrix: np.ndarray, path: str | Path
                          title: str = "Confusion matrix") -> Path:
     """Counts in every cell; rows are the true label, columns the predicted one."""
     n = len(labels)
-    side = int(max(480, 48 * n + 180))
+    side = int(min(2000, max(480, 48 * n + 180)))
     fig = _figure(side, side)
     ax = fig.add_axes((0.14, 0.12, 0.8, 0.78))
     # Log-ish colour so the off-diagonal mistakes are visible next to a huge diagonal.
@@ -100,7 +100,8 @@ def confusion_matrix_png(labels: list[str], matrix: np.ndarray, path: str | Path
     ax.set_title(title)
     threshold = shown.max() / 2 if shown.size else 0
     fontsize = 9 if n <= 12 else 6
-    for i in range(n):
+    annotated = range(n) if n <= 40 else range(0)  # beyond that the numbers cannot be read anyway
+    for i in annotated:
         for j in range(n):
             if matrix[i, j] or i == j:
                 ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=fontsize,
@@ -133,10 +134,11 @@ def confidence_histogram_png(confidence: np.ndarray, path: str | Path, correct: 
         ax.hist([confidence[correct], confidence[~correct]], bins=bins, stacked=True,
                 color=["#55a868", "#c44e52"], label=["right", "wrong"])
         ax.legend(loc="upper left")
-    ax.set_yscale("log")
+    if len(confidence):
+        ax.set_yscale("log")  # a few hundred mistakes next to tens of thousands of sure answers
     ax.set_title(title)
     ax.set_xlabel("confidence")
-    ax.set_ylabel("rows (log scale)")
+    ax.set_ylabel("rows (log scale)" if len(confidence) else "rows")
     return _save(fig, path)
 
 

@@ -37,11 +37,13 @@ class HtmlReport:
         self._parts.append(f"<p{klass}>{html.escape(text)}</p>")
         return self
 
-    def table(self, headers: list[str], rows: list[list]) -> "HtmlReport":
-        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers)
+    def table(self, headers: list[str] | None, rows: list[list]) -> "HtmlReport":
+        """`headers=None` for a two-column key/value table."""
+        head = "".join(f"<th>{html.escape(str(h))}</th>" for h in headers or [])
         body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(v))}</td>" for v in row) + "</tr>"
                        for row in rows)
-        self._parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+        thead = f"<thead><tr>{head}</tr></thead>" if head else ""
+        self._parts.append(f"<table>{thead}<tbody>{body}</tbody></table>")
         return self
 
     def image(self, png: Path, alt: str) -> "HtmlReport":

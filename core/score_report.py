@@ -76,9 +76,9 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
 
 def _summary(html: HtmlReport, csv_path, predictions, model: ModelInfo, evaluation, scores_file) -> None:
     if evaluation is not None:
+        right = int(np.trace(evaluation.confusion))
         html.paragraph(f"accuracy {evaluation.accuracy:.4f} on {evaluation.rows} rows "
-                       f"({int(round(evaluation.accuracy * evaluation.rows))} right, "
-                       f"{evaluation.rows - int(round(evaluation.accuracy * evaluation.rows))} wrong)", css="big")
+                       f"({right} right, {evaluation.rows - right} wrong)", css="big")
     else:
         html.paragraph(f"{len(predictions.labels)} rows scored; the file has no label column, "
                        "so there is no accuracy, only what the model predicted and how sure it was.")
@@ -93,7 +93,7 @@ def _summary(html: HtmlReport, csv_path, predictions, model: ModelInfo, evaluati
     if scores_file is not None:
         rows.append(["per-row predictions", str(scores_file)])
     rows.append(["written (UTC)", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")])
-    html.heading("Summary").table(["", ""], rows)
+    html.heading("Summary").table(None, rows)
 
 
 def _labelled_sections(html, csv_path, predictions, model, evaluation: Evaluation, directory) -> list[Path]:

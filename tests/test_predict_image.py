@@ -129,3 +129,22 @@ def test_preparation_refuses_what_is_not_a_digit(tmp_path):
     truncated.write_bytes(full.read_bytes()[:200])
     with pytest.raises(BadInput, match="cut.jpg"):
         prepare_image(truncated, (1, 28, 28))
+
+
+def test_blown_up_mnist_digits_get_the_same_answer_as_their_rows(tmp_path, demo_dir, digit_model):
+    """Demo rows saved as 280x280 dark-on-light PNGs must come back through the preparation intact."""
+    from core.checkpoints import load_checkpoint
+    from core.image_predict import predict_images
+    from core.inference import Predictor
+    from core.pixelcsv import read_pixel_csv
+
+    pixels = read_pixel_csv(demo_dir / "test.csv").pixels[:100]
+    paths = []
+    for i, row in enumerate(pixels):
+        image = Image.fromarray(255 - row.reshape(28, 28)).resize((280, 280), Image.Resampling.BICUBIC)
+        paths.append(tmp_path / f"row{i}.png")
+        image.save(paths[-1])
+    predictor = Predictor.from_checkpoints([load_checkpoint(digit_model)], "cpu")
+    from_rows = predictor.labels_for(predictor.predict_proba(pixels)).astype(str)
+    from_images = np.array([r.label for r in predict_images(paths, predictor)])
+    assert np.mean(from_rows == from_images) >= 0.93
