@@ -21,7 +21,7 @@ from core.errors import BadInput
 
 FORMAT = "kaggle-job-state/1"
 # Config fields that may change between the interrupted run and the resumed one.
-RESUMABLE_CHANGES = {"device", "time_budget_min", "patience"}
+RESUMABLE_CHANGES = {"device", "time_budget_min", "patience", "resume"}
 
 
 def state_path(checkpoint: str | Path) -> Path:

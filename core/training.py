@@ -26,7 +26,7 @@ from core.log import Log
 from core.models import DEFAULT_ARCH
 from core.pixelcsv import read_pixel_csv
 from core.schedule import OneCycle, progress
-from core.train_state import load_state, remove_state, save_state
+from core.train_state import RESUMABLE_CHANGES, load_state, remove_state, save_state
 
 
 @dataclass
@@ -383,7 +383,9 @@ def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainRes
     if not path.is_file():
         return None
     ckpt = load_checkpoint(path)
-    if ckpt.meta.get("data_sha256") != data_sha or ckpt.meta.get("train_config") != asdict(config):
+    saved = {k: v for k, v in ckpt.meta.get("train_config", {}).items() if k not in RESUMABLE_CHANGES}
+    wanted = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES}
+    if ckpt.meta.get("data_sha256") != data_sha or saved != wanted:
         return None
     return TrainResult(model=ckpt.model(), spec=ckpt.spec, metrics=ckpt.metrics, history=list(ckpt.meta.get("history", [])))
 
