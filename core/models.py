@@ -73,3 +73,7 @@ class BNCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
+
+
+# Registers "ensemble" (it builds its members through this registry, hence the import at the end).
+from core import ensemble as _ensemble  # noqa: E402,F401

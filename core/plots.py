@@ -150,13 +150,19 @@ def write_curves(history: list[dict], png_path: str | Path) -> Path:
     from matplotlib.ticker import MaxNLocator
 
     fig = _figure(*CURVES_SIZE)
-    epochs = [row["epoch"] for row in history]
+    # An ensemble's history holds one run per member: one line per member and split.
+    runs: dict[object, list[dict]] = {}
+    for row in history:
+        runs.setdefault(row.get("member"), []).append(row)
     for position, (key, name) in enumerate((("loss", "loss"), ("acc", "accuracy"))):
         ax = fig.add_axes((0.07 + position * 0.5, 0.14, 0.4, 0.74))
-        for split, style in (("train", "-o"), ("val", "-s")):
-            values = [float(row.get(f"{split}_{key}", float("nan"))) for row in history]
-            if any(not math.isnan(v) for v in values):
-                ax.plot(epochs, values, style, markersize=3, label=split)
+        for member, rows in runs.items():
+            epochs = [row["epoch"] for row in rows]
+            for split, style in (("train", "-o"), ("val", "-s")):
+                values = [_or_nan(row.get(f"{split}_{key}")) for row in rows]
+                if any(not math.isnan(v) for v in values):
+                    label = split if member is None else f"{split} (member {member})"
+                    ax.plot(epochs, values, style, markersize=3, label=label)
         ax.set_title(name)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -108,6 +108,11 @@ def train(
     lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,
     val_fraction: Annotated[Optional[float], typer.Option(min=0.0, max=0.9)] = None,
     seed: Annotated[Optional[int], typer.Option()] = None,
+    time_budget: Annotated[Optional[float], typer.Option(
+        "--time-budget", min=0.05, help="Minutes for the whole training; the schedule fits inside, the best epoch is kept.")] = None,
+    patience: Annotated[Optional[int], typer.Option(min=1, help="Early stopping: epochs without a better val accuracy.")] = None,
+    members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (best preset: 3).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     device: Device = "auto",
     competition: Competition = DEFAULT_COMPETITION,
     demo: Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")] = False,
@@ -115,7 +120,7 @@ def train(
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
 ):
-    """Train a model on train.csv and save a checkpoint."""
+    """Train a model on train.csv and save a checkpoint (history in CHECKPOINT.history.csv)."""
     from core.competition import CompetitionFiles
     from core.training import config_for, train_to_checkpoint
     from core.workspace import Workspace, resolve_home
@@ -127,7 +132,8 @@ def train(
         raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
-                        val_fraction=val_fraction, seed=seed, device=device)
+                        val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
+                        patience=patience, members=members, resume=resume or None)
     result = train_to_checkpoint(files.train, target, config, log)
     log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",

@@ -1,0 +1,93 @@
+"""Ensembles with test-time augmentation travel as one checkpoint that every consumer can use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.augment import shift_views
+from core.checkpoints import ModelSpec, load_checkpoint, save_checkpoint
+from core.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
+from core.inference import Predictor
+from core.log import Log
+from core.training import config_for, member_path, train_to_checkpoint
+from jobs.cli import app
+
+
+@pytest.fixture(scope="module")
+def small_dir(demo_dir, tmp_path_factory) -> Path:
+    """The first 600 demo rows as train.csv beside the demo's test.csv: quick to train on."""
+    folder = tmp_path_factory.mktemp("small-ens")
+    with open(demo_dir / "train.csv", encoding="utf-8") as source:
+        (folder / "train.csv").write_text("".join(next(source) for _ in range(601)), encoding="utf-8")
+    return folder
+
+
+def _members():
+    torch.manual_seed(0)
+    specs = [ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)), mean=0.13, std=0.31),
+             ModelSpec(arch="bncnn", input_shape=(1, 28, 28), classes=list(range(10)),
+                       arch_kwargs={"width_mult": 0.25}, mean=0.12, std=0.30)]
+    return specs, [s.build().eval() for s in specs]
+
+
+def test_bundle_round_trips_and_averages_members_over_shifted_views(tmp_path):
+    specs, models = _members()
+    spec = ModelSpec(arch="ensemble", input_shape=(1, 28, 28), classes=list(range(10)),
+                     arch_kwargs=ensemble_kwargs(specs, TTA_SHIFTS, 0.13, 0.31), mean=0.13, std=0.31)
+    bundle = spec.build()
+    bundle.load_state_dict(bundle_state_dict(models))
+    path = save_checkpoint(tmp_path / "ens.pt", bundle, spec, {"val_accuracy": 0.5})
+
+    loaded = load_checkpoint(path)  # weights_only=True inside
+    assert loaded.spec.arch == "ensemble" and len(loaded.spec.arch_kwargs["members"]) == 2
+    pixels = np.random.default_rng(0).integers(0, 256, size=(6, 784), dtype=np.uint8)
+    probs = Predictor.from_checkpoints([loaded], "cpu").predict_proba(pixels)
+
+    raw = torch.from_numpy(pixels).view(-1, 1, 28, 28).float() / 255
+    expected = torch.zeros(6, 10)
+    with torch.no_grad():
+        for view in shift_views(raw, [tuple(s) for s in TTA_SHIFTS]):
+            for member_spec, model in zip(specs, models):
+                expected += torch.softmax(model((view - member_spec.mean) / member_spec.std), dim=1)
+    expected /= len(TTA_SHIFTS) * len(models)
+    assert np.allclose(probs, expected.numpy(), atol=1e-5)
+    assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_path, runner):
+    checkpoint = tmp_path / "best.pt"
+    config = config_for("best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu")
+    result = train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
+
+    assert member_path(checkpoint, 0).is_file() and member_path(checkpoint, 1).is_file()
+    loaded = load_checkpoint(checkpoint)
+    assert loaded.spec.arch == "ensemble"
+    assert loaded.metrics["members"] == 2 and loaded.metrics["tta_views"] == len(TTA_SHIFTS)
+    members = [load_checkpoint(member_path(checkpoint, i)) for i in range(2)]
+    assert [m.meta["train_config"]["seed"] for m in members] == [0, 1]
+    assert loaded.metrics["member_val_accuracy"] == [m.metrics["val_accuracy"] for m in members]
+    # Members differ (different seeds) yet share one validation split, so the ensemble's score is comparable.
+    assert not torch.equal(members[0].state_dict["classifier.1.weight"], members[1].state_dict["classifier.1.weight"])
+    assert members[0].metrics["val_rows"] == members[1].metrics["val_rows"] == loaded.metrics["val_rows"]
+    assert loaded.metrics["val_accuracy"] > 0.3  # 540 rows, 2 epochs: well above chance
+    assert {row["member"] for row in result.history} == {1, 2}
+
+    # One path is the whole ensemble for predict, and several paths average further.
+    out = tmp_path / "pred.csv"
+    invoked = runner.invoke(app, ["predict", "--checkpoint", str(checkpoint), "--checkpoint",
+                                  str(member_path(checkpoint, 0)), "--input", str(demo_dir / "test.csv"),
+                                  "--output", str(out), "--device", "cpu", "--log-format", "json"])
+    assert invoked.exit_code == 0, invoked.output
+    assert out.read_text().splitlines()[0] == "ImageId,Label"
+    assert len(out.read_text().splitlines()) == 1001
+
+    # --resume after a finished member reuses it instead of training it again.
+    mtime = member_path(checkpoint, 0).stat().st_mtime_ns
+    again = train_to_checkpoint(small_dir / "train.csv", checkpoint, config_for(
+        "best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", resume=True), Log(fmt="json"))
+    assert member_path(checkpoint, 0).stat().st_mtime_ns == mtime
+    assert again.metrics["val_accuracy"] == loaded.metrics["val_accuracy"]

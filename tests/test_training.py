@@ -1,0 +1,258 @@
+"""Training: the recipe's parts (augmentation, schedule, history, early stop, time budget, resume)
+on a small slice of the demo data, with real torch and real files."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.augment import AugmentConfig, augment, random_thetas, shift_views
+from core.checkpoints import load_checkpoint
+from core.errors import BadInput
+from core.history import COLUMNS, history_path, read_history
+from core.log import Log
+from core.schedule import OneCycle, progress
+from core.train_state import state_path
+from core.training import PRESETS, config_for, train_to_checkpoint
+from jobs.cli import app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def small_csv(demo_dir, tmp_path_factory) -> Path:
+    """The first 400 demo rows: enough for every class, quick to train on."""
+    path = tmp_path_factory.mktemp("small") / "train.csv"
+    with open(demo_dir / "train.csv", encoding="utf-8") as source:
+        lines = [next(source) for _ in range(401)]
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def quick(**overrides):
+    base = dict(arch="baseline", epochs=2, batch_size=64, lr=3e-3, val_fraction=0.25, device="cpu")
+    return config_for("demo", **{**base, **overrides})
+
+
+# -- augmentation ---------------------------------------------------------------------------------
+
+def test_augmentation_moves_ink_within_bounds_and_keeps_background():
+    images = torch.zeros(64, 1, 28, 28)
+    images[:, :, 10:18, 12:16] = 1.0
+    out = augment(images, AugmentConfig(shift_px=2, rotate_deg=0, zoom=0), torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    ys, xs = torch.meshgrid(torch.arange(28.0), torch.arange(28.0), indexing="ij")
+    mass = out.sum(dim=(1, 2, 3))
+    cy = (out[:, 0] * ys).sum(dim=(1, 2)) / mass
+    cx = (out[:, 0] * xs).sum(dim=(1, 2)) / mass
+    assert (cy - 13.5).abs().max() <= 2.01 and (cx - 13.5).abs().max() <= 2.01
+    assert (cy - 13.5).abs().max() > 0.5  # it does move things
+    assert torch.allclose(mass, torch.full_like(mass, 32.0), atol=0.5)  # shifts keep the ink
+    assert out[:, :, :5, :].abs().max() == 0  # the border stays background
+
+
+def test_augmentation_is_seeded_and_off_when_disabled():
+    images = torch.rand(8, 1, 28, 28)
+    a = augment(images, AugmentConfig(), torch.Generator().manual_seed(3))
+    b = augment(images, AugmentConfig(), torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and not torch.allclose(a, images)
+    off = AugmentConfig(shift_px=0, rotate_deg=0, zoom=0)
+    assert augment(images, off, torch.Generator()) is images
+
+
+def test_random_thetas_respect_rotation_and_zoom_limits():
+    theta = random_thetas(500, 28, 28, AugmentConfig(shift_px=0, rotate_deg=10, zoom=0.1),
+                          torch.Generator().manual_seed(0))
+    scale = 1 / theta[:, 0, :2].norm(dim=1)
+    angle = torch.atan2(theta[:, 1, 0], theta[:, 0, 0]).rad2deg()
+    assert scale.min() >= 0.9 - 1e-5 and scale.max() <= 1.1 + 1e-5
+    assert angle.abs().max() <= 10 + 1e-4 and angle.abs().max() > 8
+
+
+def test_shift_views_are_exact_pixel_shifts_with_background_fill():
+    image = torch.arange(1.0, 17.0).view(1, 1, 4, 4)
+    same, down, left = shift_views(image, [(0, 0), (1, 0), (0, -1)])
+    assert torch.equal(same, image)
+    assert torch.equal(down[0, 0, 1:], image[0, 0, :3]) and down[0, 0, 0].abs().sum() == 0
+    assert torch.equal(left[0, 0, :, :3], image[0, 0, :, 1:]) and left[0, 0, :, 3].abs().sum() == 0
+
+
+# -- schedule -------------------------------------------------------------------------------------
+
+def test_one_cycle_warms_up_then_anneals_to_the_floor():
+    cycle = OneCycle(max_lr=1e-2, warmup=0.25)
+    assert cycle.lr_at(0.0) == pytest.approx(1e-2 / 25)
+    assert cycle.lr_at(0.25) == pytest.approx(1e-2)
+    assert cycle.lr_at(1.0) == pytest.approx(1e-2 / 25 / 1e4)
+    values = [cycle.lr_at(p / 100) for p in range(101)]
+    peak = values.index(max(values))
+    assert all(a <= b for a, b in zip(values[:peak], values[1:peak + 1]))
+    assert all(a >= b for a, b in zip(values[peak:], values[peak + 1:]))
+
+
+def test_progress_follows_the_slower_of_steps_and_time():
+    assert progress(10, 100, elapsed_s=5, budget_s=None) == 0.1
+    assert progress(10, 100, elapsed_s=50, budget_s=100) == 0.5  # time binds
+    assert progress(90, 100, elapsed_s=50, budget_s=100) == 0.9  # steps bind
+
+
+# -- training runs --------------------------------------------------------------------------------
+
+def test_training_writes_checkpoint_history_and_metrics(small_csv, tmp_path):
+    checkpoint = tmp_path / "m.pt"
+    result = train_to_checkpoint(small_csv, checkpoint, quick(epochs=3), Log(fmt="json"))
+    rows = read_history(history_path(checkpoint))
+    assert history_path(checkpoint) == tmp_path / "m.history.csv"
+    assert [r["epoch"] for r in rows] == [1, 2, 3]
+    assert set(COLUMNS) <= set(rows[0])
+    loaded = load_checkpoint(checkpoint)
+    assert loaded.meta["history"] == result.history
+    assert len(loaded.meta["data_sha256"]) == 64
+    best = max(rows, key=lambda r: r["val_acc"])
+    assert loaded.metrics["val_accuracy"] == pytest.approx(best["val_acc"], abs=1e-6)
+    assert loaded.metrics["epochs_run"] == 3 and loaded.metrics["stop_reason"] == "completed"
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert not state_path(checkpoint).exists()  # the resume file goes once the checkpoint is safe
+
+
+def test_same_seed_same_weights(small_csv, tmp_path):
+    runs = [train_to_checkpoint(small_csv, tmp_path / f"{i}.pt", quick(epochs=1, seed=5), Log(fmt="json"))
+            for i in range(2)]
+    for key, value in runs[0].model.state_dict().items():
+        assert torch.equal(value, runs[1].model.state_dict()[key]), key
+
+
+def test_time_budget_stops_in_time_and_still_anneals(small_csv, tmp_path):
+    config = quick(epochs=10_000, time_budget_min=0.15)  # 9 s for everything
+    started = time.monotonic()
+    result = train_to_checkpoint(small_csv, tmp_path / "b.pt", config, Log(fmt="json"))
+    wall = time.monotonic() - started
+    assert result.metrics["stop_reason"] == "time_budget"
+    assert result.metrics["epochs_run"] < 10_000
+    assert wall < 9 + 3.0  # the budget plus room for a loaded machine's final save
+    # Ended near the bottom of the cycle, not mid-climb (one step on a loaded machine is a big slice of 9 s).
+    assert result.history[-1]["lr"] < config.lr / 5
+
+
+def test_early_stopping_stops_when_validation_stalls(small_csv, tmp_path):
+    # lr=0 means nothing is learnt: validation accuracy can never improve after epoch 1.
+    result = train_to_checkpoint(small_csv, tmp_path / "e.pt", quick(epochs=8, lr=0.0, patience=2),
+                                 Log(fmt="json"))
+    assert result.metrics["stop_reason"] == "early_stopping"
+    assert result.metrics["epochs_run"] == 3
+
+
+def test_resume_with_other_recipe_is_refused(small_csv, tmp_path):
+    checkpoint = tmp_path / "r.pt"
+    _run_killed(small_csv, checkpoint, epochs=3, kill_at="state")
+    with pytest.raises(BadInput, match="saved with epochs=3"):
+        train_to_checkpoint(small_csv, checkpoint, quick(epochs=4, resume=True), Log(fmt="json"))
+
+
+def test_config_for_rejects_unknown_presets_and_options():
+    with pytest.raises(BadInput, match="--preset"):
+        config_for("huge")
+    with pytest.raises(BadInput, match="unknown training option"):
+        config_for("fast", colour="blue")
+    assert config_for("default", arch="baseline").arch_kwargs == {}
+    assert set(PRESETS) == {"demo", "fast", "default", "best"}
+    assert PRESETS["best"].members > 1 and PRESETS["best"].tta
+
+
+# -- kill -9 and resume ---------------------------------------------------------------------------
+
+KILLABLE = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+import core.atomic, core.training
+from core.log import Log
+kill_at = {kill_at!r}
+if kill_at == "state":
+    original = core.training.save_state
+    def save_state(*args, **kwargs):
+        original(*args, **kwargs)
+        print("READY", flush=True)
+        time.sleep(60)
+    core.training.save_state = save_state
+else:
+    real_replace = os.replace
+    def replace(src, dst):
+        if str(dst).endswith("model.pt"):
+            print("READY", flush=True)  # the new checkpoint is written to its temp file, not yet renamed
+            time.sleep(60)
+        real_replace(src, dst)
+    core.atomic.os.replace = replace
+config = core.training.config_for("demo", arch="baseline", epochs={epochs}, batch_size=64, lr=3e-3,
+                                  val_fraction=0.25, device="cpu")
+core.training.train_to_checkpoint({csv!r}, {checkpoint!r}, config, Log(fmt="json"))
+"""
+
+
+def _run_killed(csv: Path, checkpoint: Path, epochs: int, kill_at: str) -> None:
+    code = KILLABLE.format(root=str(ROOT), kill_at=kill_at, epochs=epochs, csv=str(csv), checkpoint=str(checkpoint))
+    env = {**os.environ, "KAGGLE_JOB_THREADS": "2"}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True, env=env)
+    try:
+        assert proc.stdout.readline().strip() == "READY"
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize("kill_at", ["state", "final_save"])
+def test_kill_9_never_damages_the_previous_checkpoint(small_csv, tmp_path, kill_at):
+    checkpoint = tmp_path / "model.pt"
+    train_to_checkpoint(small_csv, checkpoint, quick(epochs=1), Log(fmt="json"))
+    before = checkpoint.read_bytes()
+    _run_killed(small_csv, checkpoint, epochs=2, kill_at=kill_at)
+    assert checkpoint.read_bytes() == before
+    assert load_checkpoint(checkpoint).metrics["epochs_run"] == 1
+
+
+def test_resume_after_kill_matches_an_uninterrupted_run(small_csv, tmp_path):
+    straight = train_to_checkpoint(small_csv, tmp_path / "straight.pt", quick(epochs=3), Log(fmt="json"))
+    checkpoint = tmp_path / "model.pt"
+    _run_killed(small_csv, checkpoint, epochs=3, kill_at="state")  # dies right after epoch 1's state
+    assert state_path(checkpoint).is_file() and not checkpoint.exists()
+    resumed = train_to_checkpoint(small_csv, checkpoint, quick(epochs=3, resume=True), Log(fmt="json"))
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    for a, b in zip(straight.history, resumed.history):
+        assert a["val_acc"] == b["val_acc"] and math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-6)
+    for key, value in straight.model.state_dict().items():
+        assert torch.allclose(value.float(), resumed.model.state_dict()[key].float(), atol=1e-6), key
+    assert not state_path(checkpoint).exists()
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+def test_cli_train_with_options_and_history(runner, small_csv, tmp_path):
+    data = small_csv.parent
+    checkpoint = tmp_path / "cli.pt"
+    result = runner.invoke(app, ["train", "--data-dir", str(data), "--checkpoint", str(checkpoint),
+                                 "--preset", "demo", "--arch", "baseline", "--epochs", "2", "--batch-size", "32",
+                                 "--lr", "0.002", "--val-fraction", "0.2", "--seed", "1", "--time-budget", "5",
+                                 "--patience", "3", "--device", "cpu", "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    assert "val_accuracy=" in result.output
+    config = load_checkpoint(checkpoint).meta["train_config"]
+    assert (config["batch_size"], config["lr"], config["val_fraction"], config["seed"]) == (32, 0.002, 0.2, 1)
+    assert config["time_budget_min"] == 5 and config["patience"] == 3
+    assert len(read_history(history_path(checkpoint))) == 2
+
+
+def test_cli_train_bad_preset_is_one_line_exit_2(runner, small_csv, tmp_path):
+    result = runner.invoke(app, ["train", "--data-dir", str(small_csv.parent), "--preset", "huge",
+                                 "--checkpoint", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2
+    assert "--preset" in result.output and "Traceback" not in result.output
