@@ -11,23 +11,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from core import competition, kaggle_api
-from core.checkpoints import library_versions, load_checkpoint
-from core.demo import demo_test_labels
-from core.devices import describe
+# Only light modules at import time: an overlapping run must reach the lock and exit 7 within
+# a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
+from core import kaggle_api
 from core.errors import ExitCode, JobError
-from core.hashing import sha256_file
-from core.inference import Predictor
 from core.lock import hold_lock
 from core.log import Log
 from core.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
-from core.predict import predict_csv
-from core.run_outputs import publish, staged_submission, sweep_leftovers
-from core.submissions import check_submission, read_sample, write_submission
 from core.submit_policy import SubmitDecision, decide
-from core.training import config_for, train_to_checkpoint
 from core.workspace import DEFAULT_COMPETITION, Workspace
 
 
@@ -60,7 +51,6 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
     with hold_lock(workspace.home, config.wait_lock_s) as lock:
         log.info(f"holding {lock}", event="run.lock", lock=lock)
-        sweep_leftovers(workspace, log)
         return _run_locked(config, workspace, log)
 
 
@@ -78,6 +68,20 @@ def _choose_demo(config: RunConfig, log: Log) -> bool:
 
 
 def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome:
+    import numpy as np
+
+    from core import competition
+    from core.checkpoints import library_versions, load_checkpoint
+    from core.demo import demo_test_labels
+    from core.devices import describe
+    from core.hashing import sha256_file
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.run_outputs import publish, staged_submission, sweep_leftovers
+    from core.submissions import check_submission, read_sample, write_submission
+    from core.training import config_for, train_to_checkpoint
+
+    sweep_leftovers(workspace, log)
     timings: dict[str, float] = {}
     started = time.monotonic()
     files = competition.fetch(workspace, log)
@@ -147,6 +151,8 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
 
 
 def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:
+    from core.checkpoints import load_checkpoint
+
     if retrain or not checkpoint_path.is_file():
         return True
     return load_checkpoint(checkpoint_path).meta.get("data_sha256") != data_sha
