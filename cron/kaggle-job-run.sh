@@ -3,7 +3,8 @@
 #
 #   cron/kaggle-job-run.sh [extra `kaggle-job run` options, e.g. --submit]
 #
-# 1. Reads an env file, if there is one (KEY=value lines; credentials belong here, mode 600):
+# 1. Reads an env file, if there is one (shell syntax: KEY=value lines, quote values with spaces;
+#    credentials belong here, so chmod 600 it):
 #    $KAGGLE_JOB_ENV_FILE, else ${XDG_CONFIG_HOME:-~/.config}/kaggle-job/env.
 #    Useful keys: KAGGLE_USERNAME, KAGGLE_KEY (or KAGGLE_API_TOKEN), KAGGLE_JOB_HOME,
 #    KAGGLE_JOB_ARGS (extra options, split on spaces), KAGGLE_JOB_VENV, KAGGLE_JOB_BIN.
