@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.atomic import TMP_SUFFIX
+from core.atomic import TMP_SUFFIX, atomic_write
 from core.log import Log
 from core.workspace import Workspace
 
@@ -91,3 +91,23 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # someone else's live process
         return True
     return True
+
+
+def keep_checkpoint(checkpoint: Path, sha256: str, workspace: Workspace) -> Path:
+    """Keep the exact checkpoint a submission used under checkpoints/<slug>/by-sha256/<sha>.pt.
+
+    model.pt is replaced when the data changes or on --retrain; this hard link (a copy across
+    filesystems) keeps every model that produced a submission, as its manifest names it.
+    """
+    kept = workspace.checkpoints_dir / "by-sha256" / f"{sha256[:16]}.pt"
+    if kept.is_file():
+        return kept
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(checkpoint, kept)
+    except FileExistsError:
+        pass
+    except OSError:  # another filesystem, or links not allowed: copy whole, then rename
+        with atomic_write(kept, "wb") as out, open(checkpoint, "rb") as src:
+            shutil.copyfileobj(src, out, 1 << 20)
+    return kept

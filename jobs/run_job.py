@@ -77,7 +77,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     from core.hashing import sha256_file
     from core.inference import Predictor
     from core.predict import predict_csv
-    from core.run_outputs import publish, staged_submission, sweep_leftovers
+    from core.run_outputs import keep_checkpoint, publish, staged_submission, sweep_leftovers
     from core.submissions import check_submission, read_sample, write_submission
     from core.training import config_for, train_to_checkpoint
 
@@ -98,6 +98,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
         timings["train_s"] = time.monotonic() - started
     checkpoint = load_checkpoint(checkpoint_path)
     checkpoint_sha = sha256_file(checkpoint_path)
+    kept = keep_checkpoint(checkpoint_path, checkpoint_sha, workspace)
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
@@ -121,7 +122,8 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
                          "archive": files.record().get("archive_sha256")},
             checkpoint=checkpoint_path, checkpoint_sha256=checkpoint_sha, trained=trained,
             arch=checkpoint.spec.arch, val_accuracy=val_accuracy, device=describe(predictor.device),
-            versions=library_versions(), timings_s=timings, submit_decision=decision.to_dict())
+            versions=library_versions(), timings_s=timings, submit_decision=decision.to_dict(),
+            checkpoint_kept=str(kept))
         if workspace.demo:
             manifest["demo_accuracy"] = float(np.mean(predictions.labels.astype(np.int64) == demo_test_labels()))
         write_manifest(staging, manifest)

@@ -59,3 +59,32 @@ def test_atomic_writes_name_their_writer(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "replace", lambda src, dst: (seen.append(os.path.basename(src)), real_replace(src, dst)))
     atomic_write_text(tmp_path / "f.txt", "x")
     assert seen and f".f.txt.{os.getpid()}." in seen[0] and seen[0].endswith(".tmp")
+
+
+def test_every_checkpoint_that_produced_a_submission_is_kept(runner, isolated, demo_dir):
+    import json
+
+    import torch
+
+    from core.checkpoints import ModelSpec, load_checkpoint, save_checkpoint
+    from core.hashing import sha256_file
+    from jobs.cli import app
+
+    model_pt = isolated / "checkpoints" / "digit-recognizer-demo" / "model.pt"
+    spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)), mean=0.13, std=0.31)
+    manifests = []
+    for seed in (1, 2):  # the second save replaces model.pt, as a retrain on new data would
+        torch.manual_seed(seed)
+        save_checkpoint(model_pt, spec.build(), spec, {"val_accuracy": 0.1},
+                        data_sha256=sha256_file(demo_dir / "train.csv"))
+        result = runner.invoke(app, ["run", "--demo"])
+        assert result.exit_code == 0, result.output
+        (folder,) = [f for f in (isolated / "submissions" / "digit-recognizer").iterdir()
+                     if json.loads((f / "manifest.json").read_text()) not in manifests]
+        manifests.append(json.loads((folder / "manifest.json").read_text()))
+    first, second = manifests
+    assert first["checkpoint_sha256"] != second["checkpoint_sha256"]
+    for manifest in manifests:
+        kept = manifest["checkpoint_kept"]
+        assert sha256_file(kept) == manifest["checkpoint_sha256"]
+        load_checkpoint(kept)
