@@ -284,24 +284,34 @@ def run(
     checkpoint: Annotated[Optional[Path], typer.Option(help="Use this checkpoint instead of training.")] = None,
     retrain: Annotated[bool, typer.Option("--retrain", help="Train even if a checkpoint for this data exists.")] = False,
     preset: Annotated[Optional[str], typer.Option(help="Training preset [default: demo for the demo, else default].")] = None,
+    submit: Annotated[bool, typer.Option("--submit/--no-submit",
+                                         help="Upload when the model beats the last submission on validation.")] = False,
+    force_submit: Annotated[bool, typer.Option("--force-submit", help="Upload even if it does not beat the last one.")] = False,
+    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Submission description.")] = None,
+    wait_lock: Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
+                                             help="Wait this long for another run to finish before exiting 7.")] = 0.0,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
 ):
-    """The whole job: download, train or load, predict, write submissions/<competition>/<UTC time>/."""
+    """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
+    from core.signals import terminate_as_interrupt
     from core.workspace import resolve_home
     from jobs.run_job import RunConfig, run_job
 
     log = _make_log(log_format, log_file)
-    outcome = run_job(RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device,
-                                preset=preset, checkpoint=checkpoint, retrain=retrain), log)
+    config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
+                       checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
+                       message=message, wait_lock_s=wait_lock)
+    with terminate_as_interrupt():
+        outcome = run_job(config, log)
+    manifest = outcome.manifest
     log.result(f"wrote {outcome.submission}", event="run.result", submission=outcome.submission,
-               rows=outcome.manifest["rows"])
-    if "demo_accuracy" in outcome.manifest:
-        log.result(f"demo accuracy: {outcome.manifest['demo_accuracy']:.4f} on {outcome.manifest['rows']} "
-                   "held-out demo test rows", event="run.demo_accuracy",
-                   accuracy=outcome.manifest["demo_accuracy"])
+               rows=manifest["rows"], submitted=manifest["submitted"], ref=manifest.get("submission_ref"))
+    if "demo_accuracy" in manifest:
+        log.result(f"demo accuracy: {manifest['demo_accuracy']:.4f} on {manifest['rows']} "
+                   "held-out demo test rows", event="run.demo_accuracy", accuracy=manifest["demo_accuracy"])
 
 
 @app.command("inspect")

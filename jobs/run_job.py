@@ -1,25 +1,24 @@
-"""The scheduled job: download -> train or load -> predict -> validate -> write (-> submit)."""
+"""The scheduled job: lock -> download -> train or load -> predict -> validate -> publish (-> submit).
+
+Built to run unattended: one run per home at a time (core.lock), outputs published whole
+(core.run_outputs), every submission folder carrying a manifest of what produced it
+(core.manifest), and uploads gated on the model beating the last one submitted (core.submit_policy).
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
-from core import competition, kaggle_api
-from core.atomic import atomic_write_text
-from core.checkpoints import library_versions, load_checkpoint
-from core.demo import demo_test_labels
-from core.devices import describe
-from core.hashing import sha256_file
-from core.inference import Predictor
+# Only light modules at import time: an overlapping run must reach the lock and exit 7 within
+# a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
+from core import kaggle_api
+from core.errors import ExitCode, JobError
+from core.lock import hold_lock
 from core.log import Log
-from core.predict import predict_csv
-from core.submissions import check_submission, read_sample, write_submission
-from core.training import config_for, train_to_checkpoint
+from core.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
+from core.submit_policy import SubmitDecision, decide
 from core.workspace import DEFAULT_COMPETITION, Workspace
 
 
@@ -34,62 +33,128 @@ class RunConfig:
     retrain: bool = False
     submit: bool = False
     message: str | None = None
+    force_submit: bool = False  # upload even if the model does not beat the last submission (implies submit)
+    wait_lock_s: float = 0.0  # how long to wait for another run to finish before giving up (exit 7)
 
 
 @dataclass
 class RunOutcome:
     submission: Path
     manifest: dict = field(default_factory=dict)
+    decision: SubmitDecision | None = None
 
 
 def run_job(config: RunConfig, log: Log) -> RunOutcome:
-    timings: dict[str, float] = {}
-    demo = config.demo or kaggle_api.find_credentials() is None
-    if demo and not config.demo:
-        log.info("no Kaggle credentials found: running the embedded demo competition offline", event="run.demo")
-    workspace = Workspace(config.home, config.competition, demo=demo)
+    if config.checkpoint is not None and config.retrain:
+        raise JobError("give --checkpoint or --retrain, not both", ExitCode.BAD_INPUT)
+    demo = _choose_demo(config, log)
+    workspace = Workspace(Path(config.home), config.competition, demo=demo)
+    with hold_lock(workspace.home, config.wait_lock_s) as lock:
+        log.info(f"holding {lock}", event="run.lock", lock=lock)
+        return _run_locked(config, workspace, log)
 
+
+def _choose_demo(config: RunConfig, log: Log) -> bool:
+    if config.demo:
+        return True
+    if kaggle_api.find_credentials() is not None:
+        return False
+    if config.submit or config.force_submit:
+        # A scheduled submitter that lost its credentials must fail loudly, not quietly run the demo.
+        raise JobError(f"--submit needs Kaggle credentials and none were found: {kaggle_api.HOW_TO} "
+                       "(or pass --demo to run the offline demo)", ExitCode.AUTH)
+    log.info("no Kaggle credentials found: running the embedded demo competition offline", event="run.demo")
+    return True
+
+
+def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome:
+    import numpy as np
+
+    from core import competition
+    from core.checkpoints import library_versions, load_checkpoint
+    from core.demo import demo_test_labels
+    from core.devices import describe
+    from core.hashing import sha256_file
+    from core.inference import Predictor
+    from core.predict import predict_csv
+    from core.run_outputs import keep_checkpoint, publish, staged_submission, sweep_leftovers
+    from core.submissions import check_submission, read_sample, write_submission
+    from core.training import config_for, train_to_checkpoint
+
+    sweep_leftovers(workspace, log)
+    timings: dict[str, float] = {}
     started = time.monotonic()
     files = competition.fetch(workspace, log)
     timings["download_s"] = time.monotonic() - started
 
-    checkpoint_path = Path(config.checkpoint) if config.checkpoint else workspace.checkpoint_path
     data_sha = sha256_file(files.train)
-    if config.checkpoint is None and _needs_training(checkpoint_path, data_sha, config.retrain):
+    checkpoint_path = Path(config.checkpoint) if config.checkpoint else workspace.checkpoint_path
+    trained = config.checkpoint is None and _needs_training(checkpoint_path, data_sha, config.retrain)
+    if trained:
         started = time.monotonic()
-        preset = config.preset or ("demo" if demo else "default")
+        preset = config.preset or ("demo" if workspace.demo else "default")
+        # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
         train_to_checkpoint(files.train, checkpoint_path, config_for(preset, device=config.device), log)
         timings["train_s"] = time.monotonic() - started
     checkpoint = load_checkpoint(checkpoint_path)
+    checkpoint_sha = sha256_file(checkpoint_path)
+    kept = keep_checkpoint(checkpoint_path, checkpoint_sha, workspace)
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
     predictions = predict_csv(files.test, predictor, log)
     sample = read_sample(files.sample)
-    out_dir = workspace.new_submission_dir()
-    submission = write_submission(out_dir / "submission.csv", sample.ids, predictions.labels,
-                                  header=tuple(sample.header))
-    rows = check_submission(submission, sample, checkpoint.spec.classes)
     timings["predict_s"] = time.monotonic() - started
 
-    manifest = {
-        "competition": config.competition, "demo": demo, "submission": submission.name, "rows": rows,
-        "data_sha256": {"train.csv": data_sha, "test.csv": sha256_file(files.test)},
-        "checkpoint": str(checkpoint_path), "checkpoint_sha256": sha256_file(checkpoint_path),
-        "arch": checkpoint.spec.arch, "val_accuracy": checkpoint.metrics.get("val_accuracy"),
-        "device": describe(predictor.device), "versions": library_versions(),
-        "timings_s": {k: round(v, 2) for k, v in timings.items()}, "submitted": False,
-    }
-    if demo:
-        truth = demo_test_labels()
-        manifest["demo_accuracy"] = float(np.mean(predictions.labels.astype(np.int64) == truth))
-    atomic_write_text(out_dir / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    return RunOutcome(submission=submission, manifest=manifest)
+    last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
+    val_accuracy = checkpoint.metrics.get("val_accuracy")
+    decision = decide(requested=config.submit or config.force_submit, force=config.force_submit,
+                      demo=workspace.demo, val_accuracy=val_accuracy, last_submitted=last)
+
+    with staged_submission(workspace) as staging:
+        submission = write_submission(staging / "submission.csv", sample.ids, predictions.labels,
+                                      header=tuple(sample.header))
+        rows = check_submission(submission, sample, checkpoint.spec.classes)
+        manifest = build_manifest(
+            competition=config.competition, demo=workspace.demo, rows=rows,
+            submission_sha256=sha256_file(submission),
+            data_sha256={"train.csv": data_sha, "test.csv": sha256_file(files.test),
+                         "archive": files.record().get("archive_sha256")},
+            checkpoint=checkpoint_path, checkpoint_sha256=checkpoint_sha, trained=trained,
+            arch=checkpoint.spec.arch, val_accuracy=val_accuracy, device=describe(predictor.device),
+            versions=library_versions(), timings_s=timings, submit_decision=decision.to_dict(),
+            checkpoint_kept=str(kept))
+        if workspace.demo:
+            manifest["demo_accuracy"] = float(np.mean(predictions.labels.astype(np.int64) == demo_test_labels()))
+        write_manifest(staging, manifest)
+        folder = publish(staging, workspace)
+    log.info(f"published {folder}", event="run.published", folder=folder, rows=rows)
+
+    if decision.submit:
+        _submit(config, folder, manifest, log)
+    else:
+        log.info(f"not submitted: {decision.reason}", event="run.submit_skipped", reason=decision.reason)
+    return RunOutcome(submission=folder / "submission.csv", manifest=manifest, decision=decision)
+
+
+def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
+    message = config.message or (f"kaggle-job {manifest['arch']} val_acc={manifest['val_accuracy']} "
+                                 f"ckpt={manifest['checkpoint_sha256'][:12]}")
+    log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
+             reason=manifest["submit_decision"]["reason"])
+    try:
+        ref = kaggle_api.submit_file(config.competition, folder / "submission.csv", message)
+    except JobError as exc:
+        manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
+        write_manifest(folder, manifest)
+        raise
+    manifest.update(submitted=True, submission_ref=ref, submitted_at=utc_now(), message=message)
+    write_manifest(folder, manifest)
 
 
 def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:
+    from core.checkpoints import load_checkpoint
+
     if retrain or not checkpoint_path.is_file():
         return True
     return load_checkpoint(checkpoint_path).meta.get("data_sha256") != data_sha
-
-

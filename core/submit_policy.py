@@ -1,0 +1,42 @@
+"""Whether a run uploads its submission: only when asked, and only when the model is better.
+
+"Better" is judged on validation accuracy, the one number every checkpoint carries, against the
+last submission that actually reached Kaggle (recorded in submissions/<competition>/*/manifest.json).
+Daily submission slots are scarce; re-submitting an equal or worse model wastes one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SubmitDecision:
+    submit: bool
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {"submit": self.submit, "reason": self.reason}
+
+
+def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | None,
+           last_submitted: dict | None) -> SubmitDecision:
+    if not requested:
+        return SubmitDecision(False, "not requested (pass --submit to upload)")
+    if demo:
+        return SubmitDecision(False, "the demo is not a real competition: nothing is uploaded")
+    if force:
+        return SubmitDecision(True, "--force-submit")
+    if last_submitted is None:
+        return SubmitDecision(True, "no earlier submission recorded")
+    previous = last_submitted.get("val_accuracy")
+    when = last_submitted.get("submitted_at") or last_submitted.get("created") or "unknown time"
+    if val_accuracy is None:
+        return SubmitDecision(False, "the model has no validation accuracy to compare; use --force-submit")
+    if previous is None:
+        return SubmitDecision(True, f"the last submission ({when}) recorded no validation accuracy")
+    if val_accuracy > previous:
+        return SubmitDecision(True, f"validation accuracy {val_accuracy:.4f} beats {previous:.4f} "
+                                    f"of the last submission ({when})")
+    return SubmitDecision(False, f"validation accuracy {val_accuracy:.4f} does not beat {previous:.4f} "
+                                 f"of the last submission ({when}); use --force-submit to upload anyway")

@@ -1,0 +1,94 @@
+"""The schedule files parse, call the one wrapper, and pass the tools that check them."""
+
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+CRON = Path(__file__).resolve().parents[1] / "cron"
+WRAPPER = CRON / "kaggle-job-run.sh"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_wrapper_is_executable_bash_and_execs_the_documented_command():
+    assert WRAPPER.stat().st_mode & stat.S_IXUSR
+    subprocess.run(["bash", "-n", str(WRAPPER)], check=True)
+    text = WRAPPER.read_text()
+    assert 'exec "$bin" run --log-format json' in text
+    assert "kaggle-job run --log-format json" in README.read_text()
+
+
+def test_wrapper_says_so_in_json_when_kaggle_job_is_missing(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KAGGLE_JOB_BIN": str(tmp_path / "nope")}
+    done = subprocess.run([str(WRAPPER)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert '"event": "wrapper.no_binary"' in done.stderr
+
+
+def test_wrapper_reads_the_env_file_and_passes_arguments(tmp_path):
+    fake = tmp_path / "kaggle-job"
+    fake.write_text('#!/bin/sh\necho "args: $*"\necho "home: $KAGGLE_JOB_HOME key: ${KAGGLE_KEY:+set}"\n')
+    fake.chmod(0o755)
+    env_file = tmp_path / "env"
+    env_file.write_text(f"KAGGLE_JOB_BIN={fake}\nKAGGLE_KEY=abc\nKAGGLE_JOB_ARGS=\"--demo --device cpu\"\n")
+    env_file.chmod(0o600)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KAGGLE_JOB_ENV_FILE": str(env_file),
+           "KAGGLE_JOB_HOME": str(tmp_path / "h")}
+    done = subprocess.run([str(WRAPPER), "--submit", "-m", "two words"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "args: run --log-format json --demo --device cpu --submit -m two words" in done.stdout
+    assert f"home: {tmp_path / 'h'} key: set" in done.stdout
+
+
+def test_workflow_parses_and_runs_the_wrapper_on_a_schedule():
+    workflow = yaml.safe_load((CRON / "github-actions.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert triggers["schedule"][0]["cron"].count(" ") == 4
+    assert "workflow_dispatch" in triggers
+    assert workflow["concurrency"]["group"] and workflow["concurrency"]["cancel-in-progress"] is False
+    (job,) = workflow["jobs"].values()
+    runs = "\n".join(step.get("run", "") for step in job["steps"])
+    assert "torch==2.13.0" in runs
+    assert "cron/kaggle-job-run.sh" in runs
+    step_env = {k: v for step in job["steps"] for k, v in step.get("env", {}).items()}
+    assert step_env["KAGGLE_USERNAME"] == "${{ secrets.KAGGLE_USERNAME }}"
+    assert step_env["KAGGLE_KEY"] == "${{ secrets.KAGGLE_KEY }}"
+    uploads = [s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact")]
+    assert uploads and "submissions" in uploads[0]["with"]["path"] and uploads[0]["if"] == "always()"
+
+
+def test_crontab_uses_flock_the_wrapper_and_a_log_redirect():
+    lines = [l for l in (CRON / "crontab.example").read_text().splitlines() if l and not l.startswith("#")]
+    (entry,) = [l for l in lines if "kaggle-job-run.sh" in l]
+    assert len(entry.split()[:5]) == 5 and "flock -n" in entry and ">> " in entry and "2>&1" in entry
+    assert "%" not in entry  # cron would turn it into a newline
+
+
+def test_systemd_units_say_what_the_schedule_needs():
+    service = (CRON / "kaggle-job.service").read_text()
+    timer = (CRON / "kaggle-job.timer").read_text()
+    assert "Type=oneshot" in service and "kaggle-job-run.sh" in service
+    assert "Persistent=true" in timer and "RandomizedDelaySec=" in timer and "Unit=kaggle-job.service" in timer
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
+    # The units point at %h/kaggle-job; verify checks ExecStart exists, so point it at this checkout.
+    service = (CRON / "kaggle-job.service").read_text().replace("%h/kaggle-job/cron/", f"{CRON}/")
+    (tmp_path / "kaggle-job.service").write_text(service)
+    shutil.copy(CRON / "kaggle-job.timer", tmp_path / "kaggle-job.timer")
+    verify = ["systemd-analyze", "verify", "--man=no", "kaggle-job.service", "kaggle-job.timer"]
+    done = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    if "Failed to initialize manager" in done.stderr:
+        pytest.skip(f"systemd-analyze cannot run here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    assert "kaggle-job" not in done.stderr, done.stderr  # no warnings about our units
+
+    # and verify really checks: a unit whose command is missing fails
+    (tmp_path / "kaggle-job.service").write_text(service.replace(f"{CRON}/", "/nonexistent/"))
+    broken = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert broken.returncode != 0
