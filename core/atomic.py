@@ -24,6 +24,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | Non
     # The pid in the name lets a later run tell a dead writer's leftover from a live one's file.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX, dir=path.parent)
     try:
+        # mkstemp makes the file 0600; give it the mode a plain open() would, so a submission or
+        # report is as readable to the user's tools (and their group) as any other file they write.
+        os.chmod(tmp, 0o666 & ~_current_umask())
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -45,6 +48,12 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_write(path, "wb") as handle:
         handle.write(data)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_dir(directory: Path) -> None:

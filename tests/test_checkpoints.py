@@ -67,3 +67,17 @@ def test_failed_save_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
         save_checkpoint(path, spec.build(), spec, {"val_accuracy": 0.1})
     assert path.read_bytes() == before
     assert [p.name for p in path.parent.iterdir()] == ["m.pt"]
+
+
+def test_atomic_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    import os
+    import stat
+
+    from core.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "out.csv", "a\n")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o644
