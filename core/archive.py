@@ -14,6 +14,7 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from core.atomic import plain_mode
 from core.errors import BadInput
 
 MAX_TOTAL_BYTES = 20 * 1024**3  # 20 GiB uncompressed
@@ -52,6 +53,7 @@ def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike) -> list[P
         raise BadInput(f"{zip_path}: not a readable zip archive ({exc})") from None
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    os.chmod(staging, plain_mode(directory=True))
     try:
         with archive:
             written = []

@@ -26,7 +26,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | Non
     try:
         # mkstemp makes the file 0600; give it the mode a plain open() would, so a submission or
         # report is as readable to the user's tools (and their group) as any other file they write.
-        os.chmod(tmp, 0o666 & ~_current_umask())
+        os.chmod(tmp, plain_mode())
         kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
         with os.fdopen(fd, mode, **kwargs) as handle:
             yield handle
@@ -50,10 +50,11 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         handle.write(data)
 
 
-def _current_umask() -> int:
+def plain_mode(directory: bool = False) -> int:
+    """The mode open()/mkdir() would give under the current umask (mkstemp/mkdtemp give 0600/0700)."""
     mask = os.umask(0o022)
     os.umask(mask)
-    return mask
+    return (0o777 if directory else 0o666) & ~mask
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -11,7 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from core.atomic import _fsync_dir
+from core.atomic import _fsync_dir, plain_mode
 from core.errors import BadInput
 from core.log import Log
 from core.predict import Predictions
@@ -79,6 +79,7 @@ def _staged(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, plain_mode())
     try:
         yield Path(tmp)
         os.replace(tmp, path)
