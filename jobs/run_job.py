@@ -79,7 +79,6 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     from core.predict import predict_csv
     from core.run_outputs import keep_checkpoint, publish, staged_submission, sweep_leftovers
     from core.submissions import check_submission, read_sample, write_submission
-    from core.training import config_for, train_to_checkpoint
 
     sweep_leftovers(workspace, log)
     timings: dict[str, float] = {}
@@ -88,14 +87,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     timings["download_s"] = time.monotonic() - started
 
     data_sha = sha256_file(files.train)
-    checkpoint_path = Path(config.checkpoint) if config.checkpoint else workspace.checkpoint_path
-    trained = config.checkpoint is None and _needs_training(checkpoint_path, data_sha, config.retrain)
-    if trained:
-        started = time.monotonic()
-        preset = config.preset or ("demo" if workspace.demo else "default")
-        # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
-        train_to_checkpoint(files.train, checkpoint_path, config_for(preset, device=config.device), log)
-        timings["train_s"] = time.monotonic() - started
+    checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log)
     checkpoint = load_checkpoint(checkpoint_path)
     checkpoint_sha = sha256_file(checkpoint_path)
     kept = keep_checkpoint(checkpoint_path, checkpoint_sha, workspace)
@@ -135,6 +127,24 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     else:
         log.info(f"not submitted: {decision.reason}", event="run.submit_skipped", reason=decision.reason)
     return RunOutcome(submission=folder / "submission.csv", manifest=manifest, decision=decision)
+
+
+def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, data_sha: str,
+                    timings: dict[str, float], log: Log) -> tuple[Path, bool]:
+    """The checkpoint to predict with, training it first when there is none for this data."""
+    from core.training import config_for, train_to_checkpoint
+
+    if config.checkpoint is not None:
+        return Path(config.checkpoint), False
+    path = workspace.checkpoint_path
+    if not _needs_training(path, data_sha, config.retrain):
+        return path, False
+    started = time.monotonic()
+    preset = config.preset or ("demo" if workspace.demo else "default")
+    # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
+    train_to_checkpoint(train_csv, path, config_for(preset, device=config.device), log)
+    timings["train_s"] = time.monotonic() - started
+    return path, True
 
 
 def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
