@@ -290,6 +290,8 @@ def run(
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="Submission description.")] = None,
     wait_lock: Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
                                              help="Wait this long for another run to finish before exiting 7.")] = 0.0,
+    max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
+                                             help="Skip the upload (exit 9) once today's submissions reach this.")] = 5,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
@@ -303,7 +305,7 @@ def run(
     log = _make_log(log_format, log_file)
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
-                       message=message, wait_lock_s=wait_lock)
+                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day)
     with terminate_as_interrupt():
         outcome = run_job(config, log)
     manifest = outcome.manifest

@@ -35,6 +35,7 @@ class RunConfig:
     message: str | None = None
     force_submit: bool = False  # upload even if the model does not beat the last submission (implies submit)
     wait_lock_s: float = 0.0  # how long to wait for another run to finish before giving up (exit 7)
+    max_per_day: int = 5  # the competition's daily allowance; Digit Recognizer's is 5
 
 
 @dataclass
@@ -152,8 +153,11 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
                                  f"ckpt={manifest['checkpoint_sha256'][:12]}")
     log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
+    from core.submit import check_daily_limit
+
     try:
-        ref = kaggle_api.submit_file(config.competition, folder / "submission.csv", message)
+        check_daily_limit(config.competition, config.max_per_day, log)
+        ref = kaggle_api.submit_file(config.competition, folder / "submission.csv", message, log=log)
     except JobError as exc:
         manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
         write_manifest(folder, manifest)
