@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -74,6 +75,8 @@ def main() -> int:
         "val_accuracy": round(result.metrics["val_accuracy"], 5), "epochs_run": result.metrics["epochs_run"],
         "best_epoch": result.metrics["best_epoch"], "stop_reason": result.metrics.get("stop_reason"),
         "wall_s": round(wall, 1), "train_s": result.metrics["train_seconds"],
+        # CPU seconds used: with --threads 1 about what a quiet machine's wall time would be for one core.
+        "cpu_s": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
         "member_val_accuracy": result.metrics.get("member_val_accuracy"),
         "cpu_count": os.cpu_count(), "threads": os.environ.get("KAGGLE_JOB_THREADS"),
         "loadavg_before": [round(v, 2) for v in load_before],
