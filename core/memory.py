@@ -4,8 +4,8 @@ glibc raises its mmap threshold every time a big block is freed, so the read-ahe
 multi-megabyte buffers and the model's activations churn between mmap and the heap arenas, which
 then fragment and grow with the length of the file (measured: +80% peak RSS on a 10x test.csv).
 Setting the threshold turns that adaptation off; 1 MiB sends every big block to mmap, handed back
-on free (measured: 10x file 411 MiB vs 402 MiB). glibc's maximum (32 MiB) keeps activations on the
-heap but still grows with the file (1,506 MiB on the 10x file), so it is not used.
+on free (measured on the 10x file: 411-612 MiB vs ~405 MiB for test.csv, against 930 MiB unpinned;
+the remaining growth is not yet explained). glibc's maximum (32 MiB) still grew to 1,506 MiB.
 """
 
 from __future__ import annotations
