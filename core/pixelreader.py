@@ -205,31 +205,39 @@ def _csv_batches(layout: PixelLayout, block_bytes: int) -> Iterator[PixelBatch]:
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
 
 
-def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[bytes]:
+def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[memoryview]:
     """The rows after the header in pieces of about `chunk_bytes`, each ending at a line end.
 
     Why not pyarrow's own streaming reader: it reads up to 32 blocks ahead, so its memory grows
-    with the block size and the file; here exactly one chunk is parsed at a time. Pixel CSVs hold
-    no quoted line breaks, so cutting at a newline never splits a row.
+    with the block size and the file; here exactly one chunk is parsed at a time, in one buffer
+    reused throughout (fresh multi-megabyte buffers per chunk fragment the C heap). Each view is
+    valid until the next one is requested. Pixel CSVs hold no quoted line breaks, so cutting at a
+    newline never splits a row.
     """
     import pyarrow as pa
 
+    buffer = bytearray(2 * chunk_bytes)
+    filled, in_header = 0, True
     with pa.input_stream(layout.path, compression="gzip" if layout.compressed else None) as stream:
-        carry, in_header = b"", True
-        while data := stream.read(chunk_bytes):
-            buffer = carry + data
+        while True:
+            if len(buffer) - filled < chunk_bytes:  # a line longer than a chunk: make room
+                buffer = buffer + bytes(chunk_bytes)  # a new buffer: the last view may still be alive
+            read = stream.readinto(memoryview(buffer)[filled:filled + chunk_bytes])
+            filled += read
+            start = 0
             if in_header:
-                newline = buffer.find(b"\n")
-                if newline < 0:
-                    carry = buffer
+                newline = buffer.find(b"\n", 0, filled)
+                if newline < 0 and read:
                     continue
-                buffer, in_header = buffer[newline + 1:], False
-            cut = buffer.rfind(b"\n") + 1
-            carry = buffer[cut:]
-            if cut:
-                yield buffer[:cut]
-        if carry.strip() and not in_header:
-            yield carry
+                start, in_header = newline + 1, False
+            cut = filled if not read else buffer.rfind(b"\n", start, filled) + 1
+            if cut > start and (read or buffer[start:cut].strip()):
+                yield memoryview(buffer)[start:cut]
+            if not read:
+                return
+            carry = filled - max(cut, start)
+            buffer[:carry] = buffer[max(cut, start):filled]
+            filled = carry
 
 
 def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:

@@ -10,6 +10,7 @@ import numpy as np
 from core.batches import batch_loader
 from core.inference import Predictor
 from core.log import Log
+from core.memory import pin_mmap_threshold
 from core.pixelreader import inspect
 from core.submissions import default_ids
 
@@ -35,6 +36,7 @@ def predict_csv(path: Path, predictor: Predictor, log: Log, *, ignore_extra: boo
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
     """
     layout = inspect(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
+    pin_mmap_threshold()
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
                  f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",

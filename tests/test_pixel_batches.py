@@ -61,3 +61,13 @@ def test_a_bad_row_surfaces_in_the_consumer_with_its_line(tmp_path):
             seen += len(batch.images)
     assert 0 < seen <= 1500
     assert not _reader_threads()
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc only")
+def test_mmap_threshold_pins_on_glibc():
+    import platform
+
+    from core.memory import pin_mmap_threshold
+
+    expected = platform.libc_ver()[0] == "glibc"
+    assert pin_mmap_threshold() is expected
