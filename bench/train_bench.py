@@ -29,6 +29,8 @@ DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
 
 
 def _value(text: str):
+    if text[:1] in "{[":  # e.g. --set 'arch_kwargs={"width_mult": 0.75}'
+        return json.loads(text)
     for cast in (int, float):
         try:
             return cast(text)
