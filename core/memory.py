@@ -6,6 +6,12 @@ then fragment and grow with the length of the file (measured: +80% peak RSS on a
 Setting the threshold turns that adaptation off; 1 MiB sends every big block to mmap, handed back
 on free (measured on the 10x file: 411-612 MiB vs ~405 MiB for test.csv, against 930 MiB unpinned;
 the remaining growth is not yet explained). glibc's maximum (32 MiB) still grew to 1,506 MiB.
+
+Open trade-off (measured on a quiet 2-core machine, baseline net, 28k-row test.csv): this pin costs
+page faults (5-6 s of system time per run vs 1.3-1.8 s unpinned), so pinned predict takes 9-11 s
+and unpinned 7.0-7.4 s (under the 7.8 s floor), but unpinned the 10x file peaks at 750-1,060 MiB.
+The growth is C heap, not Python objects (tracemalloc sees ~15 MiB), and it stays without the
+read-ahead thread or with MALLOC_ARENA_MAX=1, so the fix lies in how torch/pyarrow buffers are reused.
 """
 
 from __future__ import annotations
