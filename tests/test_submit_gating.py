@@ -38,11 +38,13 @@ def real_competition(monkeypatch, demo_dir):
     monkeypatch.setattr(competition, "fetch", lambda workspace, log, **kw: CompetitionFiles(demo_dir))
     uploads = []
 
-    def submit_file(comp, path, message):
+    def submit_file(comp, path, message, **_):
         uploads.append((comp, path, path.read_bytes(), message))
         return f"ref-{len(uploads)}"
 
     monkeypatch.setattr(kaggle_api, "submit_file", submit_file)
+    # The daily allowance check lists today's submissions: these are the uploads made so far.
+    monkeypatch.setattr(kaggle_api, "submissions_today", lambda comp, **_: list(uploads))
     return uploads
 
 
@@ -86,7 +88,7 @@ def test_submits_only_a_better_model_unless_forced(runner, isolated, tmp_path, r
 
 
 def test_failed_upload_keeps_the_folder_and_records_why(runner, isolated, tmp_path, real_competition, monkeypatch):
-    def refuse(comp, path, message):
+    def refuse(comp, path, message, **_):
         raise JobError("could not submit: daily submission limit reached", ExitCode.LIMIT)
 
     monkeypatch.setattr(kaggle_api, "submit_file", refuse)
