@@ -13,31 +13,38 @@ TMP_SUFFIX = ".tmp"
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | None = None) -> Iterator[IO]:
-    """Open a temp file beside `path`; on success fsync and rename it over `path`.
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temp path beside `path` for writers that want a file name (pyarrow, torch.save).
 
-    On any exception (Ctrl-C included) the temp file is removed and `path` is untouched.
-    The temp file lives in the same directory so the rename is atomic on POSIX.
+    On success it is renamed over `path`; on any exception (Ctrl-C included) it is removed and
+    `path` is untouched. Same directory, so the rename is atomic on POSIX.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # The pid in the name lets a later run tell a dead writer's leftover from a live one's file.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    # mkstemp makes the file 0600; give it the mode a plain open() would, so a submission or
+    # report is as readable to the user's tools (and their group) as any other file they write.
+    os.chmod(tmp, plain_mode())
     try:
-        # mkstemp makes the file 0600; give it the mode a plain open() would, so a submission or
-        # report is as readable to the user's tools (and their group) as any other file they write.
-        os.chmod(tmp, plain_mode())
-        kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
-        with os.fdopen(fd, mode, **kwargs) as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "w", *, newline: str | None = None) -> Iterator[IO]:
+    """Open a temp file beside `path`; on success fsync it and rename it over `path`."""
+    kwargs = {} if "b" in mode else {"encoding": "utf-8", "newline": newline}
+    with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
+        yield handle
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

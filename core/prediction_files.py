@@ -6,12 +6,9 @@ a failed check or an interrupted run leaves no output and never damages an earli
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from pathlib import Path
 
-from core.atomic import _fsync_dir, plain_mode
+from core.atomic import atomic_path
 from core.errors import BadInput
 from core.log import Log
 from core.predict import Predictions
@@ -42,7 +39,7 @@ def write_checked_submission(output: Path, predictions: Predictions, classes: li
             raise BadInput(message)
         log.warn(f"{message}; not checking against it", event="predict.sample_skipped")
         sample = None
-    with _staged(output) as staging:
+    with atomic_path(output) as staging:
         if sample is None:
             write_submission(staging, predictions.ids, predictions.labels)
         else:
@@ -67,24 +64,6 @@ def write_probs(path: Path, predictions: Predictions, classes: list) -> Path:
                                    else predictions.ids)}
     for index, label in enumerate(classes):
         columns[f"p_{label}"] = pa.array(predictions.probs[:, index])
-    with _staged(path) as staging:
+    with atomic_path(path) as staging:
         pq.write_table(pa.table(columns), staging)
     return path
-
-
-@contextlib.contextmanager
-def _staged(path: Path):
-    """Yield a temp path beside `path`; rename it over `path` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, plain_mode())
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
