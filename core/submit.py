@@ -85,13 +85,10 @@ def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
     from core.checkpoints import load_checkpoint
     from core.inference import Predictor
     from core.predict import predict_csv
-    from core.submissions import read_sample, write_submission
+    from core.prediction_files import write_checked_submission
 
     predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in config.checkpoints], config.device)
     predictions = predict_csv(config.files.test, predictor, log)
-    sample = read_sample(config.files.sample)
-    if len(sample.ids) != len(predictions.labels):
-        raise BadInput(f"{config.files.test}: {len(predictions.labels)} rows, but {config.files.sample} "
-                       f"has {len(sample.ids)}")
     out = workspace.new_submission_dir() / "submission.csv"
-    return write_submission(out, sample.ids, predictions.labels, header=tuple(sample.header))
+    return write_checked_submission(out, predictions, predictor.spec.classes, log,
+                                    sample_path=config.files.sample, required=True)

@@ -38,6 +38,7 @@ Checkpoints = Annotated[list[Path], typer.Option(
 LogFormat = Annotated[str, typer.Option(
     "--log-format", envvar="KAGGLE_JOB_LOG_FORMAT",
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
+DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
 
 
@@ -115,7 +116,7 @@ def train(
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     device: Device = "auto",
     competition: Competition = DEFAULT_COMPETITION,
-    demo: Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")] = False,
+    demo: DemoFolders = False,
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
@@ -323,7 +324,7 @@ def inspect_data_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
     competition: Competition = DEFAULT_COMPETITION,
-    demo: Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")] = False,
+    demo: DemoFolders = False,
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,

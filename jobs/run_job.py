@@ -79,7 +79,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     from core.inference import Predictor
     from core.predict import predict_csv
     from core.run_outputs import keep_checkpoint, publish, staged_submission, sweep_leftovers
-    from core.submissions import check_submission, read_sample, write_submission
+    from core.prediction_files import write_checked_submission
 
     sweep_leftovers(workspace, log)
     timings: dict[str, float] = {}
@@ -96,7 +96,6 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
     predictions = predict_csv(files.test, predictor, log)
-    sample = read_sample(files.sample)
     timings["predict_s"] = time.monotonic() - started
 
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
@@ -105,9 +104,9 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
                       demo=workspace.demo, val_accuracy=val_accuracy, last_submitted=last)
 
     with staged_submission(workspace) as staging:
-        submission = write_submission(staging / "submission.csv", sample.ids, predictions.labels,
-                                      header=tuple(sample.header))
-        rows = check_submission(submission, sample, checkpoint.spec.classes)
+        submission = write_checked_submission(staging / "submission.csv", predictions, checkpoint.spec.classes,
+                                              log, sample_path=files.sample, required=True)
+        rows = len(predictions.labels)
         manifest = build_manifest(
             competition=config.competition, demo=workspace.demo, rows=rows,
             submission_sha256=sha256_file(submission),
