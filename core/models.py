@@ -12,7 +12,7 @@ from torch import nn
 from core.errors import BadInput
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
-DEFAULT_ARCH = "bncnn"
+DEFAULT_ARCH = "leannet"
 
 
 def register(name: str):
@@ -70,6 +70,37 @@ class BNCNN(nn.Module):
             *_conv_bn(c2, c3), nn.AdaptiveAvgPool2d(1),
         )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(c3, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+@register("leannet")
+class LeanNet(nn.Module):
+    """Conv-BN-ReLU stages with a 2x2 max-pool between them and a flatten + linear head.
+
+    Built for CPU training budgets: a 5x5 first layer sees a wide field for the price of one input
+    channel, pooling right after it keeps the wide layers at 14x14 and 7x7 (where they cost a quarter
+    and a sixteenth of 28x28), and the flatten head keeps where a stroke is, which global pooling
+    throws away. Stage widths are a tuple so the same class scales from the demo to GPU runs.
+    """
+
+    def __init__(self, in_channels: int, height: int, width: int, num_classes: int,
+                 stages: tuple[int, ...] | list[int] = (32, 64, 128), first_kernel: int = 5,
+                 dropout: float = 0.3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        cin, h, w = in_channels, height, width
+        for i, cout in enumerate(stages):
+            kernel = first_kernel if i == 0 else 3
+            layers += [nn.Conv2d(cin, cout, kernel_size=kernel, padding=kernel // 2, bias=False),
+                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+            if i < len(stages) - 1:
+                layers.append(nn.MaxPool2d(2))
+                h, w = h // 2, w // 2
+            cin = cout
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin * h * w, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

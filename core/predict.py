@@ -10,8 +10,9 @@ import numpy as np
 from core.batches import batch_loader
 from core.inference import Predictor
 from core.log import Log
-from core.memory import pin_mmap_threshold
+from core.memory import keep_heap_for_reuse
 from core.pixelreader import inspect
+from core.rowstore import RowStore
 from core.submissions import default_ids
 
 
@@ -36,24 +37,26 @@ def predict_csv(path: Path, predictor: Predictor, log: Log, *, ignore_extra: boo
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
     """
     layout = inspect(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
-    pin_mmap_threshold()
+    keep_heap_for_reuse()
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
                  f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
                  columns=layout.ignored)
     loader = batch_loader(layout, predictor.spec.input_shape, predictor.batch_size,
                           pin_memory=predictor.device.type == "cuda")
-    probs, truth, ids = [], [], []
+    probs, truth, ids = RowStore(), RowStore(), RowStore()
     with log.progress(f"predict {Path(path).name}", total=None, unit="rows", event="predict.progress") as bar:
         for batch in loader:
             probs.append(predictor.predict_proba(batch.images))
-            truth.append(batch.labels)
-            ids.append(batch.ids)
+            if layout.label_column:
+                truth.append(batch.labels)
+            if layout.id_column:
+                ids.append(batch.ids)
             bar.advance(len(batch.images))
-    all_probs = np.concatenate(probs) if probs else np.zeros((0, predictor.spec.num_classes), np.float32)
+    all_probs = probs.array((0, predictor.spec.num_classes))
     rows = len(all_probs)
-    return Predictions(ids=np.concatenate(ids) if layout.id_column and ids else default_ids(rows),
+    return Predictions(ids=ids.array() if layout.id_column else default_ids(rows),
                        labels=predictor.labels_for(all_probs),
                        confidence=all_probs.max(axis=1) if rows else np.zeros(0, np.float32),
                        probs=all_probs,
-                       true_labels=np.concatenate(truth) if layout.label_column and truth else None)
+                       true_labels=truth.array(dtype=object) if layout.label_column else None)

@@ -23,6 +23,7 @@ from core.errors import BadInput
 from core.hashing import sha256_file
 from core.history import write_history
 from core.log import Log
+from core.memory import keep_heap_for_reuse
 from core.models import DEFAULT_ARCH
 from core.pixelcsv import read_pixel_csv
 from core.schedule import OneCycle, progress
@@ -57,18 +58,22 @@ class TrainConfig:
         return AugmentConfig(shift_px=self.shift_px, rotate_deg=self.rotate_deg, zoom=self.zoom)
 
 
+# The recipe behind `default`, measured on 2 CPU cores (see README, Training): leannet, ±2 px shifts,
+# ±8° rotations and 8% zooms, AdamW + one-cycle, label smoothing 0.1, batch 128.
+_RECIPE = dict(arch="leannet", batch_size=128, lr=3e-3, shift_px=2.0, rotate_deg=8.0, zoom=0.08)
+_SMALL = {"stages": [16, 32, 64]}  # a quarter of the compute of the default widths
+
 PRESETS: dict[str, TrainConfig] = {
-    # The demo's 4.5k rows: a half-width net, light augmentation, under a minute on 2 cores.
+    # The demo's 4.5k rows: a small net, light augmentation, well under a minute on 2 cores.
     # No time budget: the demo run must be reproducible.
-    "demo": TrainConfig(epochs=6, batch_size=64, lr=4e-3, arch_kwargs={"width_mult": 0.5},
-                        rotate_deg=0.0, zoom=0.0, shift_px=1.0),
+    "demo": TrainConfig(**{**_RECIPE, "batch_size": 64, "lr": 4e-3, "shift_px": 1.0, "rotate_deg": 0.0,
+                           "zoom": 0.0}, epochs=8, arch_kwargs=_SMALL),
     # >= 99.0% in <= 3 min on 2 cores.
-    "fast": TrainConfig(epochs=8, batch_size=128, lr=4e-3, arch_kwargs={"width_mult": 0.5},
-                        rotate_deg=5.0, zoom=0.05, time_budget_min=2.75),
+    "fast": TrainConfig(**_RECIPE, epochs=14, arch_kwargs=_SMALL, time_budget_min=2.75),
     # >= 99.6% in <= 15 min on 2 cores.
-    "default": TrainConfig(epochs=18, time_budget_min=14.5),
-    # Several default-like members + test-time shifts; costs members x default on a CPU.
-    "best": TrainConfig(epochs=18, members=3, tta=True),
+    "default": TrainConfig(**_RECIPE, epochs=30, time_budget_min=14.5),
+    # Several default members + test-time shifts; costs members x default on a CPU.
+    "best": TrainConfig(**_RECIPE, epochs=30, members=3, tta=True),
 }
 
 
@@ -137,8 +142,9 @@ def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, spec
 
 
 def _layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
-    # channels_last lets cuDNN use its fastest (tensor-core) kernels; on the CPU it gains nothing here.
-    return x.contiguous(memory_format=torch.channels_last) if device.type == "cuda" else x
+    # channels_last lets cuDNN (tensor cores) and oneDNN pick their fastest kernels: on 2 CPU cores a
+    # training step of these small nets measured 1.15-1.45x faster than in NCHW.
+    return x.contiguous(memory_format=torch.channels_last) if device.type in ("cuda", "cpu") else x
 
 
 def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, config: TrainConfig,
@@ -149,6 +155,8 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
     np.random.seed(config.seed)
     configure_threads()
     device = pick_device(config.device)
+    if device.type == "cpu":
+        keep_heap_for_reuse()  # measured 1.1-1.3x faster epochs: page faults were a fifth of the CPU time
     amp_dtype = amp_dtype_for(device, config.amp)
     log.info(f"training {config.arch} on {describe(device)}", event="train.start", device=str(device),
              rows=len(images), amp=str(amp_dtype), config=asdict(config))
@@ -166,7 +174,7 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
         x_train, y_train = x_train.to(device), y_train.to(device)
 
     model = spec.build().to(device)
-    if device.type == "cuda":
+    if device.type in ("cuda", "cpu"):
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)

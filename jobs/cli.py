@@ -103,7 +103,7 @@ def train(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder holding train.csv [default: HOME/data/COMPETITION].")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
     preset: Annotated[str, typer.Option(help="demo|fast|default|best")] = "default",
-    arch: Annotated[Optional[str], typer.Option(help="Model architecture, e.g. baseline or bncnn.")] = None,
+    arch: Annotated[Optional[str], typer.Option(help="Model architecture: baseline, bncnn or leannet (the default).")] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,

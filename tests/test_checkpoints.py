@@ -24,10 +24,11 @@ def test_round_trip_rebuilds_the_same_model(tmp_path):
 
 
 def test_any_input_size_and_class_count(tmp_path):
-    for arch in ("baseline", "bncnn"):
-        spec = ModelSpec(arch=arch, input_shape=(3, 32, 30), classes=list(range(7)))
-        out = spec.build()(torch.rand(2, 3, 32, 30))
-        assert out.shape == (2, 7)
+    for arch in ("baseline", "bncnn", "leannet"):
+        for shape in ((3, 32, 30), (1, 28, 28), (1, 9, 13)):
+            spec = ModelSpec(arch=arch, input_shape=shape, classes=list(range(7)))
+            out = spec.build().eval()(torch.rand(2, *shape))
+            assert out.shape == (2, 7), (arch, shape)
 
 
 def test_code_in_a_checkpoint_is_refused(tmp_path):

@@ -67,7 +67,7 @@ def test_a_bad_row_surfaces_in_the_consumer_with_its_line(tmp_path):
 def test_mmap_threshold_pins_on_glibc():
     import platform
 
-    from core.memory import pin_mmap_threshold
+    from core.memory import keep_heap_for_reuse
 
     expected = platform.libc_ver()[0] == "glibc"
-    assert pin_mmap_threshold() is expected
+    assert keep_heap_for_reuse() is expected
