@@ -4,7 +4,7 @@ which is the answer to the seed notebook's closing question: any number of class
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
@@ -30,7 +30,10 @@ def available() -> list[str]:
 def build_model(arch: str, in_channels: int, height: int, width: int, num_classes: int, **kwargs) -> nn.Module:
     if arch not in _REGISTRY:
         raise BadInput(f"--arch: unknown architecture {arch!r}; expected one of {', '.join(available())}")
-    return _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
+    try:
+        return _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
+    except (TypeError, ValueError) as exc:  # a setting the architecture does not take, or a bad value
+        raise BadInput(f"{arch} with settings {kwargs}: {exc}") from None
 
 
 @register("baseline")
@@ -82,23 +85,25 @@ class LeanNet(nn.Module):
     Built for CPU training budgets: a 5x5 first layer sees a wide field for the price of one input
     channel, pooling right after it keeps the wide layers at 14x14 and 7x7 (where they cost a quarter
     and a sixteenth of 28x28), and the flatten head keeps where a stroke is, which global pooling
-    throws away. Stage widths are a tuple so the same class scales from the demo to GPU runs.
+    throws away. A stage is a width, or a list of widths for several convs at one resolution, so
+    the same class scales from the demo to GPU runs: stages=(32, 64, (128, 128)) adds depth at 7x7.
     """
 
     def __init__(self, in_channels: int, height: int, width: int, num_classes: int,
-                 stages: tuple[int, ...] | list[int] = (32, 64, 128), first_kernel: int = 5,
+                 stages: Sequence[int | Sequence[int]] = (32, 64, 128), first_kernel: int = 5,
                  dropout: float = 0.3):
         super().__init__()
         layers: list[nn.Module] = []
         cin, h, w = in_channels, height, width
-        for i, cout in enumerate(stages):
-            kernel = first_kernel if i == 0 else 3
-            layers += [nn.Conv2d(cin, cout, kernel_size=kernel, padding=kernel // 2, bias=False),
-                       nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+        for i, stage in enumerate(stages):
+            for cout in ([stage] if isinstance(stage, int) else stage):
+                kernel = first_kernel if not layers else 3
+                layers += [nn.Conv2d(cin, cout, kernel_size=kernel, padding=kernel // 2, bias=False),
+                           nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+                cin = cout
             if i < len(stages) - 1:
                 layers.append(nn.MaxPool2d(2))
                 h, w = h // 2, w // 2
-            cin = cout
         self.features = nn.Sequential(*layers)
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin * h * w, num_classes))
 

@@ -7,6 +7,7 @@ Heavy imports (torch, pandas, the kaggle client) happen inside the commands so t
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,6 +47,19 @@ def _make_log(log_format: str, log_file: Path | None) -> Log:
     if log_format not in ("auto", "rich", "json"):
         raise JobError(f"--log-format: expected auto, rich or json, got {log_format!r}", ExitCode.BAD_INPUT)
     return Log(fmt=log_format, log_file=log_file)
+
+
+def _json_object(option: str, text: str | None) -> dict | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise JobError(f"{option}: not valid JSON ({exc.msg} at character {exc.pos}): {text!r}", ExitCode.BAD_INPUT)
+    if not isinstance(value, dict):
+        raise JobError(f"{option}: expected a JSON object like '{{\"stages\": [32, 64, 128]}}', got {text!r}",
+                       ExitCode.BAD_INPUT)
+    return value
 
 
 def handled(fn):
@@ -104,6 +118,8 @@ def train(
     checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
     preset: Annotated[str, typer.Option(help="demo|fast|default|best")] = "default",
     arch: Annotated[Optional[str], typer.Option(help="Model architecture: baseline, bncnn or leannet (the default).")] = None,
+    arch_kwargs: Annotated[Optional[str], typer.Option(
+        "--arch-kwargs", help='JSON settings for the architecture, e.g. \'{"stages": [32, 64, [128, 128]]}\'.')] = None,
     epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
     batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,
@@ -132,7 +148,7 @@ def train(
     if not files.train.is_file():
         raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
     target = checkpoint or workspace.checkpoint_path
-    config = config_for(preset, arch=arch, epochs=epochs, batch_size=batch_size, lr=lr,
+    config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
                         patience=patience, members=members, resume=resume or None)
     result = train_to_checkpoint(files.train, target, config, log)

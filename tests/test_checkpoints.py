@@ -31,6 +31,19 @@ def test_any_input_size_and_class_count(tmp_path):
             assert out.shape == (2, 7), (arch, shape)
 
 
+def test_leannet_stage_lists_add_depth_and_survive_a_checkpoint(tmp_path):
+    spec = ModelSpec(arch="leannet", input_shape=(1, 28, 28), classes=list(range(10)),
+                     arch_kwargs={"stages": [8, [16, 16]], "first_kernel": 3})
+    model = spec.build().eval()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [8, 16, 16]
+    assert convs[0].kernel_size == (3, 3)
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "m.pt", model, spec, {"val_accuracy": 0.5}))
+    x = torch.rand(2, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded.model()(x))
+
+
 def test_code_in_a_checkpoint_is_refused(tmp_path):
     class Evil:
         def __reduce__(self):

@@ -256,3 +256,24 @@ def test_cli_train_bad_preset_is_one_line_exit_2(runner, small_csv, tmp_path):
                                  "--checkpoint", str(tmp_path / "x.pt")])
     assert result.exit_code == 2
     assert "--preset" in result.output and "Traceback" not in result.output
+
+
+def test_cli_train_arch_kwargs_shape_the_model(runner, small_csv, tmp_path):
+    checkpoint = tmp_path / "deep.pt"
+    result = runner.invoke(app, ["train", "--data-dir", str(small_csv.parent), "--checkpoint", str(checkpoint),
+                                 "--preset", "demo", "--epochs", "1", "--device", "cpu", "--log-format", "json",
+                                 "--arch-kwargs", '{"stages": [8, [16, 16]], "dropout": 0.1}'])
+    assert result.exit_code == 0, result.output
+    spec = load_checkpoint(checkpoint).spec
+    assert spec.arch == "leannet" and spec.arch_kwargs == {"stages": [8, [16, 16]], "dropout": 0.1}
+
+
+@pytest.mark.parametrize("text, expected", [("{stages: 1}", "not valid JSON"), ("[8, 16]", "expected a JSON object"),
+                                            ('{"widths": [8]}', "unexpected keyword argument 'widths'")])
+def test_cli_train_bad_arch_kwargs_is_one_line_exit_2(runner, small_csv, tmp_path, text, expected):
+    checkpoint = tmp_path / "x.pt"
+    result = runner.invoke(app, ["train", "--data-dir", str(small_csv.parent), "--checkpoint", str(checkpoint),
+                                 "--preset", "demo", "--epochs", "1", "--device", "cpu", "--arch-kwargs", text])
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and "Traceback" not in result.output
+    assert not checkpoint.exists()
