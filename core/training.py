@@ -141,10 +141,14 @@ def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, spec
     return loss_sum.item() / n, correct.item() / n
 
 
-def _layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+def _channels_last(device: torch.device) -> bool:
     # channels_last lets cuDNN (tensor cores) and oneDNN pick their fastest kernels: on 2 CPU cores a
     # training step of these small nets measured 1.15-1.45x faster than in NCHW.
-    return x.contiguous(memory_format=torch.channels_last) if device.type in ("cuda", "cpu") else x
+    return device.type in ("cuda", "cpu")
+
+
+def _layout(x: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last) if _channels_last(device) else x
 
 
 def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, config: TrainConfig,
@@ -174,7 +178,7 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
         x_train, y_train = x_train.to(device), y_train.to(device)
 
     model = spec.build().to(device)
-    if device.type in ("cuda", "cpu"):
+    if _channels_last(device):
         model = model.to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16)
