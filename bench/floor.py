@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import torch
 
-from core.checkpoints import load_checkpoint
-from core.devices import configure_threads
+from core.model.checkpoint import load_checkpoint
+from core.model.devices import configure_threads
 
 
 def main(test_csv: str, checkpoint: str) -> None:

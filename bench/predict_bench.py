@@ -64,7 +64,7 @@ def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
         del body
     checkpoint = work / "baseline.pt"
     subprocess.run([sys.executable, "-c", (
-        "import sys, torch\nfrom core.checkpoints import ModelSpec, save_checkpoint\n"
+        "import sys, torch\nfrom core.model.checkpoint import save_checkpoint\nfrom core.model.spec import ModelSpec\n"
         "torch.manual_seed(0)\n"
         "spec = ModelSpec(arch='baseline', input_shape=(1, 28, 28), classes=list(range(10)), mean=0.1307, std=0.3081)\n"
         "save_checkpoint(sys.argv[1], spec.build(), spec)\n"), str(checkpoint)], cwd=ROOT, check=True)

@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from core.checkpoints import load_checkpoint
+from core.model.checkpoint import load_checkpoint
 
 
 class DigitDataset(Dataset):

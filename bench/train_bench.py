@@ -55,8 +55,9 @@ def main() -> int:
     if args.threads:
         os.environ["KAGGLE_JOB_THREADS"] = str(args.threads)
 
-    from core.log import Log
-    from core.training import config_for, train_to_checkpoint
+    from core.base.log import Log
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
 
     overrides = dict(item.split("=", 1) for item in args.set)
     config = config_for(args.preset, seed=args.seed, device=args.device, time_budget_min=args.time_budget,

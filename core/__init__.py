@@ -1,3 +1,22 @@
-"""kaggle-job's library: data, models, training, inference, submissions, Kaggle access."""
+"""kaggle-job's library, in subpackages by concern. Read them top to bottom; each imports only those above it:
+
+    core/base     errors and exit codes, logging, atomic files, hashing, the home's layout, retries,
+                  memory and signal handling; imports nothing of ours
+    core/data     pixel files (layout, streaming reader, error reporting, whole tables), images,
+                  archives, the demo competition, competition folders and the sample submission; base
+    core/model    the model registry, networks, ensembles, ModelSpec and `to_input`, checkpoints,
+                  devices; base
+    core/predict  the Predictor, streaming prediction over a file, image prediction, output files;
+                  base, data, model (never train: predicting does not load the training stack)
+    core/report   metrics, pictures, the HTML score report, `inspect`; base, data, model, predict
+    core/train    config and presets, the training loop, augmentation, schedule, resume state,
+                  history, ensemble members; base, data, model, report (for the curves)
+    core/kaggle   credentials, client calls, failure translation, download, daily allowance,
+                  submit; base, data, model, predict
+    core/run      the scheduled job's pieces: lock, publish, manifest, submit policy; anything above
+
+Nothing in core imports jobs/ (the CLI and the run entry point). tests/test_layout.py enforces the
+rule by reading every module's imports, and fails on any import cycle.
+"""
 
 __version__ = "0.1.0"

@@ -7,16 +7,18 @@ Heavy imports (torch, pandas, the kaggle client) happen inside the commands so t
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from core.errors import ExitCode, JobError
-from core.log import Log
+from core.base.errors import ExitCode, JobError
+from core.base.log import FORMATS, Log, check_format
+from core.base.workspace import DEFAULT_COMPETITION
+from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 
 app = typer.Typer(
     name="kaggle-job",
@@ -26,8 +28,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-DEFAULT_COMPETITION = "digit-recognizer"  # mirrors core.workspace without importing it eagerly
 
 # Options shared by several commands.
 Home = Annotated[Optional[Path], typer.Option(
@@ -41,12 +41,6 @@ LogFormat = Annotated[str, typer.Option(
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
 DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
-
-
-def _make_log(log_format: str, log_file: Path | None) -> Log:
-    if log_format not in ("auto", "rich", "json"):
-        raise JobError(f"--log-format: expected auto, rich or json, got {log_format!r}", ExitCode.BAD_INPUT)
-    return Log(fmt=log_format, log_file=log_file)
 
 
 def _json_object(option: str, text: str | None) -> dict | None:
@@ -63,14 +57,17 @@ def _json_object(option: str, text: str | None) -> dict | None:
 
 
 def handled(fn):
-    """Turn every expected failure into one line on stderr and a documented exit code."""
+    """Build the command's Log once and pass it in as `log`; turn every expected failure into one
+    line on stderr (and in --log-file) and a documented exit code."""
+    signature = inspect.signature(fn, eval_str=True)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        log = Log(fmt=kwargs.get("log_format", "auto") if kwargs.get("log_format") in ("auto", "rich", "json") else "auto",
-                  log_file=kwargs.get("log_file"))
+        fmt = kwargs.get("log_format", "auto")
+        log = Log(fmt=fmt if fmt in FORMATS else "auto", log_file=kwargs.get("log_file"))
         try:
-            return fn(*args, **kwargs)
+            check_format(fmt)
+            return fn(*args, log=log, **kwargs)
         except JobError as exc:
             log.error(exc.message, exit_code=int(exc.exit_code))
             raise typer.Exit(int(exc.exit_code)) from None
@@ -88,6 +85,9 @@ def handled(fn):
         finally:
             log.close()
 
+    # typer reads the options from the signature: `log` is ours to give, not an option.
+    wrapper.__signature__ = signature.replace(
+        parameters=[p for name, p in signature.parameters.items() if name != "log"])
     return wrapper
 
 
@@ -101,12 +101,12 @@ def download(
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Download the competition's files (or unpack the demo) into the data directory."""
-    from core.competition import fetch
-    from core.workspace import Workspace, resolve_home
+    from core.base.workspace import Workspace, resolve_home
+    from core.kaggle.download import fetch
 
-    log = _make_log(log_format, log_file)
     files = fetch(Workspace(resolve_home(home), competition, demo=demo), log, force=force, data_dir=data_dir)
     log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)
 
@@ -136,13 +136,15 @@ def train(
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Train a model on train.csv and save a checkpoint (history in CHECKPOINT.history.csv)."""
-    from core.competition import CompetitionFiles
-    from core.training import config_for, train_to_checkpoint
-    from core.workspace import Workspace, resolve_home
+    from core.base.workspace import Workspace, resolve_home
+    from core.data.competition import CompetitionFiles
+    from core.model.checkpoint import beside
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
 
-    log = _make_log(log_format, log_file)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     if not files.train.is_file():
@@ -155,9 +157,8 @@ def train(
     log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
-    from core.plots import curves_path
-
-    log.result(f"training curves: {curves_path(target)}", event="train.curves", curves=curves_path(target))
+    curves = beside(target).curves
+    log.result(f"training curves: {curves}", event="train.curves", curves=curves)
 
 
 IgnoreExtra = Annotated[bool, typer.Option(
@@ -178,17 +179,16 @@ def predict(
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Predict a pixel file and write ImageId,Label in the order of its rows."""
-    from core.checkpoints import load_checkpoint
-    from core.inference import Predictor
-    from core.predict import predict_csv
-    from core.prediction_files import find_sample, write_checked_submission
+    from core.predict.outputs import find_sample, write_checked_submission
+    from core.predict.predictor import Predictor
+    from core.predict.stream import predict_file
 
-    log = _make_log(log_format, log_file)
     sample_path, required = find_sample(sample, input, data_dir)
-    predictor = Predictor.from_checkpoints([load_checkpoint(path) for path in checkpoint], device)
-    predictions = predict_csv(input, predictor, log, ignore_extra=ignore_extra_columns)
+    predictor = Predictor.load(checkpoint, device)
+    predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns)
     write_checked_submission(output, predictions, predictor.spec.classes, log, sample_path, required)
     checked = f", checked against {sample_path}" if sample_path else ""
     log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
@@ -208,17 +208,15 @@ def score(
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
-    from core.checkpoints import load_checkpoint
-    from core.inference import Predictor
-    from core.predict import predict_csv
-    from core.prediction_files import write_probs
-    from core.scoring import write_scores
+    from core.predict.outputs import write_probs, write_scores
+    from core.predict.predictor import Predictor
+    from core.predict.stream import predict_file
 
-    log = _make_log(log_format, log_file)
-    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
-    predictions = predict_csv(csv, predictor, log, ignore_extra=ignore_extra_columns)
+    predictor = Predictor.load(checkpoint, device)
+    predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns)
     if output:
         write_scores(output, predictions)
         log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
@@ -226,7 +224,7 @@ def score(
         write_probs(probs, predictions, predictor.spec.classes)
         log.info(f"wrote class probabilities to {probs}", event="score.probs", output=probs)
     if report:
-        from core.score_report import model_info, write_score_report
+        from core.report.score import model_info, write_score_report
 
         written = write_score_report(csv, predictions, model_info(predictor.checkpoints), report, output)
         log.result(f"report: {written.html}", event="score.report", report=written.html,
@@ -250,18 +248,19 @@ def submit(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Predict and validate, but do not upload.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle scores it; print the public score.")] = False,
     wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = 1800,
-    max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = 5,
+    max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
-    from core.competition import CompetitionFiles
-    from core.submit import SubmitConfig, submit as submit_to_kaggle
-    from core.workspace import Workspace, resolve_home
+    from core.base.workspace import Workspace, resolve_home
+    from core.data.competition import CompetitionFiles
+    from core.kaggle.submit import SubmitConfig
+    from core.kaggle.submit import submit as submit_to_kaggle
 
-    log = _make_log(log_format, log_file)
     workspace = Workspace(resolve_home(home), competition)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     outcome = submit_to_kaggle(SubmitConfig(
@@ -284,13 +283,13 @@ def submissions(
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many recent submissions to show.")] = 20,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Recent Kaggle submissions with status and scores (a table on a terminal, JSON lines otherwise)."""
-    from core import kaggle_api
-    from core.submission_table import render
+    from core.kaggle.api import list_submissions
+    from core.kaggle.table import render
 
-    log = _make_log(log_format, log_file)
-    render(kaggle_api.list_submissions(competition, limit, log=log), log_format)
+    render(list_submissions(competition, limit, log=log), log_format)
 
 
 @app.command()
@@ -308,18 +307,18 @@ def run(
     wait_lock: Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
                                              help="Wait this long for another run to finish before exiting 7.")] = 0.0,
     max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
-                                             help="Skip the upload (exit 9) once today's submissions reach this.")] = 5,
+                                             help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
-    from core.signals import terminate_as_interrupt
-    from core.workspace import resolve_home
+    from core.base.signals import terminate_as_interrupt
+    from core.base.workspace import resolve_home
     from jobs.run_job import RunConfig, run_job
 
-    log = _make_log(log_format, log_file)
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
                        message=message, wait_lock_s=wait_lock, max_per_day=max_per_day)
@@ -344,12 +343,12 @@ def inspect_data_command(
     home: Home = None,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """First look at the data: shapes, class balance and a 5x5 grid of random digits (PNG)."""
-    from core.inspect_data import inspect_data
-    from core.workspace import Workspace, resolve_home
+    from core.base.workspace import Workspace, resolve_home
+    from core.report.inspect import inspect_data
 
-    log = _make_log(log_format, log_file)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
     summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed)
@@ -372,20 +371,20 @@ def predict_image(
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
+    *, log: Log,
 ):
     """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
-    from core.checkpoints import load_checkpoint
-    from core.image_predict import predict_images, write_prepared_grid
-    from core.inference import Predictor
+    from core.predict.images import predict_images
+    from core.predict.predictor import Predictor
+    from core.report.plots import prepared_images_png
 
-    log = _make_log(log_format, log_file)
-    predictor = Predictor.from_checkpoints([load_checkpoint(p) for p in checkpoint], device)
+    predictor = Predictor.load(checkpoint, device)
     results = predict_images(images, predictor, top_k=top)
     for item in results:
         log.result(item.line(), event="predict_image.result", image=item.path, label=item.label,
                    top=[[label, prob] for label, prob in item.top])
     if grid:
-        log.result(f"prepared images: {write_prepared_grid(results, grid)}", event="predict_image.grid", path=grid)
+        log.result(f"prepared images: {prepared_images_png(results, grid)}", event="predict_image.grid", path=grid)
 
 
 def main() -> None:

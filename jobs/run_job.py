@@ -1,8 +1,8 @@
 """The scheduled job: lock -> download -> train or load -> predict -> validate -> publish (-> submit).
 
-Built to run unattended: one run per home at a time (core.lock), outputs published whole
-(core.run_outputs), every submission folder carrying a manifest of what produced it
-(core.manifest), and uploads gated on the model beating the last one submitted (core.submit_policy).
+Built to run unattended: one run per home at a time (core.run.lock), outputs published whole
+(core.run.publish), every submission folder carrying a manifest of what produced it
+(core.run.manifest), and uploads gated on the model beating the last one submitted (core.run.submit_policy).
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from pathlib import Path
 
 # Only light modules at import time: an overlapping run must reach the lock and exit 7 within
 # a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
-from core import kaggle_api
-from core.errors import ExitCode, JobError
-from core.lock import hold_lock
-from core.log import Log
-from core.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
-from core.submit_policy import SubmitDecision, decide
-from core.workspace import DEFAULT_COMPETITION, Workspace
+from core.base.errors import ExitCode, JobError
+from core.base.log import Log
+from core.base.workspace import DEFAULT_COMPETITION, Workspace
+from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
+from core.kaggle.credentials import HOW_TO, find_credentials
+from core.run.lock import hold_lock
+from core.run.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
+from core.run.submit_policy import decide
 
 
 @dataclass
@@ -35,14 +36,13 @@ class RunConfig:
     message: str | None = None
     force_submit: bool = False  # upload even if the model does not beat the last submission (implies submit)
     wait_lock_s: float = 0.0  # how long to wait for another run to finish before giving up (exit 7)
-    max_per_day: int = 5  # the competition's daily allowance; Digit Recognizer's is 5
+    max_per_day: int = DEFAULT_MAX_PER_DAY  # the competition's daily allowance
 
 
 @dataclass
 class RunOutcome:
     submission: Path
     manifest: dict = field(default_factory=dict)
-    decision: SubmitDecision | None = None
 
 
 def run_job(config: RunConfig, log: Log) -> RunOutcome:
@@ -58,11 +58,11 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
 def _choose_demo(config: RunConfig, log: Log) -> bool:
     if config.demo:
         return True
-    if kaggle_api.find_credentials() is not None:
+    if find_credentials() is not None:
         return False
     if config.submit or config.force_submit:
         # A scheduled submitter that lost its credentials must fail loudly, not quietly run the demo.
-        raise JobError(f"--submit needs Kaggle credentials and none were found: {kaggle_api.HOW_TO} "
+        raise JobError(f"--submit needs Kaggle credentials and none were found: {HOW_TO} "
                        "(or pass --demo to run the offline demo)", ExitCode.AUTH)
     log.info("no Kaggle credentials found: running the embedded demo competition offline", event="run.demo")
     return True
@@ -71,20 +71,20 @@ def _choose_demo(config: RunConfig, log: Log) -> bool:
 def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome:
     import numpy as np
 
-    from core import competition
-    from core.checkpoints import library_versions, load_checkpoint
-    from core.demo import demo_test_labels
-    from core.devices import describe
-    from core.hashing import sha256_file
-    from core.inference import Predictor
-    from core.predict import predict_csv
-    from core.run_outputs import keep_checkpoint, publish, staged_submission, sweep_leftovers
-    from core.prediction_files import write_checked_submission
+    from core.base.hashing import sha256_file
+    from core.data.demo import demo_test_labels
+    from core.kaggle.download import fetch
+    from core.model.checkpoint import library_versions, load_checkpoint
+    from core.model.devices import describe
+    from core.predict.outputs import write_checked_submission
+    from core.predict.predictor import Predictor
+    from core.predict.stream import predict_file
+    from core.run.publish import keep_checkpoint, publish, staged_submission, sweep_leftovers
 
     sweep_leftovers(workspace, log)
     timings: dict[str, float] = {}
     started = time.monotonic()
-    files = competition.fetch(workspace, log)
+    files = fetch(workspace, log)
     timings["download_s"] = time.monotonic() - started
 
     data_sha = sha256_file(files.train)
@@ -95,7 +95,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
-    predictions = predict_csv(files.test, predictor, log)
+    predictions = predict_file(files.test, predictor, log)
     timings["predict_s"] = time.monotonic() - started
 
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
@@ -126,13 +126,14 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
         _submit(config, folder, manifest, log)
     else:
         log.info(f"not submitted: {decision.reason}", event="run.submit_skipped", reason=decision.reason)
-    return RunOutcome(submission=folder / "submission.csv", manifest=manifest, decision=decision)
+    return RunOutcome(submission=folder / "submission.csv", manifest=manifest)
 
 
 def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, data_sha: str,
                     timings: dict[str, float], log: Log) -> tuple[Path, bool]:
     """The checkpoint to predict with, training it first when there is none for this data."""
-    from core.training import config_for, train_to_checkpoint
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
 
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
@@ -152,11 +153,12 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
                                  f"ckpt={manifest['checkpoint_sha256'][:12]}")
     log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
-    from core.submit import check_daily_limit
+    from core.kaggle.allowance import check_daily_limit
+    from core.kaggle.api import submit_file
 
     try:
         check_daily_limit(config.competition, config.max_per_day, log)
-        ref = kaggle_api.submit_file(config.competition, folder / "submission.csv", message, log=log)
+        ref = submit_file(config.competition, folder / "submission.csv", message, log=log)
     except JobError as exc:
         manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
         write_manifest(folder, manifest)
@@ -166,7 +168,7 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
 
 
 def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:
-    from core.checkpoints import load_checkpoint
+    from core.model.checkpoint import load_checkpoint
 
     if retrain or not checkpoint_path.is_file():
         return True

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from core.checkpoints import ModelSpec, save_checkpoint
-from core.demo import DEMO_ZIP
+from core.data.demo import DEMO_ZIP
+from core.model.checkpoint import save_checkpoint
+from core.model.spec import ModelSpec
+from tests.kaggle_emulator import KEY, USERNAME, demo_emulator
 
 ISOLATED_PREFIXES = ("KAGGLE_", "KAGGLE_JOB_")
 
@@ -39,7 +43,7 @@ def runner() -> CliRunner:
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """The embedded demo competition, unpacked once per session (read-only use)."""
-    from core.archive import safe_extract
+    from core.data.archive import safe_extract
 
     target = tmp_path_factory.mktemp("demo") / "digit-recognizer-demo"
     safe_extract(DEMO_ZIP, target)
@@ -49,8 +53,9 @@ def demo_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory, demo_dir) -> Path:
     """A quickly trained baseline model on the demo data: real weights, real accuracy (~90%)."""
-    from core.log import Log
-    from core.training import config_for, train_to_checkpoint
+    from core.base.log import Log
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
 
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
     config = config_for("demo", arch="baseline", epochs=2, val_fraction=0.1)
@@ -66,3 +71,26 @@ def untrained_checkpoint(tmp_path) -> Path:
     torch.manual_seed(0)
     spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)), mean=0.13, std=0.31)
     return save_checkpoint(tmp_path / "untrained.pt", spec.build(), spec, {"val_accuracy": 0.1})
+
+
+@pytest.fixture
+def emu(monkeypatch):
+    """A started emulator that the real client talks to (KAGGLE_API_ENVIRONMENT=LOCALHOST, our port)."""
+    from kagglesdk import kaggle_env
+
+    emulator = demo_emulator().start()
+    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, emulator.url)
+    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
+    monkeypatch.setenv("KAGGLE_JOB_RETRY_SCALE", "0.001")  # 1 s waits become 1 ms
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        from kaggle.api.kaggle_api_extended import KaggleApi
+    # The client reads KAGGLE_API_ENVIRONMENT once, when first imported in this process.
+    monkeypatch.setattr(KaggleApi, "args", ["--local"])
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def creds(monkeypatch):
+    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", KEY)

@@ -408,7 +408,7 @@ def _submission_json(record: SubmissionRecord) -> dict:
 
 def demo_emulator() -> KaggleEmulator:
     """An emulator serving the embedded demo as `digit-recognizer`, scored against its true labels."""
-    from core.demo import DEMO_LABELS, DEMO_ZIP
+    from core.data.demo import DEMO_LABELS, DEMO_ZIP
 
     with open(DEMO_LABELS, newline="") as handle:
         answers = {row["ImageId"]: row["Label"] for row in csv.DictReader(handle)}

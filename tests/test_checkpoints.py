@@ -3,8 +3,9 @@ import pickle
 import pytest
 import torch
 
-from core.checkpoints import ModelSpec, load_checkpoint, save_checkpoint
-from core.errors import BadInput
+from core.base.errors import BadInput
+from core.model.checkpoint import load_checkpoint, save_checkpoint
+from core.model.spec import ModelSpec
 
 
 def test_round_trip_rebuilds_the_same_model(tmp_path):
@@ -76,7 +77,7 @@ def test_failed_save_leaves_the_old_checkpoint_whole(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("core.atomic.os.replace", explode)
+    monkeypatch.setattr("core.base.atomic.os.replace", explode)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, spec.build(), spec, {"val_accuracy": 0.1})
     assert path.read_bytes() == before
@@ -87,7 +88,7 @@ def test_atomic_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
     import os
     import stat
 
-    from core.atomic import atomic_write_text
+    from core.base.atomic import atomic_write_text
 
     old = os.umask(0o022)
     try:

@@ -1,6 +1,5 @@
 """The schedule files parse, call the one wrapper, and pass the tools that check them."""
 
-import os
 import shutil
 import stat
 import subprocess

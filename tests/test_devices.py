@@ -1,17 +1,17 @@
 import pytest
 import torch
 
-from core.devices import pick_device
-from core.errors import BadInput
+from core.base.errors import BadInput
+from core.model.devices import pick_device
 
 
 def test_auto_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device("auto").type == "cuda"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr("core.devices._mps_available", lambda: True)
+    monkeypatch.setattr("core.model.devices._mps_available", lambda: True)
     assert pick_device("auto").type == "mps"
-    monkeypatch.setattr("core.devices._mps_available", lambda: False)
+    monkeypatch.setattr("core.model.devices._mps_available", lambda: False)
     assert pick_device("auto").type == "cpu"
 
 

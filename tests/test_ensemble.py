@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.augment import shift_views
-from core.checkpoints import ModelSpec, load_checkpoint, save_checkpoint
-from core.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
-from core.inference import Predictor
-from core.log import Log
-from core.training import config_for, member_path, train_to_checkpoint
+from core.base.log import Log
+from core.model.checkpoint import beside, load_checkpoint, save_checkpoint
+from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs, shift_views
+from core.model.spec import ModelSpec
+from core.predict.predictor import Predictor
+from core.train.config import config_for
+from core.train.pipeline import train_to_checkpoint
 from jobs.cli import app
 
 
@@ -63,11 +64,11 @@ def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_pa
     config = config_for("best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu")
     result = train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
 
-    assert member_path(checkpoint, 0).is_file() and member_path(checkpoint, 1).is_file()
+    assert beside(checkpoint).member(0).is_file() and beside(checkpoint).member(1).is_file()
     loaded = load_checkpoint(checkpoint)
     assert loaded.spec.arch == "ensemble"
     assert loaded.metrics["members"] == 2 and loaded.metrics["tta_views"] == len(TTA_SHIFTS)
-    members = [load_checkpoint(member_path(checkpoint, i)) for i in range(2)]
+    members = [load_checkpoint(beside(checkpoint).member(i)) for i in range(2)]
     assert [m.meta["train_config"]["seed"] for m in members] == [0, 1]
     assert loaded.metrics["member_val_accuracy"] == [m.metrics["val_accuracy"] for m in members]
     # Members differ (different seeds) yet share one validation split, so the ensemble's score is comparable.
@@ -79,15 +80,15 @@ def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_pa
     # One path is the whole ensemble for predict, and several paths average further.
     out = tmp_path / "pred.csv"
     invoked = runner.invoke(app, ["predict", "--checkpoint", str(checkpoint), "--checkpoint",
-                                  str(member_path(checkpoint, 0)), "--input", str(demo_dir / "test.csv"),
+                                  str(beside(checkpoint).member(0)), "--input", str(demo_dir / "test.csv"),
                                   "--output", str(out), "--device", "cpu", "--log-format", "json"])
     assert invoked.exit_code == 0, invoked.output
     assert out.read_text().splitlines()[0] == "ImageId,Label"
     assert len(out.read_text().splitlines()) == 1001
 
     # --resume after a finished member reuses it instead of training it again.
-    mtime = member_path(checkpoint, 0).stat().st_mtime_ns
+    mtime = beside(checkpoint).member(0).stat().st_mtime_ns
     again = train_to_checkpoint(small_dir / "train.csv", checkpoint, config_for(
         "best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", resume=True), Log(fmt="json"))
-    assert member_path(checkpoint, 0).stat().st_mtime_ns == mtime
+    assert beside(checkpoint).member(0).stat().st_mtime_ns == mtime
     assert again.metrics["val_accuracy"] == loaded.metrics["val_accuracy"]

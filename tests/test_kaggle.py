@@ -6,7 +6,6 @@ competition as `digit-recognizer` and scores submissions against the demo's true
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -16,54 +15,13 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from core.demo import demo_test_labels
+from core.data.demo import demo_test_labels
 from jobs.cli import app
-from tests.kaggle_emulator import KEY, TOKEN, USERNAME, demo_emulator
+from tests.cli_output import one_error, records
+from tests.kaggle_emulator import KEY, TOKEN, USERNAME
 
 COMP = "digit-recognizer"
 API = "competitions.CompetitionApiService/"
-
-
-@pytest.fixture
-def emu(monkeypatch):
-    """A started emulator that the real client talks to (KAGGLE_API_ENVIRONMENT=LOCALHOST, our port)."""
-    from kagglesdk import kaggle_env
-
-    emulator = demo_emulator().start()
-    monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, emulator.url)
-    monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
-    monkeypatch.setenv("KAGGLE_JOB_RETRY_SCALE", "0.001")  # 1 s waits become 1 ms
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        from kaggle.api.kaggle_api_extended import KaggleApi
-    # The client reads KAGGLE_API_ENVIRONMENT once, when first imported in this process.
-    monkeypatch.setattr(KaggleApi, "args", ["--local"])
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def creds(monkeypatch):
-    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
-    monkeypatch.setenv("KAGGLE_KEY", KEY)
-
-
-def records(result) -> list[dict]:
-    """The JSON lines the CLI printed (the log is JSON when not on a terminal)."""
-    out = []
-    for line in result.output.splitlines():
-        with contextlib.suppress(ValueError):
-            item = json.loads(line)
-            if isinstance(item, dict):
-                out.append(item)
-    return out
-
-
-def one_error(result) -> str:
-    errors = [r for r in records(result) if r.get("level") == "error"]
-    assert len(errors) == 1, result.output
-    assert "Traceback" not in result.output
-    assert errors[0]["exit_code"] == result.exit_code
-    return errors[0]["msg"]
 
 
 def download(runner, *extra):

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from core.errors import ExitCode, JobError
-from core.kaggle_credentials import find_credentials, require_credentials
+from core.base.errors import ExitCode, JobError
+from core.kaggle.credentials import find_credentials, require_credentials
 
 
 @pytest.fixture

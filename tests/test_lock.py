@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from core.errors import ExitCode, JobError
-from core.lock import hold_lock, lock_path, read_holder
+from core.base.errors import ExitCode, JobError
+from core.run.lock import hold_lock, lock_path, read_holder
 
-HOLDER = ("import sys, time\nfrom pathlib import Path\nfrom core.lock import hold_lock\n"
+HOLDER = ("import sys, time\nfrom pathlib import Path\nfrom core.run.lock import hold_lock\n"
           "with hold_lock(Path(sys.argv[1])):\n    print('held', flush=True)\n    time.sleep(float(sys.argv[2]))\n")
 
 

@@ -10,8 +10,8 @@ import random
 import numpy as np
 import pytest
 
-from core.errors import BadInput
-from core.pixelreader import read_pixels
+from core.base.errors import BadInput
+from core.data.reader import read_pixels
 from jobs.cli import app
 
 ROWS = 60

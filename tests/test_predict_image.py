@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.errors import BadInput
-from core.images import prepare_image
+from core.base.errors import BadInput
+from core.data.images import prepare_image
 from jobs.cli import app
 from tests.handdrawn import draw_digit
 
@@ -26,8 +26,9 @@ STYLES = {
 @pytest.fixture(scope="session")
 def digit_model(tmp_path_factory, demo_dir) -> Path:
     """A small model trained on the demo data with fixed settings (not a preset that may be retuned)."""
-    from core.log import Log
-    from core.training import config_for, train_to_checkpoint
+    from core.base.log import Log
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
 
     path = tmp_path_factory.mktemp("digits") / "digits.pt"
     # Augmentation pinned too: hand-drawn digits are shifted, slanted and scaled unlike the CSV rows.
@@ -134,18 +135,17 @@ def test_preparation_refuses_what_is_not_a_digit(tmp_path):
 
 def test_blown_up_mnist_digits_get_the_same_answer_as_their_rows(tmp_path, demo_dir, digit_model):
     """Demo rows saved as 280x280 dark-on-light PNGs must come back through the preparation intact."""
-    from core.checkpoints import load_checkpoint
-    from core.image_predict import predict_images
-    from core.inference import Predictor
-    from core.pixelcsv import read_pixel_csv
+    from core.data.table import read_pixel_table
+    from core.predict.images import predict_images
+    from core.predict.predictor import Predictor
 
-    pixels = read_pixel_csv(demo_dir / "test.csv").pixels[:100]
+    pixels = read_pixel_table(demo_dir / "test.csv").pixels[:100]
     paths = []
     for i, row in enumerate(pixels):
         image = Image.fromarray(255 - row.reshape(28, 28)).resize((280, 280), Image.Resampling.BICUBIC)
         paths.append(tmp_path / f"row{i}.png")
         image.save(paths[-1])
-    predictor = Predictor.from_checkpoints([load_checkpoint(digit_model)], "cpu")
+    predictor = Predictor.load([digit_model], "cpu")
     from_rows = predictor.labels_for(predictor.predict_proba(pixels)).astype(str)
     from_images = np.array([r.label for r in predict_images(paths, predictor)])
     assert np.mean(from_rows == from_images) >= 0.93

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core import plots
-from core.demo import demo_test_labels
-from core.metrics import evaluate, most_confused
-from core.report import HtmlReport
+from core.data.demo import demo_test_labels
+from core.report import plots
+from core.report.html import HtmlReport
+from core.report.metrics import evaluate, most_confused
 from jobs.cli import app
 
 ROWS = 400  # enough for every class and some mistakes; small enough to stay quick

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from core.retry import SCALE_ENV, GaveUp, RetryPolicy, call_with_retry
+from core.base.retry import SCALE_ENV, GaveUp, RetryPolicy, call_with_retry
 
 
 class Flaky:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from core.rowstore import RowStore
+from core.predict.rowstore import RowStore
 
 
 def test_rows_come_back_in_order_across_blocks():

@@ -5,7 +5,7 @@ import json
 
 import numpy as np
 
-from core.demo import demo_test_labels
+from core.data.demo import demo_test_labels
 from jobs.cli import app
 
 

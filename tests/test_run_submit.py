@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from jobs.cli import app
-from tests.test_kaggle import creds, emu, records  # noqa: F401  (fixtures)
+from tests.cli_output import records
 
 
 def run(runner, checkpoint, *extra):

@@ -14,14 +14,15 @@ from pathlib import Path
 import pytest
 import torch
 
-from core.augment import AugmentConfig, augment, random_thetas, shift_views
-from core.checkpoints import load_checkpoint
-from core.errors import BadInput
-from core.history import COLUMNS, history_path, read_history
-from core.log import Log
-from core.schedule import OneCycle, progress
-from core.train_state import state_path
-from core.training import PRESETS, config_for, train_to_checkpoint
+from core.base.errors import BadInput
+from core.base.log import Log
+from core.model.checkpoint import beside, load_checkpoint
+from core.model.ensemble import shift_views
+from core.train.augment import AugmentConfig, augment, random_thetas
+from core.train.config import PRESETS, config_for
+from core.train.history import COLUMNS, read_history
+from core.train.pipeline import train_to_checkpoint
+from core.train.schedule import OneCycle, progress
 from jobs.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,8 +110,8 @@ def test_progress_follows_the_slower_of_steps_and_time():
 def test_training_writes_checkpoint_history_and_metrics(small_csv, tmp_path):
     checkpoint = tmp_path / "m.pt"
     result = train_to_checkpoint(small_csv, checkpoint, quick(epochs=3), Log(fmt="json"))
-    rows = read_history(history_path(checkpoint))
-    assert history_path(checkpoint) == tmp_path / "m.history.csv"
+    rows = read_history(beside(checkpoint).history)
+    assert beside(checkpoint).history == tmp_path / "m.history.csv"
     assert [r["epoch"] for r in rows] == [1, 2, 3]
     assert set(COLUMNS) <= set(rows[0])
     loaded = load_checkpoint(checkpoint)
@@ -120,7 +121,7 @@ def test_training_writes_checkpoint_history_and_metrics(small_csv, tmp_path):
     assert loaded.metrics["val_accuracy"] == pytest.approx(best["val_acc"], abs=1e-6)
     assert loaded.metrics["epochs_run"] == 3 and loaded.metrics["stop_reason"] == "completed"
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
-    assert not state_path(checkpoint).exists()  # the resume file goes once the checkpoint is safe
+    assert not beside(checkpoint).state.exists()  # the resume file goes once the checkpoint is safe
 
 
 def test_same_seed_same_weights(small_csv, tmp_path):
@@ -172,16 +173,16 @@ def test_config_for_rejects_unknown_presets_and_options():
 KILLABLE = """
 import os, sys, time
 sys.path.insert(0, {root!r})
-import core.atomic, core.training
-from core.log import Log
+import core.base.atomic, core.train.config, core.train.loop, core.train.pipeline
+from core.base.log import Log
 kill_at = {kill_at!r}
 if kill_at == "state":
-    original = core.training.save_state
+    original = core.train.loop.save_state
     def save_state(*args, **kwargs):
         original(*args, **kwargs)
         print("READY", flush=True)
         time.sleep(60)
-    core.training.save_state = save_state
+    core.train.loop.save_state = save_state
 else:
     real_replace = os.replace
     def replace(src, dst):
@@ -189,10 +190,10 @@ else:
             print("READY", flush=True)  # the new checkpoint is written to its temp file, not yet renamed
             time.sleep(60)
         real_replace(src, dst)
-    core.atomic.os.replace = replace
-config = core.training.config_for("demo", arch="baseline", epochs={epochs}, batch_size=64, lr=3e-3,
+    core.base.atomic.os.replace = replace
+config = core.train.config.config_for("demo", arch="baseline", epochs={epochs}, batch_size=64, lr=3e-3,
                                   val_fraction=0.25, device="cpu")
-core.training.train_to_checkpoint({csv!r}, {checkpoint!r}, config, Log(fmt="json"))
+core.train.pipeline.train_to_checkpoint({csv!r}, {checkpoint!r}, config, Log(fmt="json"))
 """
 
 
@@ -224,14 +225,14 @@ def test_resume_after_kill_matches_an_uninterrupted_run(small_csv, tmp_path):
     straight = train_to_checkpoint(small_csv, tmp_path / "straight.pt", quick(epochs=3), Log(fmt="json"))
     checkpoint = tmp_path / "model.pt"
     _run_killed(small_csv, checkpoint, epochs=3, kill_at="state")  # dies right after epoch 1's state
-    assert state_path(checkpoint).is_file() and not checkpoint.exists()
+    assert beside(checkpoint).state.is_file() and not checkpoint.exists()
     resumed = train_to_checkpoint(small_csv, checkpoint, quick(epochs=3, resume=True), Log(fmt="json"))
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
     for a, b in zip(straight.history, resumed.history):
         assert a["val_acc"] == b["val_acc"] and math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-6)
     for key, value in straight.model.state_dict().items():
         assert torch.allclose(value.float(), resumed.model.state_dict()[key].float(), atol=1e-6), key
-    assert not state_path(checkpoint).exists()
+    assert not beside(checkpoint).state.exists()
 
 
 # -- CLI ------------------------------------------------------------------------------------------
@@ -248,7 +249,7 @@ def test_cli_train_with_options_and_history(runner, small_csv, tmp_path):
     config = load_checkpoint(checkpoint).meta["train_config"]
     assert (config["batch_size"], config["lr"], config["val_fraction"], config["seed"]) == (32, 0.002, 0.2, 1)
     assert config["time_budget_min"] == 5 and config["patience"] == 3
-    assert len(read_history(history_path(checkpoint))) == 2
+    assert len(read_history(beside(checkpoint).history)) == 2
 
 
 def test_cli_train_bad_preset_is_one_line_exit_2(runner, small_csv, tmp_path):

@@ -1,0 +1,163 @@
+"""What the job tells people and machines: rich on a terminal, one JSON object per line otherwise.
+
+Messages and progress go to stderr; results (the few lines a command exists to print) go to stdout,
+so `kaggle-job score ... > out.txt` keeps results apart from chatter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.base.errors import ExitCode, JobError
+
+FORMATS = ("auto", "rich", "json")
+
+
+def check_format(fmt: str) -> str:
+    """The --log-format value, or JobError(BAD_INPUT) naming the choices."""
+    if fmt not in FORMATS:
+        raise JobError(f"--log-format: expected {', '.join(FORMATS)}, got {fmt!r}", ExitCode.BAD_INPUT)
+    return fmt
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+@dataclass
+class Log:
+    """The one place commands report through. `fmt` is auto|rich|json."""
+
+    fmt: str = "auto"
+    log_file: Path | None = None
+    _file: TextIO | None = field(default=None, init=False, repr=False)
+
+    @property
+    def rich(self) -> bool:
+        if self.fmt == "auto":
+            # Looked up at call time: test runners and redirections swap sys.stderr.
+            return sys.stderr.isatty()
+        return self.fmt == "rich"
+
+    # -- messages -------------------------------------------------------------------------
+    def info(self, msg: str, event: str = "info", **fields: Any) -> None:
+        self._emit("info", event, msg, fields, style=None)
+
+    def warn(self, msg: str, event: str = "warning", **fields: Any) -> None:
+        self._emit("warning", event, msg, fields, style="yellow", prefix="warning: ")
+
+    def error(self, msg: str, event: str = "error", **fields: Any) -> None:
+        self._emit("error", event, msg, fields, style="bold red", prefix="error: ")
+
+    def result(self, msg: str, event: str = "result", **fields: Any) -> None:
+        """A line the command exists to print; goes to stdout."""
+        self._emit("result", event, msg, fields, style=None, stream="stdout")
+
+    def _emit(self, level, event, msg, fields, *, style, prefix="", stream="stderr") -> None:
+        record = {"ts": _utc_now(), "level": level, "event": event, "msg": msg, **_jsonable(fields)}
+        self._write_file(record)
+        out = sys.stdout if stream == "stdout" else sys.stderr
+        if self.rich:
+            from rich.console import Console
+            from rich.markup import escape
+
+            text = escape(prefix + msg)
+            Console(file=out, highlight=False, soft_wrap=True).print(
+                f"[{style}]{text}[/]" if style else text
+            )
+        else:
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.flush()
+
+    def _write_file(self, record: dict) -> None:
+        if self.log_file is None:
+            return
+        if self._file is None:
+            self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.log_file, "a", encoding="utf-8")
+        self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    # -- progress -------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def progress(self, description: str, total: float | None, unit: str = "items",
+                 event: str = "progress") -> Iterator["Progress"]:
+        """A progress bar on a terminal; start, every 10%/10 s, and end as JSON lines otherwise."""
+        if self.rich:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as RichProgress
+
+            columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}")]
+            with RichProgress(*columns, console=Console(file=sys.stderr), transient=False) as bar:
+                task = bar.add_task(description, total=total, status="")
+                handle = Progress(self, description, total, unit, event, bar=bar, task=task)
+                yield handle
+        else:
+            handle = Progress(self, description, total, unit, event)
+            handle._record("start")
+            yield handle
+            handle._record("done")
+
+
+class Progress:
+    def __init__(self, log: Log, description, total, unit, event, bar=None, task=None):
+        self.log, self.description, self.total, self.unit, self.event = log, description, total, unit, event
+        self.bar, self.task = bar, task
+        self.done = 0.0
+        self.fields: dict[str, Any] = {}
+        self.started = time.monotonic()
+        self._last_emit = self.started
+        self._last_fraction = 0.0
+
+    def advance(self, amount: float = 1, **fields: Any) -> None:
+        self.done += amount
+        self.fields.update(fields)
+        if self.bar is not None:
+            status = "  ".join(f"{k}={_short(v)}" for k, v in self.fields.items())
+            self.bar.update(self.task, advance=amount, status=status)
+            return
+        now = time.monotonic()
+        fraction = self.done / self.total if self.total else 0.0
+        if fraction - self._last_fraction >= 0.1 or now - self._last_emit >= 10:
+            self._record("advance")
+
+    def _record(self, phase: str) -> None:
+        now = time.monotonic()
+        self._last_emit = now
+        self._last_fraction = self.done / self.total if self.total else 0.0
+        fields = {"phase": phase, "done": self.done, "total": self.total, "unit": self.unit,
+                  "elapsed_s": round(now - self.started, 2), **self.fields}
+        self.log.info(self.description, event=self.event, **fields)
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

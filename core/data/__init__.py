@@ -1,0 +1,1 @@
+"""Competition data: pixel files, images, archives, the demo competition and competition folders."""

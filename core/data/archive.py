@@ -1,0 +1,101 @@
+"""Unpacking competition zips without trusting them.
+
+A hostile archive can name files outside the destination (absolute paths, `..`), smuggle links,
+or decompress to something enormous. Each member is checked before anything is written, and
+extraction goes to a temp folder that is renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+
+from core.base.atomic import plain_mode
+from core.base.errors import BadInput
+
+MAX_TOTAL_BYTES = 20 * 1024**3  # 20 GiB uncompressed
+MAX_RATIO = 1000  # zip bombs compress far better than any CSV
+
+
+def check_members(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInfo]:
+    members, total = [], 0
+    for info in archive.infolist():
+        name = info.filename
+        pure = PurePosixPath(name.replace("\\", "/"))
+        if pure.is_absolute() or name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+            raise BadInput(f"{source}: refused archive member {name!r}: absolute path")
+        if ".." in pure.parts:
+            raise BadInput(f"{source}: refused archive member {name!r}: path leaves the destination")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise BadInput(f"{source}: refused archive member {name!r}: symbolic link")
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            raise BadInput(f"{source}: refused archive member {name!r}: compression ratio too high")
+        if total > MAX_TOTAL_BYTES:
+            raise BadInput(f"{source}: refused archive: more than {MAX_TOTAL_BYTES} bytes uncompressed")
+        members.append(info)
+    return members
+
+
+def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
+    """Extract every file of `zip_path` into `dest` (replacing it whole). Returns the files."""
+    with extracted(zip_path, dest) as (staging, files):
+        pass
+    return [Path(dest) / rel for rel in files]
+
+
+@contextlib.contextmanager
+def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[tuple[Path, list[Path]]]:
+    """Extract into a hidden staging folder beside `dest` and yield (staging, relative file paths).
+
+    The caller may check or add files in the staging folder; when the block ends normally it is
+    swapped into place whole, and on any exception it is removed and `dest` is left as it was.
+    """
+    zip_path, dest = Path(zip_path), Path(dest)
+    try:
+        archive = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"{zip_path}: not a readable zip archive ({exc})") from None
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    os.chmod(staging, plain_mode(directory=True))
+    try:
+        with archive:
+            written = [_extract_member(archive, info, staging) for info in check_members(archive, zip_path)]
+        yield staging, written
+        swap_into_place(staging, dest)
+    except zipfile.BadZipFile as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise BadInput(f"{zip_path}: corrupt zip archive ({exc})") from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path) -> Path:
+    target = staging / PurePosixPath(info.filename.replace("\\", "/"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with archive.open(info) as src, open(target, "wb") as out:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return target.relative_to(staging)
+
+
+def swap_into_place(staging: Path, dest: Path) -> None:
+    """Replace folder `dest` by `staging` (same parent); an old `dest` goes only once the new one is in."""
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(dest, old)
+        os.replace(staging, dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, dest)

@@ -1,0 +1,30 @@
+"""Reading a whole pixel file (.csv, .csv.gz or .parquet) into uint8 arrays, for training and `inspect`.
+
+Built on the streaming reader in core.data.reader, so training gets the same validation and
+messages as prediction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.data.reader import read_pixels
+
+
+@dataclass
+class PixelTable:
+    pixels: np.ndarray  # uint8, (rows, num_pixels), pixel columns in pixel0.. order
+    labels: np.ndarray | None  # one label per row when the file has a label column
+
+
+def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False) -> PixelTable:
+    """Read a whole pixel file. `num_pixels` (from a checkpoint) fixes how many pixel columns to expect."""
+    batches = list(read_pixels(path, num_pixels, ignore_extra=ignore_extra))
+    pixels = np.concatenate([b.pixels for b in batches])
+    labels = None
+    if batches[0].labels is not None:
+        labels = np.concatenate([b.labels for b in batches])
+    return PixelTable(pixels=pixels, labels=labels)

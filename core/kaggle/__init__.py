@@ -1,0 +1,1 @@
+"""Kaggle through the official client: credentials, calls, failures, download, allowance, submit."""

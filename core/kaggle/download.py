@@ -1,0 +1,45 @@
+"""Getting a competition's files into data/<competition>/: from Kaggle, or the embedded demo."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from core.base.log import Log
+from core.base.workspace import Workspace
+from core.data import demo
+from core.data.competition import CompetitionFiles, install, intact
+from core.kaggle import api
+
+
+def fetch(workspace: Workspace, log: Log, force: bool = False, data_dir: Path | None = None) -> CompetitionFiles:
+    """Download (or unpack the demo) into the data dir; skip what is unchanged unless `force`."""
+    target = Path(data_dir) if data_dir else workspace.data_dir
+    files = CompetitionFiles(target)
+    if workspace.demo:
+        return install(demo.DEMO_ZIP, files, {"competition": workspace.competition, "demo": True}, force, log)
+    return _fetch_from_kaggle(workspace.competition, files, force, log)
+
+
+def _fetch_from_kaggle(competition: str, files: CompetitionFiles, force: bool, log: Log) -> CompetitionFiles:
+    creds = api.require_credentials()
+    if creds.warning:
+        log.warn(creds.warning, event="kaggle.credentials")
+    # Kaggle's file listing is cheap; when it matches what we unpacked last time and the files on
+    # disk still hash as recorded, there is nothing to download.
+    listing = [asdict(f) for f in api.list_files(competition, log=log)]
+    record = files.record()
+    if not force and record.get("remote_files") == listing and intact(files, record):
+        log.info(f"{files.directory}: unchanged on Kaggle, skipping download", event="download.skip",
+                 data_dir=files.directory)
+        return files
+    # A partial archive stays here between runs so the next one resumes it (HTTP Range).
+    downloads = files.directory.parent / ".downloads"
+    log.info(f"downloading {competition} from Kaggle", event="download.start", competition=competition)
+    archive = api.download_competition_zip(competition, downloads, log=log)
+    log.info(f"downloaded {archive.stat().st_size} bytes", event="download.fetched", bytes=archive.stat().st_size)
+    try:
+        return install(archive, files, {"competition": competition, "demo": False, "remote_files": listing},
+                       force, log)
+    finally:
+        archive.unlink(missing_ok=True)

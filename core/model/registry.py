@@ -1,0 +1,36 @@
+"""The model registry: every architecture by name, each built from (in_channels, height, width,
+num_classes), which is the answer to the seed notebook's closing question: any number of classes,
+any input size. The networks register themselves in core.model.networks and core.model.ensemble.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from core.base.errors import BadInput
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+DEFAULT_ARCH = "leannet"
+
+
+def register(name: str):
+    def wrap(factory):
+        _REGISTRY[name] = factory
+        return factory
+
+    return wrap
+
+
+def available() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_model(arch: str, in_channels: int, height: int, width: int, num_classes: int, **kwargs) -> nn.Module:
+    if arch not in _REGISTRY:
+        raise BadInput(f"--arch: unknown architecture {arch!r}; expected one of {', '.join(available())}")
+    try:
+        return _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
+    except (TypeError, ValueError) as exc:  # a setting the architecture does not take, or a bad value
+        raise BadInput(f"{arch} with settings {kwargs}: {exc}") from None

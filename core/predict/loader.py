@@ -1,0 +1,106 @@
+"""Parsed pixel batches for inference: an IterableDataset whose parsing runs ahead of the model.
+
+pyarrow releases the GIL while it parses, so one background thread reading the next blocks while
+torch computes on the current batch overlaps the two without worker processes (which would each
+import torch and copy batches between processes). A small bounded queue keeps memory flat.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from core.data.layout import PixelLayout
+from core.data.reader import DEFAULT_BLOCK_BYTES, PixelBatch, iter_batches
+
+PREFETCH_BLOCKS = 2
+_DONE = object()
+
+
+@dataclass
+class InputBatch:
+    images: torch.Tensor  # uint8 (rows, C, H, W)
+    labels: np.ndarray | None
+    ids: np.ndarray | None
+    first_row: int
+
+    def pin_memory(self) -> "InputBatch":
+        """Called by DataLoader(pin_memory=True) for faster host-to-GPU copies."""
+        self.images = self.images.pin_memory()
+        return self
+
+
+class PixelBatches(IterableDataset):
+    """Batches of at most `batch_size` rows, in file order, shaped to `input_shape`."""
+
+    def __init__(self, layout: PixelLayout, input_shape: tuple[int, int, int], batch_size: int,
+                 block_bytes: int = DEFAULT_BLOCK_BYTES, prefetch: int = PREFETCH_BLOCKS):
+        self.layout, self.input_shape, self.batch_size = layout, tuple(input_shape), batch_size
+        self.block_bytes, self.prefetch = block_bytes, prefetch
+
+    def __iter__(self) -> Iterator[InputBatch]:
+        for block in _read_ahead(iter_batches(self.layout, self.block_bytes), self.prefetch):
+            for start in range(0, len(block.pixels), self.batch_size):
+                yield self._slice(block, start, start + self.batch_size)
+
+    def _slice(self, block: PixelBatch, start: int, stop: int) -> InputBatch:
+        pixels = block.pixels[start:stop]
+        return InputBatch(images=torch.from_numpy(pixels).view(-1, *self.input_shape),
+                          labels=None if block.labels is None else block.labels[start:stop],
+                          ids=None if block.ids is None else block.ids[start:stop],
+                          first_row=block.first_row + start)
+
+
+def batch_loader(layout: PixelLayout, input_shape, batch_size: int, pin_memory: bool = False,
+                 block_bytes: int = DEFAULT_BLOCK_BYTES) -> DataLoader:
+    # batch_size=None: the dataset already yields whole batches; the loader adds pinning only.
+    return DataLoader(PixelBatches(layout, input_shape, batch_size, block_bytes), batch_size=None,
+                      num_workers=0, pin_memory=pin_memory, collate_fn=_keep)
+
+
+def _keep(batch: InputBatch) -> InputBatch:
+    return batch
+
+
+def _read_ahead(blocks: Iterator[PixelBatch], depth: int) -> Iterator[PixelBatch]:
+    """Run `blocks` in a daemon thread, `depth` blocks ahead; its exceptions surface here, in order."""
+    channel: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                channel.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        try:
+            for block in blocks:
+                if not put(block):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it in order
+            put(exc)
+
+    thread = threading.Thread(target=produce, name="pixel-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = channel.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)

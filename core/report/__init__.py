@@ -1,0 +1,1 @@
+"""What people look at: metrics, pictures, the HTML score report and `inspect`."""

@@ -1,0 +1,96 @@
+"""`inspect`: the notebook's first look at a competition's data: shapes, class balance, a grid of digits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.base.errors import BadInput
+from core.data.competition import TEST_NAME, TRAIN_NAME
+from core.data.layout import square_shape
+from core.data.table import read_pixel_table
+from core.report import plots
+
+DATA_FILES = (TRAIN_NAME, TEST_NAME)
+GRID_SIDE = 5  # a 5x5 grid, as in the notebook
+
+
+@dataclass
+class FileSummary:
+    name: str
+    rows: int
+    pixels: int
+    image_shape: tuple[int, int] | None  # (H, W) when the pixels make a square
+    labelled: bool
+    min_value: int
+    max_value: int
+
+    def line(self) -> str:
+        shape = f"{self.image_shape[0]}x{self.image_shape[1]} images" if self.image_shape else "not square"
+        label = ", with labels" if self.labelled else ", no labels"
+        return (f"{self.name}: {self.rows} rows x {self.pixels} pixels ({shape}{label}), "
+                f"values {self.min_value}..{self.max_value}")
+
+
+@dataclass
+class DataSummary:
+    directory: Path
+    files: list[FileSummary] = field(default_factory=list)
+    balance: list[tuple[str, int, float]] = field(default_factory=list)  # (label, rows, fraction)
+    grid: Path | None = None
+    balance_chart: Path | None = None
+
+
+def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary:
+    data_dir = Path(data_dir)
+    present = [name for name in DATA_FILES if (data_dir / name).is_file()]
+    if not present:
+        raise BadInput(f"{data_dir}: no train.csv or test.csv; run `kaggle-job download` first")
+    summary = DataSummary(directory=data_dir)
+    tables = {}
+    for name in present:
+        table = read_pixel_table(data_dir / name)
+        tables[name] = table
+        pixels = table.pixels
+        summary.files.append(FileSummary(
+            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=_height_width(pixels.shape[1]),
+            labelled=table.labels is not None, min_value=int(pixels.min()) if pixels.size else 0,
+            max_value=int(pixels.max()) if pixels.size else 0))
+
+    # The grid shows the labelled file when there is one: seeing digits with their labels is the point.
+    source = next((n for n in present if tables[n].labels is not None), present[0])
+    table = tables[source]
+    shape = _height_width(table.pixels.shape[1])
+    if shape is None:
+        raise BadInput(f"{data_dir / source}: {table.pixels.shape[1]} pixel columns do not form a square image")
+    if table.labels is not None:
+        labels, counts = np.unique(table.labels.astype(str), return_counts=True)
+        order = _natural_order(labels)
+        summary.balance = [(labels[i], int(counts[i]), counts[i] / len(table.labels)) for i in order]
+        summary.balance_chart = plots.bar_chart_png(
+            [b[0] for b in summary.balance], [b[1] for b in summary.balance], output_dir / "class_balance.png",
+            title=f"Class balance in {source}", xlabel="label")
+
+    rng = np.random.default_rng(seed)
+    chosen = np.sort(rng.choice(len(table.pixels), size=min(GRID_SIDE ** 2, len(table.pixels)), replace=False))
+    images = table.pixels[chosen].reshape(-1, *shape)
+    captions = ([f"label {table.labels[i]}" for i in chosen] if table.labels is not None
+                else [f"row {i + 1}" for i in chosen])
+    summary.grid = plots.digit_grid(images, captions, output_dir / "first_look.png",
+                                    title=f"{len(chosen)} random digits from {source}", columns=GRID_SIDE)
+    return summary
+
+
+def _height_width(num_pixels: int) -> tuple[int, int] | None:
+    shape = square_shape(num_pixels)
+    return shape[1:] if shape else None
+
+
+def _natural_order(labels: np.ndarray) -> list[int]:
+    """Numeric labels in numeric order ("2" before "10"), others alphabetically after them."""
+    def key(i: int):
+        text = labels[i]
+        return (0, int(text), "") if text.lstrip("-").isdigit() else (1, 0, text)
+    return sorted(range(len(labels)), key=key)

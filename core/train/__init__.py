@@ -1,0 +1,1 @@
+"""Training: config and presets, the loop, augmentation, schedule, resume state, history, ensembles."""

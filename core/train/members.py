@@ -1,0 +1,96 @@
+"""Ensembles: members trained one after another on one shared split, then bundled (with optional
+test-time shifts) into one checkpoint whose architecture is "ensemble" (core.model.ensemble).
+
+Each member is saved as its own checkpoint (X.member1.pt, ...) as soon as it is trained, so an
+interrupted `best` run resumed with --resume reuses the members it already finished.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from core.base.log import Log
+from core.model.checkpoint import beside, load_checkpoint
+from core.model.devices import pick_device
+from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
+from core.model.spec import ModelSpec
+from core.train.config import TrainConfig
+from core.train.data import split_stratified
+from core.train.loop import TrainResult, evaluate, train_model
+from core.train.outputs import save_result
+from core.train.resume import RESUMABLE_CHANGES
+
+
+def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConfig, log: Log,
+                   deadline: float | None, data_sha: str) -> TrainResult:
+    split_seed = config.seed if config.split_seed is None else config.split_seed
+    members = [_member(i, images, targets, classes, checkpoint, config, split_seed, log, deadline, data_sha)
+               for i in range(config.members)]
+    spec = _bundle_spec(members, classes, config)
+    model = spec.build()
+    model.load_state_dict(bundle_state_dict([m.model for m in members]))
+    metrics = _bundle_metrics(model.eval(), spec, members, images, targets, config, split_seed)
+    log.info(f"ensemble of {len(members)} with {metrics['tta_views']} test-time views: "
+             f"val_accuracy={metrics['val_accuracy']:.4f} "
+             f"(members {', '.join(f'{a:.4f}' for a in metrics['member_val_accuracy'])})",
+             event="train.ensemble", **metrics)
+    history = [{**row, "member": i + 1} for i, m in enumerate(members) for row in m.history]
+    result = TrainResult(model=model.cpu().eval(), spec=spec, metrics=metrics, history=history)
+    save_result(checkpoint, result, config, data_sha,
+                members=[beside(checkpoint).member(i).name for i in range(len(members))])
+    return result
+
+
+def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainConfig, split_seed: int, log: Log,
+            deadline: float | None, data_sha: str) -> TrainResult:
+    member_config = replace(config, members=1, tta=False, seed=config.seed + i, split_seed=split_seed)
+    path = beside(checkpoint).member(i)
+    reused = _finished_member(path, member_config, data_sha) if config.resume else None
+    if reused is not None:
+        log.info(f"member {i + 1}/{config.members}: reusing {path}", event="train.member", member=i + 1)
+        return reused
+    log.info(f"member {i + 1}/{config.members} (seed {member_config.seed})", event="train.member", member=i + 1)
+    # Each remaining member gets an equal share of the time left.
+    member_deadline = None if deadline is None else time.monotonic() + (deadline - time.monotonic()) / (config.members - i)
+    result = train_model(images, targets, classes, member_config, log, deadline=member_deadline, state_for=path)
+    save_result(path, result, member_config, data_sha)
+    return result
+
+
+def _bundle_spec(members: list[TrainResult], classes, config: TrainConfig) -> ModelSpec:
+    first = members[0].spec
+    return ModelSpec(arch="ensemble", input_shape=first.input_shape, classes=list(classes),
+                     arch_kwargs=ensemble_kwargs([m.spec for m in members], TTA_SHIFTS if config.tta else None,
+                                                 first.mean, first.std),
+                     mean=first.mean, std=first.std)
+
+
+def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, targets, config: TrainConfig,
+                    split_seed: int) -> dict:
+    """The bundle's own validation figures (on the members' shared split) beside the members'."""
+    _, val_idx = split_stratified(targets, config.val_fraction, split_seed)
+    device = pick_device(config.device)
+    val_loss, val_acc = (evaluate(model.to(device), images[val_idx], targets[val_idx], spec, device, batch_size=512)
+                         if len(val_idx) else (float("nan"), float("nan")))
+    return {"val_accuracy": val_acc, "val_loss": val_loss,
+            "member_val_accuracy": [m.metrics["val_accuracy"] for m in members],
+            "members": len(members), "tta_views": len(spec.arch_kwargs["tta_shifts"]),
+            "best_epoch": max(m.metrics["best_epoch"] for m in members),
+            "epochs_run": sum(m.metrics["epochs_run"] for m in members),
+            "train_seconds": round(sum(m.metrics["train_seconds"] for m in members), 2),
+            "train_rows": members[0].metrics["train_rows"], "val_rows": len(val_idx), "device": str(device)}
+
+
+def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainResult | None:
+    """A member checkpoint from an interrupted `best` run, if it was trained on this data with this recipe."""
+    if not path.is_file():
+        return None
+    ckpt = load_checkpoint(path)
+    saved = {k: v for k, v in ckpt.meta.get("train_config", {}).items() if k not in RESUMABLE_CHANGES}
+    wanted = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES}
+    if ckpt.meta.get("data_sha256") != data_sha or saved != wanted:
+        return None
+    return TrainResult(model=ckpt.model(), spec=ckpt.spec, metrics=ckpt.metrics,
+                       history=list(ckpt.meta.get("history", [])))

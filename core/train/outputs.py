@@ -1,0 +1,23 @@
+"""What a finished training leaves beside its checkpoint `X.pt`: X.history.csv and X.curves.png."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from core.model.checkpoint import beside, save_checkpoint
+from core.train.config import TrainConfig
+from core.train.history import write_history
+from core.train.loop import TrainResult
+from core.train.resume import remove_state
+
+
+def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data_sha: str, **meta) -> None:
+    """The checkpoint, then its history and curves; the resume state goes only once all are safe."""
+    save_checkpoint(checkpoint, result.model, result.spec, result.metrics,
+                    data_sha256=data_sha, train_config=asdict(config), history=result.history, **meta)
+    write_history(checkpoint, result.history)
+    from core.report.plots import write_curves  # matplotlib only once there is something to draw
+
+    write_curves(result.history, beside(checkpoint).curves)
+    remove_state(checkpoint)

@@ -1,0 +1,30 @@
+"""`train`: a labelled pixel file in, a checkpoint out, with its history and curves beside it.
+
+One model, or an ensemble of members (core.train.members) bundled into one checkpoint, so every
+consumer still gets the whole model from a single path.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from core.base.hashing import sha256_file
+from core.base.log import Log
+from core.train.config import TrainConfig
+from core.train.data import load_training_data
+from core.train.loop import TrainResult, train_model
+from core.train.members import train_ensemble
+from core.train.outputs import save_result
+
+
+def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log) -> TrainResult:
+    started = time.monotonic()
+    deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
+    images, targets, classes = load_training_data(train_csv)
+    data_sha = sha256_file(train_csv)
+    if config.members > 1 or config.tta:
+        return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha)
+    result = train_model(images, targets, classes, config, log, deadline=deadline, state_for=Path(checkpoint))
+    save_result(checkpoint, result, config, data_sha)
+    return result

@@ -1,0 +1,134 @@
+"""Submit only when asked, and only when the model beats the last submission on validation.
+
+The Kaggle network layer is replaced here (the loopback emulator tests cover it); what is under
+test is the decision, the manifests that record it, and that a failed upload loses nothing.
+"""
+
+import json
+
+import pytest
+
+from core.base.errors import ExitCode, JobError
+from core.data.competition import CompetitionFiles
+from core.kaggle import allowance, api, download
+from core.model.checkpoint import save_checkpoint
+from core.model.spec import ModelSpec
+from core.run.manifest import read_manifest, submitted_manifests
+from core.run.submit_policy import decide
+from jobs.cli import app
+
+
+def test_decide_covers_every_branch():
+    assert not decide(requested=False, force=False, demo=False, val_accuracy=0.9, last_submitted=None).submit
+    demo = decide(requested=True, force=True, demo=True, val_accuracy=0.9, last_submitted=None)
+    assert not demo.submit and "demo" in demo.reason
+    assert decide(requested=True, force=False, demo=False, val_accuracy=0.9, last_submitted=None).submit
+    last = {"val_accuracy": 0.95, "submitted_at": "2026-01-01T00:00:00Z"}
+    worse = decide(requested=True, force=False, demo=False, val_accuracy=0.95, last_submitted=last)
+    assert not worse.submit and "does not beat 0.9500" in worse.reason and "--force-submit" in worse.reason
+    assert decide(requested=True, force=False, demo=False, val_accuracy=0.951, last_submitted=last).submit
+    assert decide(requested=True, force=True, demo=False, val_accuracy=0.5, last_submitted=last).submit
+    assert not decide(requested=True, force=False, demo=False, val_accuracy=None, last_submitted=last).submit
+
+
+@pytest.fixture
+def real_competition(monkeypatch, demo_dir):
+    """Credentials set and the demo files standing in for a real competition's download."""
+    monkeypatch.setenv("KAGGLE_USERNAME", "someone")
+    monkeypatch.setenv("KAGGLE_KEY", "0123456789abcdef-secret")
+    monkeypatch.setattr(download, "fetch", lambda workspace, log, **kw: CompetitionFiles(demo_dir))
+    uploads = []
+
+    def submit_file(comp, path, message, **_):
+        uploads.append((comp, path, path.read_bytes(), message))
+        return f"ref-{len(uploads)}"
+
+    monkeypatch.setattr(api, "submit_file", submit_file)
+    # The daily allowance check lists today's submissions: these are the uploads made so far.
+    monkeypatch.setattr(allowance, "submissions_today", lambda comp, **_: list(uploads))
+    return uploads
+
+
+def checkpoint_with(tmp_path, name, val_accuracy):
+    spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)), mean=0.13, std=0.31)
+    return save_checkpoint(tmp_path / name, spec.build(), spec, {"val_accuracy": val_accuracy})
+
+
+def folders(home):
+    return sorted(p for p in (home / "submissions" / "digit-recognizer").iterdir())
+
+
+def test_submits_only_a_better_model_unless_forced(runner, isolated, tmp_path, real_competition):
+    first, same, better = (checkpoint_with(tmp_path, n, v) for n, v in (("a.pt", 0.90), ("b.pt", 0.90), ("c.pt", 0.93)))
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(first), "--submit", "-m", "first"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 1 and real_competition[0][3] == "first"
+    manifest = read_manifest(folders(isolated)[0])
+    assert manifest["submitted"] is True and manifest["submission_ref"] == "ref-1"
+    assert manifest["demo"] is False and manifest["val_accuracy"] == 0.90
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(same), "--submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 1
+    assert "does not beat 0.9000" in result.output
+    assert read_manifest(folders(isolated)[1])["submitted"] is False
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(better), "--submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 2 and "beats 0.9000" in result.output
+    # the uploaded bytes are the published file's
+    assert real_competition[1][2] == (folders(isolated)[2] / "submission.csv").read_bytes()
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(first), "--force-submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 3
+    assert [m["submission_ref"] for m in submitted_manifests(isolated / "submissions" / "digit-recognizer")] == \
+        ["ref-1", "ref-2", "ref-3"]
+    assert len(folders(isolated)) == 4
+
+
+def test_failed_upload_keeps_the_folder_and_records_why(runner, isolated, tmp_path, real_competition, monkeypatch):
+    def refuse(comp, path, message, **_):
+        raise JobError("could not submit: daily submission limit reached", ExitCode.LIMIT)
+
+    monkeypatch.setattr(api, "submit_file", refuse)
+    result = runner.invoke(app, ["run", "--checkpoint", str(checkpoint_with(tmp_path, "a.pt", 0.9)), "--submit"])
+    assert result.exit_code == ExitCode.LIMIT == 9
+    assert "daily submission limit" in result.output
+    (folder,) = folders(isolated)
+    manifest = read_manifest(folder)
+    assert manifest["submitted"] is False and manifest["submission_error"]["exit_code"] == 9
+    assert (folder / "submission.csv").is_file()
+    assert submitted_manifests(isolated / "submissions" / "digit-recognizer") == []
+
+
+def test_credentials_never_reach_the_logs(runner, isolated, tmp_path, real_competition):
+    log_file = tmp_path / "run.jsonl"
+    result = runner.invoke(app, ["run", "--checkpoint", str(checkpoint_with(tmp_path, "a.pt", 0.9)), "--submit",
+                                 "--log-format", "json", "--log-file", str(log_file)])
+    assert result.exit_code == 0, result.output
+    lines = log_file.read_text().splitlines()
+    assert {json.loads(line)["event"] for line in lines} >= {"run.lock", "predict.progress", "run.published", "run.submit"}
+    for text in (result.output, log_file.read_text(), *(p.read_text() for p in folders(isolated)[0].iterdir())):
+        assert "0123456789abcdef-secret" not in text
+
+
+def test_demo_never_submits(runner, isolated, tmp_path):
+    result = runner.invoke(app, ["run", "--demo", "--checkpoint", str(checkpoint_with(tmp_path, "a.pt", 0.9)), "--submit"])
+    assert result.exit_code == 0, result.output
+    assert "not submitted: the demo is not a real competition" in result.output
+    assert read_manifest(folders(isolated)[0])["submitted"] is False
+
+
+def test_submit_without_credentials_fails_instead_of_running_the_demo(runner, isolated, tmp_path):
+    result = runner.invoke(app, ["run", "--checkpoint", str(checkpoint_with(tmp_path, "a.pt", 0.9)), "--submit"])
+    assert result.exit_code == ExitCode.AUTH == 3
+    assert "--submit needs Kaggle credentials" in result.output
+    assert not (isolated / "submissions" / "digit-recognizer").exists()
+
+
+def test_checkpoint_and_retrain_together_is_bad_input(runner, isolated, tmp_path):
+    result = runner.invoke(app, ["run", "--demo", "--checkpoint", str(tmp_path / "x.pt"), "--retrain"])
+    assert result.exit_code == 2
+    assert "--checkpoint or --retrain, not both" in result.output
