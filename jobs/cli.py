@@ -56,18 +56,31 @@ def _json_object(option: str, text: str | None) -> dict | None:
     return value
 
 
-def handled(fn):
+def handled(fn=None, *, distributed: bool = False):
     """Build the command's Log once and pass it in as `log`; turn every expected failure into one
-    line on stderr (and in --log-file) and a documented exit code."""
+    line on stderr (and in --log-file) and a documented exit code.
+
+    Under torchrun (WORLD_SIZE > 1) a `distributed` command runs on every rank inside the process
+    group (core.dist.world.session); any other command runs on rank 0 alone.
+    """
+    if fn is None:
+        return functools.partial(handled, distributed=distributed)
     signature = inspect.signature(fn, eval_str=True)
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        from core.dist.world import World, session
+
         fmt = kwargs.get("log_format", "auto")
         log = Log(fmt=fmt if fmt in FORMATS else "auto", log_file=kwargs.get("log_file"))
         try:
+            world = World.from_env()
+            log.rank = world.rank if world.distributed else None
             check_format(fmt)
-            return fn(*args, log=log, **kwargs)
+            if not distributed:
+                return None if world.rank else fn(*args, log=log, **kwargs)
+            with session(kwargs.get("device", "auto")):
+                return fn(*args, log=log, **kwargs)
         except JobError as exc:
             log.error(exc.message, exit_code=int(exc.exit_code))
             raise typer.Exit(int(exc.exit_code)) from None
@@ -112,7 +125,7 @@ def download(
 
 
 @app.command()
-@handled
+@handled(distributed=True)
 def train(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder holding train.csv [default: HOME/data/COMPETITION].")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
@@ -166,7 +179,7 @@ IgnoreExtra = Annotated[bool, typer.Option(
 
 
 @app.command()
-@handled
+@handled(distributed=True)
 def predict(
     checkpoint: Checkpoints,
     input: Annotated[Path, typer.Option("--input", "-i", help="Pixel file to predict: .csv, .csv.gz or .parquet.")],
@@ -182,6 +195,7 @@ def predict(
     *, log: Log,
 ):
     """Predict a pixel file and write ImageId,Label in the order of its rows."""
+    from core.dist.world import current_world
     from core.predict.outputs import find_sample, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
@@ -189,14 +203,18 @@ def predict(
     sample_path, required = find_sample(sample, input, data_dir)
     predictor = Predictor.load(checkpoint, device)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns)
-    write_checked_submission(output, predictions, predictor.spec.classes, log, sample_path, required)
-    checked = f", checked against {sample_path}" if sample_path else ""
-    log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
-               output=output, rows=len(predictions.labels), sample=sample_path)
+
+    def write():  # on rank 0, which holds every row under torchrun
+        write_checked_submission(output, predictions, predictor.spec.classes, log, sample_path, required)
+        checked = f", checked against {sample_path}" if sample_path else ""
+        log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
+                   output=output, rows=len(predictions.labels), sample=sample_path)
+
+    current_world().on_rank0(write)
 
 
 @app.command()
-@handled
+@handled(distributed=True)
 def score(
     csv: Annotated[Path, typer.Argument(help="Any pixel file (.csv, .csv.gz, .parquet), with or without labels.")],
     checkpoint: Checkpoints,
@@ -211,12 +229,20 @@ def score(
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
-    from core.predict.outputs import write_probs, write_scores
+    from core.dist.world import current_world
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(checkpoint, device)
     predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns)
+    current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))
+
+
+def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs: Path | None,
+                   report: Path | None, log: Log) -> None:
+    """What `score` writes and prints once every row is predicted (on rank 0 under torchrun)."""
+    from core.predict.outputs import write_probs, write_scores
+
     if output:
         write_scores(output, predictions)
         log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
@@ -238,7 +264,7 @@ def score(
 
 
 @app.command()
-@handled
+@handled(distributed=True)
 def submit(
     checkpoint: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s) to predict test.csv with.")] = None,
     file: Annotated[Optional[Path], typer.Option(help="Submit this ready CSV instead of predicting.")] = None,
@@ -293,7 +319,7 @@ def submissions(
 
 
 @app.command()
-@handled
+@handled(distributed=True)
 def run(
     competition: Competition = DEFAULT_COMPETITION,
     demo: Annotated[bool, typer.Option("--demo", help="Run the embedded demo even when credentials are set.")] = False,

@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     LOCKED = 7  # another run holds the lock on this home directory
     SUBMISSION_FAILED = 8  # the upload failed or Kaggle scored the submission as an error
     LIMIT = 9  # the daily submission limit is reached
+    PEERS = 10  # under torchrun: another rank died, or did not answer within KAGGLE_JOB_DIST_TIMEOUT
     INTERRUPTED = 130  # Ctrl-C / SIGINT
 
 

@@ -48,14 +48,25 @@ def _jsonable(value: Any) -> Any:
 
 @dataclass
 class Log:
-    """The one place commands report through. `fmt` is auto|rich|json."""
+    """The one place commands report through. `fmt` is auto|rich|json.
+
+    Under torchrun `rank` is set: every record carries it, and ranks other than 0 report only
+    errors, so N ranks print one set of messages and one progress bar, not N.
+    """
 
     fmt: str = "auto"
     log_file: Path | None = None
+    rank: int | None = None
     _file: TextIO | None = field(default=None, init=False, repr=False)
 
     @property
+    def speaks(self) -> bool:
+        return not self.rank
+
+    @property
     def rich(self) -> bool:
+        if not self.speaks:
+            return False
         if self.fmt == "auto":
             # Looked up at call time: test runners and redirections swap sys.stderr.
             return sys.stderr.isatty()
@@ -76,7 +87,11 @@ class Log:
         self._emit("result", event, msg, fields, style=None, stream="stdout")
 
     def _emit(self, level, event, msg, fields, *, style, prefix="", stream="stderr") -> None:
+        if level != "error" and not self.speaks:
+            return
         record = {"ts": _utc_now(), "level": level, "event": event, "msg": msg, **_jsonable(fields)}
+        if self.rank is not None:
+            record["rank"] = self.rank
         self._write_file(record)
         out = sys.stdout if stream == "stdout" else sys.stderr
         if self.rich:

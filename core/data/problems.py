@@ -15,31 +15,43 @@ EXPECTED_PIXEL = "expected an integer 0..255"
 MAX_SHOWN = 30
 
 
-def locate_csv_problem(layout: PixelLayout, rows_done: int = 0) -> str | None:
-    """One line naming the first bad line/column/value at or after data row `rows_done`, or None."""
+def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
+    """One line naming the first bad line/column/value in the lines starting at or after byte
+    `from_byte` of the (uncompressed) text, or None. Earlier lines are only counted."""
     width = len(layout.names)
     position = {name: i for i, name in enumerate(layout.names)}
     pixel_at = [position[name] for name in layout.pixel_columns]
     label_at = position.get(layout.label_column) if layout.label_column else None
-    line_number, data_rows = 0, 0
+    line_number, position = 0, 0
     try:
         with open_binary(layout.path, layout.compressed) as handle:
             for raw in handle:
                 line_number += 1
-                if line_number == 1:
+                position += len(raw)
+                if line_number == 1 or position <= from_byte:
                     continue
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():
                     continue  # pyarrow skips blank lines too
-                data_rows += 1
-                if data_rows <= rows_done:
-                    continue
                 problem = _row_problem(line, width, pixel_at, label_at, layout.names)
                 if problem:
                     return f"{layout.path}: line {line_number}{problem}"
     except (EOFError, OSError, zlib.error) as exc:
         return f"{layout.path}: line {line_number + 1}: cannot read ({read_failure(exc)})"
     return None
+
+
+def line_at(layout: PixelLayout, offset: int) -> int:
+    """The 1-based number of the line that starts at byte `offset` of the (uncompressed) text."""
+    lines, position = 1, 0
+    try:
+        with open_binary(layout.path, layout.compressed) as handle:
+            while position < offset and (block := handle.read(min(1 << 20, offset - position))):
+                lines += block.count(b"\n")
+                position += len(block)
+    except (EOFError, OSError, zlib.error):
+        pass
+    return lines
 
 
 def _row_problem(line: bytes, width: int, pixel_at: list[int], label_at: int | None,

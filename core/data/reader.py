@@ -17,7 +17,8 @@ import numpy as np
 
 from core.base.errors import BadInput, first_line
 from core.data.layout import PixelLayout, read_layout
-from core.data.problems import locate_csv_problem
+from core.data.parts import FilePart
+from core.data.problems import line_at, locate_csv_problem
 
 # ~2,300 Digit Recognizer rows per chunk: small enough for flat memory, big enough to amortise.
 DEFAULT_BLOCK_BYTES = 4 << 20
@@ -31,12 +32,16 @@ class PixelBatch:
     first_row: int  # 0-based index of this batch's first data row in the file
 
 
-def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[PixelBatch]:
-    """Yield validated uint8 batches in file order; raise BadInput naming line, column and value."""
+def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES,
+                 part: FilePart = FilePart()) -> Iterator[PixelBatch]:
+    """Yield validated uint8 batches of `part` (the whole file by default) in file order; raise
+    BadInput naming the file's line (or row), column and value.
+
+    A part may hold no rows (more readers than lines); the whole file must hold some."""
     if layout.kind == "parquet":
-        yield from _parquet_batches(layout, rows=max(256, block_bytes // (2 * layout.num_pixels)))
+        yield from _parquet_batches(layout, max(256, block_bytes // (2 * layout.num_pixels)), part)
     else:
-        yield from _csv_batches(layout, block_bytes)
+        yield from _csv_batches(layout, block_bytes, part)
 
 
 def read_pixels(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -47,7 +52,7 @@ def read_pixels(path: str | Path, num_pixels: int | None = None, *, ignore_extra
 
 # -- CSV -----------------------------------------------------------------------------------------
 
-def _csv_batches(layout: PixelLayout, block_bytes: int) -> Iterator[PixelBatch]:
+def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Iterator[PixelBatch]:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -59,9 +64,9 @@ def _csv_batches(layout: PixelLayout, block_bytes: int) -> Iterator[PixelBatch]:
     convert = pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     parse = pacsv.ParseOptions(delimiter=",")
-    rows_done = 0
+    rows_done, offset = 0, part.byte_span[0] if part.byte_span else 0
     try:
-        for chunk in _line_chunks(layout, block_bytes):
+        for offset, chunk in _line_chunks(layout, block_bytes, part.byte_span):
             table = pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse,
                                    convert_options=convert)
             for record_batch in table.combine_chunks().to_batches():
@@ -69,14 +74,17 @@ def _csv_batches(layout: PixelLayout, block_bytes: int) -> Iterator[PixelBatch]:
                     yield _to_pixel_batch(record_batch, layout, rows_done)
                     rows_done += record_batch.num_rows
     except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
-        raise BadInput(locate_csv_problem(layout, rows_done) or
-                       f"{layout.path}: near line {rows_done + 2}: {first_line(exc)}") from None
-    if rows_done == 0:
+        # `offset`: where the chunk that failed starts; everything before it parsed cleanly.
+        raise BadInput(locate_csv_problem(layout, offset) or
+                       f"{layout.path}: near line {line_at(layout, offset)}: {first_line(exc)}") from None
+    if rows_done == 0 and part.whole:
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
 
 
-def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[memoryview]:
-    """The rows after the header in pieces of about `chunk_bytes`, each ending at a line end.
+def _line_chunks(layout: PixelLayout, chunk_bytes: int,
+                 span: tuple[int, int | None] | None = None) -> Iterator[tuple[int, memoryview]]:
+    """The rows after the header (or the text in `span`) in pieces of about `chunk_bytes`, each
+    ending at a line end, with the offset of its first byte in the uncompressed text.
 
     Why not pyarrow's own streaming reader: it reads up to 32 blocks ahead, so its memory grows
     with the block size and the file; here exactly one chunk is parsed at a time, in one buffer
@@ -87,13 +95,18 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[memoryview]:
     import pyarrow as pa
 
     buffer = bytearray(2 * chunk_bytes)
-    filled, in_header = 0, True
+    filled, in_header, base = 0, span is None, 0  # base: offset of buffer[0] in the text
+    left = None if span is None or span[1] is None else span[1] - span[0]
     with pa.input_stream(layout.path, compression="gzip" if layout.compressed else None) as stream:
+        if span is not None:
+            base = _skip_to(stream, span[0], buffer, layout.compressed)
         while True:
             if len(buffer) - filled < chunk_bytes:  # a line longer than a chunk: make room
                 buffer = buffer + bytes(chunk_bytes)  # a new buffer: the last view may still be alive
-            read = stream.readinto(memoryview(buffer)[filled:filled + chunk_bytes])
+            want = chunk_bytes if left is None else min(chunk_bytes, left)
+            read = stream.readinto(memoryview(buffer)[filled:filled + want]) if want else 0
             filled += read
+            left = None if left is None else left - read
             start = 0
             if in_header:
                 newline = buffer.find(b"\n", 0, filled)
@@ -102,12 +115,27 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int) -> Iterator[memoryview]:
                 start, in_header = newline + 1, False
             cut = filled if not read else buffer.rfind(b"\n", start, filled) + 1
             if cut > start and (read or buffer[start:cut].strip()):
-                yield memoryview(buffer)[start:cut]
+                yield base + start, memoryview(buffer)[start:cut]
             if not read:
                 return
             carry = filled - max(cut, start)
+            base += max(cut, start)
             buffer[:carry] = buffer[max(cut, start):filled]
             filled = carry
+
+
+def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:
+    """Move `stream` to `offset` of its text: a seek, or inflating and dropping what comes before."""
+    if not compressed:
+        stream.seek(offset)
+        return offset
+    done, view = 0, memoryview(scratch)
+    while done < offset:
+        read = stream.readinto(view[:min(len(view), offset - done)])
+        if not read:
+            break
+        done += read
+    return done
 
 
 def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
@@ -119,7 +147,7 @@ def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelB
 
 # -- Parquet -------------------------------------------------------------------------------------
 
-def _parquet_batches(layout: PixelLayout, rows: int) -> Iterator[PixelBatch]:
+def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator[PixelBatch]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -130,14 +158,14 @@ def _parquet_batches(layout: PixelLayout, rows: int) -> Iterator[PixelBatch]:
         if not pa.types.is_integer(kind):
             raise BadInput(f"{layout.path}: schema, column {layout.names.index(name) + 1} ({name}): type {kind}; "
                            "expected integers 0..255")
-    rows_done = 0
+    rows_done = part.first_row
     try:
-        for table_batch in parquet.iter_batches(batch_size=rows, columns=layout.wanted):
+        for table_batch in parquet.iter_batches(batch_size=rows, columns=layout.wanted, row_groups=part.row_groups):
             yield _checked_parquet_batch(table_batch, layout, rows_done)
             rows_done += table_batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise BadInput(f"{layout.path}: near row {rows_done + 1}: {first_line(exc)}") from None
-    if rows_done == 0:
+    if rows_done == 0 and part.whole:
         raise BadInput(f"{layout.path}: no data rows")
 
 

@@ -58,7 +58,8 @@ def describe(device: torch.device) -> str:
 
 
 def configure_threads() -> int:
-    """Use every core we are allowed for intra-op work; leave inter-op at one thread.
+    """Intra-op threads: KAGGLE_JOB_THREADS, else OMP_NUM_THREADS (torchrun sets it to 1 per rank
+    unless told otherwise, so N ranks do not each claim every core), else every core we are allowed.
 
     Respects affinity masks (taskset, cgroups) rather than the machine's raw core count.
     """
@@ -66,6 +67,14 @@ def configure_threads() -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
         cores = os.cpu_count() or 1
-    threads = int(os.environ.get("KAGGLE_JOB_THREADS", cores))
+    threads = cores
+    for name in ("KAGGLE_JOB_THREADS", "OMP_NUM_THREADS"):
+        text = os.environ.get(name, "").strip()
+        if text:
+            try:
+                threads = int(text)
+            except ValueError:
+                raise BadInput(f"{name}={text!r}: expected a whole number of threads") from None
+            break
     torch.set_num_threads(max(1, threads))
     return torch.get_num_threads()

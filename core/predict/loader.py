@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from core.data.layout import PixelLayout
+from core.data.parts import FilePart
 from core.data.reader import DEFAULT_BLOCK_BYTES, PixelBatch, iter_batches
 
 PREFETCH_BLOCKS = 2
@@ -37,15 +38,17 @@ class InputBatch:
 
 
 class PixelBatches(IterableDataset):
-    """Batches of at most `batch_size` rows, in file order, shaped to `input_shape`."""
+    """Batches of at most `batch_size` rows of `part` (default: the whole file), in file order,
+    shaped to `input_shape`."""
 
     def __init__(self, layout: PixelLayout, input_shape: tuple[int, int, int], batch_size: int,
-                 block_bytes: int = DEFAULT_BLOCK_BYTES, prefetch: int = PREFETCH_BLOCKS):
+                 block_bytes: int = DEFAULT_BLOCK_BYTES, prefetch: int = PREFETCH_BLOCKS,
+                 part: FilePart = FilePart()):
         self.layout, self.input_shape, self.batch_size = layout, tuple(input_shape), batch_size
-        self.block_bytes, self.prefetch = block_bytes, prefetch
+        self.block_bytes, self.prefetch, self.part = block_bytes, prefetch, part
 
     def __iter__(self) -> Iterator[InputBatch]:
-        for block in _read_ahead(iter_batches(self.layout, self.block_bytes), self.prefetch):
+        for block in _read_ahead(iter_batches(self.layout, self.block_bytes, self.part), self.prefetch):
             for start in range(0, len(block.pixels), self.batch_size):
                 yield self._slice(block, start, start + self.batch_size)
 
@@ -58,9 +61,9 @@ class PixelBatches(IterableDataset):
 
 
 def batch_loader(layout: PixelLayout, input_shape, batch_size: int, pin_memory: bool = False,
-                 block_bytes: int = DEFAULT_BLOCK_BYTES) -> DataLoader:
+                 block_bytes: int = DEFAULT_BLOCK_BYTES, part: FilePart = FilePart()) -> DataLoader:
     # batch_size=None: the dataset already yields whole batches; the loader adds pinning only.
-    return DataLoader(PixelBatches(layout, input_shape, batch_size, block_bytes), batch_size=None,
+    return DataLoader(PixelBatches(layout, input_shape, batch_size, block_bytes, part=part), batch_size=None,
                       num_workers=0, pin_memory=pin_memory, collate_fn=_keep)
 
 

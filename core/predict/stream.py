@@ -1,4 +1,8 @@
-"""Batch prediction over a pixel file: the work behind `predict`, `score`, `submit` and `run`."""
+"""Batch prediction over a pixel file: the work behind `predict`, `score`, `submit` and `run`.
+
+Under torchrun every rank predicts its own contiguous share of the rows (core.dist.shards) and rank
+0 puts the shares together in input order; a single process reads the whole file.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,11 @@ import numpy as np
 
 from core.base.log import Log
 from core.base.memory import keep_heap_for_reuse
-from core.data.layout import read_layout
+from core.data.layout import PixelLayout, read_layout
+from core.data.parts import FilePart
 from core.data.sample import default_ids
+from core.dist.shards import plan_parts
+from core.dist.world import World, current_world
 from core.predict.loader import batch_loader
 from core.predict.predictor import Predictor
 from core.predict.rowstore import RowStore
@@ -31,21 +38,46 @@ class Predictions:
         return float(np.mean(self.labels.astype(str) == self.true_labels.astype(str)))
 
 
-def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False) -> Predictions:
+@dataclass
+class _Share:
+    """One reader's rows: probabilities, and the label / id columns when the file has them."""
+
+    probs: np.ndarray
+    truth: np.ndarray | None
+    ids: np.ndarray | None
+
+
+def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
+                 world: World | None = None) -> Predictions | None:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
+    Under torchrun every rank must call this; the whole file's Predictions come back on rank 0,
+    None on the other ranks, and a bad row on any rank raises the same error on all of them.
     """
-    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
-    keep_heap_for_reuse()
+    world = world or current_world()
+    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, world.size))
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
                  f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
                  columns=layout.ignored)
+    share = world.agree(lambda: _predict_share(layout, parts[world.rank], predictor, log, world))
+    shares = world.gather(share)
+    return None if shares is None else _joined(shares, layout, predictor)
+
+
+def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, world: int):
+    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
+    return layout, plan_parts(layout, world)
+
+
+def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, log: Log, world: World) -> _Share:
+    keep_heap_for_reuse()
     loader = batch_loader(layout, predictor.spec.input_shape, predictor.batch_size,
-                          pin_memory=predictor.device.type == "cuda")
+                          pin_memory=predictor.device.type == "cuda", part=part)
     probs, truth, ids = RowStore(), RowStore(), RowStore()
-    with log.progress(f"predict {Path(path).name}", total=None, unit="rows", event="predict.progress") as bar:
+    what = f"predict {Path(layout.path).name}" + (f" (rank 0's share of {world.size})" if world.distributed else "")
+    with log.progress(what, total=None, unit="rows", event="predict.progress") as bar:
         for batch in loader:
             probs.append(predictor.predict_proba(batch.images))
             if layout.label_column:
@@ -53,10 +85,21 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
             if layout.id_column:
                 ids.append(batch.ids)
             bar.advance(len(batch.images))
-    all_probs = probs.array((0, predictor.spec.num_classes))
+    return _Share(probs=probs.array((0, predictor.spec.num_classes)),
+                  truth=truth.array(dtype=object) if layout.label_column else None,
+                  ids=ids.array() if layout.id_column else None)
+
+
+def _joined(shares: list[_Share], layout: PixelLayout, predictor: Predictor) -> Predictions:
+    """The shares, in rank order, as the whole file's predictions."""
+    def joined(name):
+        arrays = [getattr(share, name) for share in shares]
+        return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+    all_probs = joined("probs")
     rows = len(all_probs)
-    return Predictions(ids=ids.array() if layout.id_column else default_ids(rows),
+    return Predictions(ids=joined("ids") if layout.id_column else default_ids(rows),
                        labels=predictor.labels_for(all_probs),
                        confidence=all_probs.max(axis=1) if rows else np.zeros(0, np.float32),
                        probs=all_probs,
-                       true_labels=truth.array(dtype=object) if layout.label_column else None)
+                       true_labels=joined("truth") if layout.label_column else None)
