@@ -6,13 +6,15 @@
                   archives, the demo competition, competition folders and the sample submission; base
     core/model    the model registry, networks, ensembles, ModelSpec and `to_input`, checkpoints,
                   devices; base
+    core/dist     running under torchrun: the process group, collectives that share outcomes and
+                  time out, which rows of a file each rank reads; base, data
     core/predict  the Predictor, streaming prediction over a file, image prediction, output files;
-                  base, data, model (never train: predicting does not load the training stack)
+                  base, data, model, dist (never train: predicting does not load the training stack)
     core/report   metrics, pictures, the HTML score report, `inspect`; base, data, model, predict
     core/train    config and presets, the training loop, augmentation, schedule, resume state,
-                  history, ensemble members; base, data, model, report (for the curves)
+                  history, ensemble members; base, data, model, dist, report (for the curves)
     core/kaggle   credentials, client calls, failure translation, download, daily allowance,
-                  submit; base, data, model, predict
+                  submit; base, data, model, dist, predict
     core/run      the scheduled job's pieces: lock, publish, manifest, submit policy; anything above
 
 Nothing in core imports jobs/ (the CLI and the run entry point). tests/test_layout.py enforces the

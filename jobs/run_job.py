@@ -3,6 +3,10 @@
 Built to run unattended: one run per home at a time (core.run.lock), outputs published whole
 (core.run.publish), every submission folder carrying a manifest of what produced it
 (core.run.manifest), and uploads gated on the model beating the last one submitted (core.run.submit_policy).
+
+Under torchrun rank 0 alone takes the lock, downloads, publishes and submits; training and
+prediction use every rank; the others wait for rank 0's outcome at each of those steps (with the
+collective timeout), so all ranks end with the same result or the same error.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ from pathlib import Path
 
 # Only light modules at import time: an overlapping run must reach the lock and exit 7 within
 # a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
+import contextlib
+
 from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.base.workspace import DEFAULT_COMPETITION, Workspace
+from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
 from core.run.lock import hold_lock
@@ -50,9 +57,11 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
         raise JobError("give --checkpoint or --retrain, not both", ExitCode.BAD_INPUT)
     demo = _choose_demo(config, log)
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
-    with hold_lock(workspace.home, config.wait_lock_s) as lock:
+    world = current_world()
+    with contextlib.ExitStack() as held:
+        lock = world.from_rank0(lambda: held.enter_context(hold_lock(workspace.home, config.wait_lock_s)))
         log.info(f"holding {lock}", event="run.lock", lock=lock)
-        return _run_locked(config, workspace, log)
+        return _run_locked(config, workspace, log, world)
 
 
 def _choose_demo(config: RunConfig, log: Log) -> bool:
@@ -68,35 +77,46 @@ def _choose_demo(config: RunConfig, log: Log) -> bool:
     return True
 
 
-def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome:
+def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World) -> RunOutcome:
+    from core.base.hashing import sha256_file
+    from core.kaggle.download import fetch
+    from core.model.checkpoint import load_checkpoint
+    from core.predict.predictor import Predictor
+    from core.predict.stream import predict_file
+    from core.run.publish import sweep_leftovers
+
+    def download():
+        sweep_leftovers(workspace, log)
+        started = time.monotonic()
+        files = fetch(workspace, log)
+        return files, time.monotonic() - started, sha256_file(files.train)
+
+    files, download_s, data_sha = world.from_rank0(download)
+    timings: dict[str, float] = {"download_s": download_s}
+    checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log, world)
+    checkpoint = world.agree(lambda: load_checkpoint(checkpoint_path))
+
+    started = time.monotonic()
+    predictor = Predictor.from_checkpoints([checkpoint], config.device)
+    predictions = predict_file(files.test, predictor, log, world=world)
+    timings["predict_s"] = time.monotonic() - started
+    return world.from_rank0(lambda: _publish_and_submit(config, workspace, files, data_sha, checkpoint_path,
+                                                        checkpoint, trained, predictor, predictions, timings, log))
+
+
+def _publish_and_submit(config: RunConfig, workspace: Workspace, files, data_sha: str, checkpoint_path: Path,
+                        checkpoint, trained: bool, predictor, predictions, timings: dict, log: Log) -> RunOutcome:
     import numpy as np
 
     from core.base.hashing import sha256_file
     from core.data.demo import demo_test_labels
-    from core.kaggle.download import fetch
-    from core.model.checkpoint import library_versions, load_checkpoint
+    from core.model.checkpoint import library_versions
     from core.model.devices import describe
     from core.predict.outputs import write_checked_submission
-    from core.predict.predictor import Predictor
-    from core.predict.stream import predict_file
-    from core.run.publish import keep_checkpoint, publish, staged_submission, sweep_leftovers
+    from core.run.publish import keep_checkpoint, publish, staged_submission
 
-    sweep_leftovers(workspace, log)
-    timings: dict[str, float] = {}
-    started = time.monotonic()
-    files = fetch(workspace, log)
-    timings["download_s"] = time.monotonic() - started
-
-    data_sha = sha256_file(files.train)
-    checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log)
-    checkpoint = load_checkpoint(checkpoint_path)
     checkpoint_sha = sha256_file(checkpoint_path)
     kept = keep_checkpoint(checkpoint_path, checkpoint_sha, workspace)
-
-    started = time.monotonic()
-    predictor = Predictor.from_checkpoints([checkpoint], config.device)
-    predictions = predict_file(files.test, predictor, log)
-    timings["predict_s"] = time.monotonic() - started
 
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
     val_accuracy = checkpoint.metrics.get("val_accuracy")
@@ -130,15 +150,15 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
 
 
 def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, data_sha: str,
-                    timings: dict[str, float], log: Log) -> tuple[Path, bool]:
-    """The checkpoint to predict with, training it first when there is none for this data."""
+                    timings: dict[str, float], log: Log, world: World) -> tuple[Path, bool]:
+    """The checkpoint to predict with, training it (on every rank) first when there is none for this data."""
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
     path = workspace.checkpoint_path
-    if not _needs_training(path, data_sha, config.retrain):
+    if not world.from_rank0(lambda: _needs_training(path, data_sha, config.retrain)):
         return path, False
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")

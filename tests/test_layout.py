@@ -16,11 +16,12 @@ ALLOWED = {
     "base": set(),
     "data": {"base"},
     "model": {"base"},
-    "predict": {"base", "data", "model"},
+    "dist": {"base", "data"},
+    "predict": {"base", "data", "model", "dist"},
     "report": {"base", "data", "model", "predict"},
-    "train": {"base", "data", "model", "report"},
-    "kaggle": {"base", "data", "model", "predict"},
-    "run": {"base", "data", "model", "predict", "report", "train", "kaggle"},
+    "train": {"base", "data", "model", "dist", "report"},
+    "kaggle": {"base", "data", "model", "dist", "predict"},
+    "run": {"base", "data", "model", "dist", "predict", "report", "train", "kaggle"},
 }
 
 

@@ -2,7 +2,8 @@
 
 The allowance is checked first, so a run that could not submit anyway spends no time predicting;
 the file is validated against sample_submission.csv before upload, so Kaggle never scores a
-malformed file against the day's allowance.
+malformed file against the day's allowance. Under torchrun every rank predicts its share of
+test.csv and rank 0 alone talks to Kaggle and writes the file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from core.base.log import Log
 from core.base.workspace import Workspace
 from core.data.competition import CompetitionFiles
 from core.data.sample import check_submission, read_sample
+from core.dist.world import current_world
 from core.kaggle import api
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
 from core.kaggle.credentials import require_credentials
@@ -47,13 +49,23 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
         raise BadInput("give exactly one of --checkpoint or --file")
     if config.max_per_day < 1:
         raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
+    world = current_world()
+    sample = world.from_rank0(lambda: _check_allowed(config, log))
+    path = config.file if config.file is not None else _predict(config, workspace, log)
+    return world.from_rank0(lambda: _check_and_upload(config, path, sample, log))
+
+
+def _check_allowed(config: SubmitConfig, log: Log):
+    """Credentials and today's allowance (unless a dry run), then the sample submission to match."""
     if not config.dry_run:
         creds = require_credentials()
         if creds.warning:
             log.warn(creds.warning, event="kaggle.credentials")
         check_daily_limit(config.competition, config.max_per_day, log)
-    sample = read_sample(config.files.check().sample)
-    path = config.file if config.file is not None else _predict(config, workspace, log)
+    return read_sample(config.files.check().sample)
+
+
+def _check_and_upload(config: SubmitConfig, path: Path, sample, log: Log) -> SubmitOutcome:
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     rows = check_submission(path, sample)
@@ -70,12 +82,13 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
 
 
 def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
+    """Every rank predicts its share of test.csv; rank 0 writes the checked file; all get its path."""
     from core.predict.outputs import write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(config.checkpoints, config.device)
     predictions = predict_file(config.files.test, predictor, log)
-    out = workspace.new_submission_dir() / "submission.csv"
-    return write_checked_submission(out, predictions, predictor.spec.classes, log,
-                                    sample_path=config.files.sample, required=True)
+    return current_world().from_rank0(lambda: write_checked_submission(
+        workspace.new_submission_dir() / "submission.csv", predictions, predictor.spec.classes, log,
+        sample_path=config.files.sample, required=True))

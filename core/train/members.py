@@ -1,8 +1,13 @@
-"""Ensembles: members trained one after another on one shared split, then bundled (with optional
-test-time shifts) into one checkpoint whose architecture is "ensemble" (core.model.ensemble).
+"""Ensembles: members trained on one shared split, then bundled (with optional test-time shifts)
+into one checkpoint whose architecture is "ensemble" (core.model.ensemble).
 
 Each member is saved as its own checkpoint (X.member1.pt, ...) as soon as it is trained, so an
 interrupted `best` run resumed with --resume reuses the members it already finished.
+
+Members are independent, so under torchrun they are spread over the ranks (member i on rank
+i mod world, each rank training its own members one after another on its own device), and rank 0
+bundles them from their files: N members on N GPUs take the time of one. The ranks must share
+the checkpoint's folder (one machine, or a shared filesystem).
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from core.base.errors import BadInput
 from core.base.log import Log
+from core.dist.world import SINGLE, World
 from core.model.checkpoint import beside, load_checkpoint
 from core.model.devices import pick_device
 from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
@@ -24,9 +31,29 @@ from core.train.resume import RESUMABLE_CHANGES
 
 
 def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConfig, log: Log,
-                   deadline: float | None, data_sha: str) -> TrainResult:
+                   deadline: float | None, data_sha: str, world: World = SINGLE) -> TrainResult:
+    """Every rank trains its members; rank 0 bundles them; every rank returns the bundle."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
-    members = [_member(i, images, targets, classes, checkpoint, config, split_seed, log, deadline, data_sha)
+    mine = [i for i in range(config.members) if i % world.size == world.rank]
+
+    def train_mine() -> dict[int, TrainResult]:
+        trained = {}
+        for done, i in enumerate(mine):
+            # Each of this rank's remaining members gets an equal share of the time left.
+            share_deadline = None if deadline is None else \
+                time.monotonic() + (deadline - time.monotonic()) / (len(mine) - done)
+            trained[i] = _member(i, images, targets, classes, checkpoint, config, split_seed, log,
+                                 share_deadline, data_sha)
+        return trained
+
+    trained = world.agree(train_mine)
+    return world.from_rank0(lambda: _bundle(trained, images, targets, classes, checkpoint, config, split_seed,
+                                            log, data_sha))
+
+
+def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoint: Path, config: TrainConfig,
+            split_seed: int, log: Log, data_sha: str) -> TrainResult:
+    members = [trained.get(i) or _from_other_rank(i, checkpoint, config, split_seed, data_sha)
                for i in range(config.members)]
     spec = _bundle_spec(members, classes, config)
     model = spec.build()
@@ -43,20 +70,32 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
     return result
 
 
+def _member_config(i: int, config: TrainConfig, split_seed: int) -> TrainConfig:
+    return replace(config, members=1, tta=False, seed=config.seed + i, split_seed=split_seed)
+
+
 def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainConfig, split_seed: int, log: Log,
             deadline: float | None, data_sha: str) -> TrainResult:
-    member_config = replace(config, members=1, tta=False, seed=config.seed + i, split_seed=split_seed)
+    member_config = _member_config(i, config, split_seed)
     path = beside(checkpoint).member(i)
     reused = _finished_member(path, member_config, data_sha) if config.resume else None
     if reused is not None:
         log.info(f"member {i + 1}/{config.members}: reusing {path}", event="train.member", member=i + 1)
         return reused
     log.info(f"member {i + 1}/{config.members} (seed {member_config.seed})", event="train.member", member=i + 1)
-    # Each remaining member gets an equal share of the time left.
-    member_deadline = None if deadline is None else time.monotonic() + (deadline - time.monotonic()) / (config.members - i)
-    result = train_model(images, targets, classes, member_config, log, deadline=member_deadline, state_for=path)
+    result = train_model(images, targets, classes, member_config, log, deadline=deadline, state_for=path,
+                         world=SINGLE)
     save_result(path, result, member_config, data_sha)
     return result
+
+
+def _from_other_rank(i: int, checkpoint: Path, config: TrainConfig, split_seed: int, data_sha: str) -> TrainResult:
+    path = beside(checkpoint).member(i)
+    member = _finished_member(path, _member_config(i, config, split_seed), data_sha)
+    if member is None:
+        raise BadInput(f"{path}: member {i + 1}, trained on another rank, is not there; the ranks must share "
+                       "the checkpoint's folder (one machine, or a shared filesystem)")
+    return member
 
 
 def _bundle_spec(members: list[TrainResult], classes, config: TrainConfig) -> ModelSpec:

@@ -1,7 +1,8 @@
 """`train`: a labelled pixel file in, a checkpoint out, with its history and curves beside it.
 
 One model, or an ensemble of members (core.train.members) bundled into one checkpoint, so every
-consumer still gets the whole model from a single path.
+consumer still gets the whole model from a single path. Under torchrun every rank calls this: one
+model is trained data-parallel, members are spread over the ranks, and rank 0 writes the files.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from core.base.hashing import sha256_file
 from core.base.log import Log
+from core.dist.world import current_world
 from core.train.config import TrainConfig
 from core.train.data import load_training_data
 from core.train.loop import TrainResult, train_model
@@ -19,12 +21,14 @@ from core.train.outputs import save_result
 
 
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log) -> TrainResult:
+    world = current_world()
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
-    images, targets, classes = load_training_data(train_csv)
-    data_sha = sha256_file(train_csv)
+    images, targets, classes = world.agree(lambda: load_training_data(train_csv))
+    data_sha = world.from_rank0(lambda: sha256_file(train_csv))
     if config.members > 1 or config.tta:
-        return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha)
-    result = train_model(images, targets, classes, config, log, deadline=deadline, state_for=Path(checkpoint))
-    save_result(checkpoint, result, config, data_sha)
+        return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world)
+    result = train_model(images, targets, classes, config, log, deadline=deadline, state_for=Path(checkpoint),
+                         world=world)
+    world.on_rank0(lambda: save_result(checkpoint, result, config, data_sha))
     return result
