@@ -1,3 +1,6 @@
+"""`python -m jobs ...`: the same CLI as `kaggle-job`, and the entry torchrun launches on every rank
+(`torchrun --standalone --nproc-per-node 2 -m jobs predict ...`; see the README, Scaling out)."""
+
 from jobs.cli import main
 
 main()
