@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build; a bare `torch` would pull a multi-GB CUDA build. Override on GPU machines.
 TORCH ?= torch==2.13.0
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bench-scale clean
 
 $(BIN)/kaggle-job: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: install
 # Speed/memory of `predict` vs the seed notebook's way and the plain floor (issue #3); takes minutes.
 bench: install
 	$(BIN)/python bench/predict_bench.py
+
+# 2 torchrun ranks vs 1 (OMP_NUM_THREADS=1 each): predict on 10x test.csv, one training epoch (issue #16).
+bench-scale: install
+	$(BIN)/python bench/scale_bench.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

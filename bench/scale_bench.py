@@ -29,30 +29,19 @@ import time
 import zipfile
 from pathlib import Path
 
+import predict_bench  # beside this file
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
 TARGETS = {"predict": 0.6, "train": 0.7}
 
 
 def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
-    data = work / "data"
+    """predict_bench's files (test.csv, its 10x copy, the untrained seed net), plus train.csv beside test.csv."""
+    paths = predict_bench.prepare(work, zip_path, copies)
     with zipfile.ZipFile(zip_path) as archive:
-        for name in ("train.csv", "test.csv"):
-            archive.extract(name, data)
-    big = work / "test_x10.csv"
-    with open(data / "test.csv", "rb") as source, open(big, "wb") as target:
-        target.write(source.readline())
-        body = source.read()
-        body += b"" if body.endswith(b"\n") else b"\n"
-        for _ in range(copies):
-            target.write(body)
-    checkpoint = work / "seed_net.pt"
-    subprocess.run([sys.executable, "-c", (
-        "import sys, torch\nfrom core.model.checkpoint import save_checkpoint\nfrom core.model.spec import ModelSpec\n"
-        "torch.manual_seed(0)\n"
-        "spec = ModelSpec(arch='baseline', input_shape=(1, 28, 28), classes=list(range(10)), mean=0.1307, std=0.3081)\n"
-        "save_checkpoint(sys.argv[1], spec.build(), spec)\n"), str(checkpoint)], cwd=ROOT, check=True)
-    return {"data": data, "big": big, "checkpoint": checkpoint, "out": work / "out"}
+        archive.extract("train.csv", paths["test"].parent)
+    return {**paths, "data": paths["test"].parent}
 
 
 def command(job: str, ranks: int, paths: dict[str, Path]) -> list[str]:

@@ -150,6 +150,8 @@ def test_world_comes_from_torchruns_environment():
     assert not World.from_env({"WORLD_SIZE": "1", "RANK": "0"}).distributed
     world = World.from_env({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"})
     assert (world.rank, world.size, world.local_rank, world.leader) == (1, 2, 1, False)
+    with pytest.raises(Exception, match="WORLD_SIZE=2 but RANK is not set"):
+        World.from_env({"WORLD_SIZE": "2"})
     with pytest.raises(Exception, match="RANK=2 is outside 0..1"):
         World.from_env({"WORLD_SIZE": "2", "RANK": "2"})
     with pytest.raises(Exception, match="KAGGLE_JOB_DIST_TIMEOUT='0'"):

@@ -9,8 +9,9 @@ Under torchrun the ranks train one model with DistributedDataParallel: every ran
 and makes the same split; a DistributedSampler (seed, set_epoch) deals each global batch of
 `batch_size` rows out as `batch_size / world` rows per rank, so the steps, the learning-rate
 schedule and the averaged gradients are those of a single process; validation sums are
-all-reduced; decisions that depend on the clock are taken on the slowest rank's view (all-reduce
-max), so every rank stops at the same step. Only rank 0 writes the resume state.
+all-reduced; with a time budget the schedule follows the clock of the rank furthest along
+(all-reduce max every step), so every rank uses the same learning rate and stops at the same
+step. Only rank 0 writes the resume state.
 """
 
 from __future__ import annotations
@@ -302,11 +303,11 @@ def _epoch_order(run: _Run, epoch: int) -> torch.Tensor:
 
 def _agreed_progress(run: _Run, clock: _Clock) -> float:
     """Progress through the schedule; with a time budget under torchrun, the furthest rank's, so
-    that every rank takes (or skips) the same steps."""
+    that every rank sets the same learning rate and takes (or skips) the same steps."""
     done = clock.progress(run.step)
     if clock.window_s is None or not run.world.distributed:
         return done
-    return float(run.world.all_reduce(torch.tensor([done], dtype=torch.float32, device=run.device), "max").item())
+    return float(run.world.all_reduce(torch.tensor([done], dtype=torch.float64, device=run.device), "max").item())
 
 
 def _train_batch(run: _Run, idx: torch.Tensor):
