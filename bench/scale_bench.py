@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -54,17 +55,22 @@ def command(job: str, ranks: int, paths: dict[str, Path]) -> list[str]:
                      "--arch", "baseline", "--epochs", "1", "--device", "cpu"]
 
 
-def run_once(argv: list[str]) -> tuple[float, float]:
-    """(wall seconds, 1-minute load average just before) of one launch; a failure stops the benchmark."""
+def run_once(argv: list[str]) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds of the whole process tree, 1-minute load average just before) of one
+    launch; a failure stops the benchmark. CPU time does not depend on what else runs on the machine,
+    so it shows what distributing costs even when the wall clock is distorted by other work."""
     env = {**{k: v for k, v in os.environ.items() if k != "KAGGLE_JOB_THREADS"},
            "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), "KAGGLE_JOB_LOG_FORMAT": "json"}
     load = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # torchrun waits for its ranks: theirs included
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         sys.exit(f"benchmark run failed ({done.returncode}): {' '.join(argv)}\n{done.stderr[-3000:]}")
-    return wall, load
+    return wall, cpu, load
 
 
 def epoch_seconds(checkpoint: Path) -> float:
@@ -82,7 +88,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     jobs = [job for job in args.jobs.split(",") if job]
-    figures = {f"{job}_{ranks}": {"wall": [], "load": [], "epoch": []} for job in jobs for ranks in (1, 2)}
+    figures = {f"{job}_{ranks}": {"wall": [], "cpu": [], "load": [], "epoch": []} for job in jobs for ranks in (1, 2)}
     with tempfile.TemporaryDirectory(prefix="scale-bench-") as tmp:
         paths = prepare(Path(tmp), args.zip, args.copies)
         paths["out"].mkdir()
@@ -91,12 +97,14 @@ def main() -> None:
             for job in jobs:
                 for ranks in order:
                     name = f"{job}_{ranks}"
-                    wall, load = run_once(command(job, ranks, paths))
+                    wall, cpu, load = run_once(command(job, ranks, paths))
                     figures[name]["wall"].append(wall)
+                    figures[name]["cpu"].append(cpu)
                     figures[name]["load"].append(load)
                     if job == "train":
                         figures[name]["epoch"].append(epoch_seconds(paths["out"] / f"train_{ranks}.pt"))
-                    print(f"round {round_number}: {name:<10} {wall:7.2f} s  (load before {load:.2f})", flush=True)
+                    print(f"round {round_number}: {name:<10} {wall:7.2f} s wall, {cpu:7.2f} s CPU  "
+                          f"(load before {load:.2f})", flush=True)
             if "predict" in jobs:
                 same = (paths["out"] / "predict_1.csv").read_bytes() == (paths["out"] / "predict_2.csv").read_bytes()
                 if not same:
@@ -109,9 +117,10 @@ def main() -> None:
 
 def summarise(figures: dict, jobs: list[str], rounds: int) -> dict:
     report = {"rounds": rounds, "cpus": len(os.sched_getaffinity(0)), "omp_num_threads_per_rank": 1,
-              "median_wall_s": {}, "load_before": {}, "ratios": {}}
+              "median_wall_s": {}, "median_cpu_s": {}, "load_before": {}, "ratios": {}}
     for name, values in figures.items():
         report["median_wall_s"][name] = statistics.median(values["wall"])
+        report["median_cpu_s"][name] = statistics.median(values["cpu"])
         report["load_before"][name] = values["load"]
         if values["epoch"]:
             report.setdefault("median_epoch_s", {})[name] = statistics.median(values["epoch"])
@@ -127,7 +136,8 @@ def print_report(r: dict) -> None:
     for name, wall in r["median_wall_s"].items():
         epoch = r.get("median_epoch_s", {}).get(name)
         loads = ", ".join(f"{x:.1f}" for x in r["load_before"][name])
-        print(f"  {name:<10} {wall:7.2f} s wall" + (f", epoch {epoch:.2f} s" if epoch else "") + f"  (load {loads})")
+        print(f"  {name:<10} {wall:7.2f} s wall, {r['median_cpu_s'][name]:7.2f} s CPU"
+              + (f", epoch {epoch:.2f} s" if epoch else "") + f"  (load {loads})")
     for job, ratio in r["ratios"].items():
         target = TARGETS.get(job)
         verdict = f"  (target <= {target:.2f}x: {'ok' if ratio <= target else 'MISSED'})" if target else ""

@@ -29,7 +29,7 @@ class PixelBatch:
     pixels: np.ndarray  # uint8 (rows, num_pixels), pixel0.. order
     labels: np.ndarray | None
     ids: np.ndarray | None
-    first_row: int  # 0-based index of this batch's first data row in the file
+    first_row: int  # 0-based index of this batch's first data row in what is read (the file, or a part)
 
 
 def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES,
@@ -161,7 +161,9 @@ def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator
     rows_done = part.first_row
     try:
         for table_batch in parquet.iter_batches(batch_size=rows, columns=layout.wanted, row_groups=part.row_groups):
-            yield _checked_parquet_batch(table_batch, layout, rows_done)
+            batch = _checked_parquet_batch(table_batch, layout, rows_done)  # file row numbers in messages
+            batch.first_row -= part.first_row
+            yield batch
             rows_done += table_batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise BadInput(f"{layout.path}: near row {rows_done + 1}: {first_line(exc)}") from None
