@@ -16,6 +16,7 @@ step. Only rank 0 writes the resume state.
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -114,7 +115,8 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
     started = time.monotonic()
     clock = _Clock(run.total_steps, run.elapsed_before, _schedule_window(run.elapsed_before, started, deadline),
                    started)
-    stop_reason = _epochs(run, clock, log, state_for)
+    with world.peer_failures():  # a rank that dies mid-step breaks DDP's own all-reduce
+        stop_reason = _epochs(run, clock, log, state_for)
     return _result(run, clock, stop_reason, log)
 
 
@@ -212,10 +214,13 @@ def _data_parallel(run: _Run) -> None:
 
     cuda = run.device.type == "cuda"
     index = run.device.index if run.device.index is not None else (torch.cuda.current_device() if cuda else None)
-    # broadcast_buffers=False: no extra collective per step; rank 0's BatchNorm statistics are
-    # broadcast before each evaluation instead (_evaluate_epoch), which is what gets evaluated and saved.
-    run.net = DistributedDataParallel(run.model, device_ids=[index] if cuda else None, broadcast_buffers=False,
-                                      gradient_as_bucket_view=True)
+    # No buffer broadcast before every forward (one collective per step less): rank 0's BatchNorm
+    # statistics are broadcast before each evaluation instead (_evaluate_epoch). Newer torch names
+    # the switch forward_sync_buffers.
+    no_sync = ("forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+               else "broadcast_buffers")
+    run.net = DistributedDataParallel(run.model, device_ids=[index] if cuda else None, gradient_as_bucket_view=True,
+                                      **{no_sync: False})
 
 
 def _schedule_window(elapsed_before: float, started: float, deadline: float | None) -> float | None:
