@@ -56,10 +56,15 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
 
 
 def _choose_demo(config: RunConfig, log: Log) -> bool:
+    from core.data.demo import DEMO_COMPETITION
+
     if config.demo:
         return True
     if find_credentials() is not None:
         return False
+    if config.competition != DEMO_COMPETITION:
+        raise JobError(f"no Kaggle credentials found to download {config.competition}: {HOW_TO} (the offline "
+                       f"demo is {DEMO_COMPETITION}'s only)", ExitCode.AUTH)
     if config.submit or config.force_submit:
         # A scheduled submitter that lost its credentials must fail loudly, not quietly run the demo.
         raise JobError(f"--submit needs Kaggle credentials and none were found: {HOW_TO} "
@@ -73,10 +78,11 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
 
     from core.base.hashing import sha256_file
     from core.data.demo import demo_test_labels
+    from core.data.sample import read_sample
     from core.kaggle.download import fetch
     from core.model.checkpoint import library_versions, load_checkpoint
     from core.model.devices import describe
-    from core.predict.outputs import write_checked_submission
+    from core.predict.outputs import id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
     from core.run.publish import keep_checkpoint, publish, staged_submission, sweep_leftovers
@@ -86,6 +92,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     started = time.monotonic()
     files = fetch(workspace, log)
     timings["download_s"] = time.monotonic() - started
+    sample = read_sample(files.sample)  # the submission's format, checked before any training
 
     data_sha = sha256_file(files.train)
     checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log)
@@ -95,7 +102,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
-    predictions = predict_file(files.test, predictor, log)
+    predictions = predict_file(files.test, predictor, log, id_names=id_names(sample))
     timings["predict_s"] = time.monotonic() - started
 
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
@@ -105,7 +112,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
 
     with staged_submission(workspace) as staging:
         submission = write_checked_submission(staging / "submission.csv", predictions, checkpoint.spec.classes,
-                                              log, sample_path=files.sample, required=True)
+                                              log, sample=sample, required=True)
         rows = len(predictions.labels)
         manifest = build_manifest(
             competition=config.competition, demo=workspace.demo, rows=rows,

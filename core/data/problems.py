@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from core.data.layout import PixelLayout, open_binary, read_failure
+from core.data.layout import MAX_LINE_BYTES, PixelLayout, open_binary, read_failure
 
 EXPECTED_PIXEL = "expected an integer 0..255"
 MAX_SHOWN = 30
@@ -24,8 +24,12 @@ def locate_csv_problem(layout: PixelLayout, rows_done: int = 0) -> str | None:
     line_number, data_rows = 0, 0
     try:
         with open_binary(layout.path, layout.compressed) as handle:
-            for raw in handle:
+            # readline with a limit: iterating the file would hold a whole enormous line in memory.
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
                 line_number += 1
+                if len(raw) > MAX_LINE_BYTES:
+                    return (f"{layout.path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB without a "
+                            f"line end; expected rows of {width} fields")
                 if line_number == 1:
                     continue
                 line = raw.rstrip(b"\r\n")

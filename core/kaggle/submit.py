@@ -70,12 +70,12 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
 
 
 def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
-    from core.predict.outputs import write_checked_submission
+    from core.predict.outputs import id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(config.checkpoints, config.device)
-    predictions = predict_file(config.files.test, predictor, log)
+    sample = read_sample(config.files.sample)
+    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
     out = workspace.new_submission_dir() / "submission.csv"
-    return write_checked_submission(out, predictions, predictor.spec.classes, log,
-                                    sample_path=config.files.sample, required=True)
+    return write_checked_submission(out, predictions, predictor.spec.classes, log, sample=sample, required=True)

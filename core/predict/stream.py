@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,11 +10,14 @@ import numpy as np
 
 from core.base.log import Log
 from core.base.memory import keep_heap_for_reuse
+from core.data.classes import outside
 from core.data.layout import read_layout
 from core.data.sample import default_ids
 from core.predict.loader import batch_loader
 from core.predict.predictor import Predictor
 from core.predict.rowstore import RowStore
+
+SHOWN = 3  # examples quoted for labels outside the model's classes
 
 
 @dataclass
@@ -22,7 +26,9 @@ class Predictions:
     labels: np.ndarray  # predicted class labels
     confidence: np.ndarray  # probability of the predicted class
     probs: np.ndarray  # (rows, classes)
-    true_labels: np.ndarray | None  # present when the input had a label column
+    true_labels: np.ndarray | None  # present when the input had a label column (as text)
+    id_column: str | None = None  # the input's id column, when `ids` came from it
+    source: Path | None = None  # the file predicted
 
     @property
     def accuracy(self) -> float | None:
@@ -30,13 +36,30 @@ class Predictions:
             return None
         return float(np.mean(self.labels.astype(str) == self.true_labels.astype(str)))
 
+    def unknown_labels(self, classes: list) -> np.ndarray:
+        """Rows whose true label is none of the model's classes: always counted as wrong."""
+        return np.zeros(0, np.int64) if self.true_labels is None else outside(self.true_labels, classes)
 
-def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False) -> Predictions:
+
+def unknown_labels_note(path: Path, predictions: Predictions, classes: list) -> str | None:
+    """One line on the rows whose labels the model cannot predict, or None when there are none."""
+    rows = predictions.unknown_labels(classes)
+    if not len(rows):
+        return None
+    examples = ", ".join(f"data row {i + 1}: {predictions.true_labels[i]!r}" for i in rows[:SHOWN])
+    return (f"{path}: {len(rows)} of {len(predictions.labels)} rows have labels outside the model's "
+            f"{len(classes)} classes ({examples}{', ...' if len(rows) > SHOWN else ''}); the accuracy counts "
+            "them as wrong")
+
+
+def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
+                 id_names: Iterable[str] = ()) -> Predictions:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
+    `id_names` (the sample submission's id column) are recognised as the id column too.
     """
-    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
+    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra, id_names=id_names)
     keep_heap_for_reuse()
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
@@ -59,4 +82,5 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
                        labels=predictor.labels_for(all_probs),
                        confidence=all_probs.max(axis=1) if rows else np.zeros(0, np.float32),
                        probs=all_probs,
-                       true_labels=truth.array(dtype=object) if layout.label_column else None)
+                       true_labels=truth.array(dtype=object) if layout.label_column else None,
+                       id_column=layout.id_column, source=Path(path))
