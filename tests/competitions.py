@@ -90,7 +90,7 @@ def build(slug: str, class_names: list, side: int, *, train_per_class=30, test_r
 def kannada_like() -> Built:
     """Kannada-MNIST's shape: test.csv starts with `id` (from 0), the sample is `id,label`, plus Dig-MNIST.csv."""
     return build("kannada-like", list(range(10)), 28, test_id="id", first_id=0, sample_header=("id", "label"),
-                 extra_files=("Dig-MNIST.csv",))
+                 extra_files=("Dig-MNIST.csv",), train_per_class=15)
 
 
 def one_based_gapped() -> Built:

@@ -65,9 +65,15 @@ def test_run_on_a_kannada_like_competition_submits_in_the_sample_format(runner, 
     manifest = json.loads((submission.parent / "manifest.json").read_text())
     assert manifest["submitted"] is True and manifest["competition"] == comp.slug
 
+    # `submit` follows the same sample.
+    model = isolated / "checkpoints" / comp.slug / "model.pt"
+    dry = invoke(runner, "submit", "--competition", comp.slug, "--checkpoint", str(model), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    checked = [r for r in records(dry) if r.get("event") == "submit.dry_run"][0]
+    assert rows_of(checked["file"]) == rows
+
     # The extra labelled file scores with the same model, in the original label space.
-    scored = invoke(runner, "score", str(data / "Dig-MNIST.csv"), "--checkpoint",
-                    str(isolated / "checkpoints" / comp.slug / "model.pt"))
+    scored = invoke(runner, "score", str(data / "Dig-MNIST.csv"), "--checkpoint", str(model))
     assert scored.exit_code == 0, scored.output
     result_line = [r for r in records(scored) if r.get("event") == "score.result"][0]
     assert result_line["accuracy"] >= 0.9 and result_line["unknown_labels"] == 0

@@ -14,7 +14,7 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.base.workspace import Workspace
 from core.data.competition import CompetitionFiles
-from core.data.sample import check_submission, read_sample
+from core.data.sample import SampleFormat, check_submission, read_sample
 from core.kaggle import api
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
 from core.kaggle.credentials import require_credentials
@@ -53,7 +53,7 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
             log.warn(creds.warning, event="kaggle.credentials")
         check_daily_limit(config.competition, config.max_per_day, log)
     sample = read_sample(config.files.check().sample)
-    path = config.file if config.file is not None else _predict(config, workspace, log)
+    path = config.file if config.file is not None else _predict(config, workspace, sample, log)
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     rows = check_submission(path, sample)
@@ -69,13 +69,12 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
     return SubmitOutcome(path, rows, ref, scored)
 
 
-def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
+def _predict(config: SubmitConfig, workspace: Workspace, sample: SampleFormat, log: Log) -> Path:
     from core.predict.outputs import id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(config.checkpoints, config.device)
-    sample = read_sample(config.files.sample)
     predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
     out = workspace.new_submission_dir() / "submission.csv"
     return write_checked_submission(out, predictions, predictor.spec.classes, log, sample=sample, required=True)
