@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line
-from core.data.columns import BadColumnName, describe_conventions, is_id, is_label, pixel_index, pixel_name
+from core.data.columns import (PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index,
+                               pixel_name)
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -39,7 +40,6 @@ class PixelLayout:
     label_column: str | None = None
     id_column: str | None = None
     ignored: list[str] = field(default_factory=list)
-    pixel_base: int = 0  # 0 for pixel0..pixelN-1, 1 for pixel1..pixelN
 
     @property
     def num_pixels(self) -> int:
@@ -173,7 +173,7 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
-                       ignored=extra, pixel_base=base)
+                       ignored=extra)
 
 
 def _pixel_range(path, where, pixels: dict[int, str], expected: int | None) -> tuple[int, int]:
@@ -182,10 +182,10 @@ def _pixel_range(path, where, pixels: dict[int, str], expected: int | None) -> t
         raise BadInput(f"{path}: {where}: no pixel columns; expected {describe_conventions()}")
     indices = sorted(pixels)
     low, high, found = indices[0], indices[-1], len(indices)
-    base = low if expected is None else min(low, 1)
-    if base not in (0, 1):
-        raise BadInput(f"{path}: {where}: the first pixel column is {pixels[low]}; expected {pixel_name(0)} "
-                       f"or {pixel_name(1)}")
+    base = low if expected is None else min(low, max(PIXEL_BASES))
+    if base not in PIXEL_BASES:
+        raise BadInput(f"{path}: {where}: the first pixel column is {pixels[low]}; expected "
+                       f"{' or '.join(map(pixel_name, PIXEL_BASES))}")
     count = high - base + 1 if expected is None else expected
     fits = (lambda n: square_shape(n) is not None) if expected is None else (lambda n: n == expected)
     if low == 0 and found == high + 1 and not fits(found) and fits(found - 1):

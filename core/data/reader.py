@@ -40,9 +40,9 @@ def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES) ->
 
 
 def read_pixels(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
-                block_bytes: int = DEFAULT_BLOCK_BYTES, id_names=()) -> Iterator[PixelBatch]:
+                block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[PixelBatch]:
     """read_layout + iter_batches: the header is checked before the first row is parsed."""
-    return iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra, id_names=id_names), block_bytes)
+    return iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra), block_bytes)
 
 
 class LineTooLong(Exception):

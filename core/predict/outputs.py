@@ -92,8 +92,8 @@ def write_probs(path: Path, predictions: Predictions, classes: list) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns = {predictions.id_column or DEFAULT_ID: pa.array(predictions.ids.astype(str) if predictions.ids.dtype == object
-                                   else predictions.ids)}
+    ids = predictions.ids.astype(str) if predictions.ids.dtype == object else predictions.ids
+    columns = {predictions.id_column or DEFAULT_ID: pa.array(ids)}
     for index, label in enumerate(classes):
         columns[f"p_{label}"] = pa.array(predictions.probs[:, index])
     with atomic_path(path) as staging:
