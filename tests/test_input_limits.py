@@ -187,3 +187,12 @@ def test_input_ids_not_in_the_sample_are_refused(runner, untrained_checkpoint, t
                    "--output", str(out), "--sample", str(sample))
     assert again.exit_code == 2
     assert "id '2' appears more than once" in one_error(again)
+
+
+def test_a_report_on_a_file_scored_with_ignored_columns(runner, untrained_checkpoint, test_lines, tmp_path):
+    lines = ["note," + test_lines[0]] + [f"n{i}," + line for i, line in enumerate(test_lines[1:])]
+    source = write(tmp_path / "noted.csv", lines)
+    result = invoke(runner, "score", str(source), "--checkpoint", str(untrained_checkpoint), "--ignore-extra-columns",
+                    "--report", str(tmp_path / "report"))
+    assert result.exit_code == 0, result.output  # the report reads the pixels again, ignoring the same column
+    assert (tmp_path / "report" / "misclassified.png").is_file()
