@@ -143,6 +143,8 @@ def train(
     patience: Annotated[Optional[int], typer.Option(min=1, help="Early stopping: epochs without a better val accuracy.")] = None,
     members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (best preset: 3).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
+    input_shape: Annotated[Optional[str], typer.Option(
+        "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
     device: Device = "auto",
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
@@ -154,10 +156,12 @@ def train(
     """Train a model on train.csv and save a checkpoint (history in CHECKPOINT.history.csv)."""
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
+    from core.data.layout import parse_shape
     from core.model.checkpoint import beside
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
+    shape = parse_shape(input_shape) if input_shape else None
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     if not files.train.is_file():
@@ -166,7 +170,7 @@ def train(
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
                         patience=patience, members=members, resume=resume or None)
-    result = train_to_checkpoint(files.train, target, config, log)
+    result = train_to_checkpoint(files.train, target, config, log, input_shape=shape)
     log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
@@ -175,7 +179,7 @@ def train(
 
 
 IgnoreExtra = Annotated[bool, typer.Option(
-    "--ignore-extra-columns", help="Skip columns other than label, ImageId and pixel0..N-1 instead of failing.")]
+    "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
 
 
 @app.command()
@@ -194,18 +198,21 @@ def predict(
     log_file: LogFile = None,
     *, log: Log,
 ):
-    """Predict a pixel file and write ImageId,Label in the order of its rows."""
+    """Predict a pixel file and write a submission: the sample's format, ids and order when there is
+    one, else ImageId,Label in the order of its rows."""
     from core.dist.world import current_world
-    from core.predict.outputs import find_sample, write_checked_submission
+    from core.predict.outputs import find_sample, id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
-    sample_path, required = find_sample(sample, input, data_dir)
+    sample_format, required = find_sample(sample, input, data_dir)
     predictor = Predictor.load(checkpoint, device)
-    predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns)
+    predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
+                               id_names=id_names(sample_format))
 
     def write():  # on rank 0, which holds every row under torchrun
-        write_checked_submission(output, predictions, predictor.spec.classes, log, sample_path, required)
+        write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
+        sample_path = sample_format.path if sample_format else None
         checked = f", checked against {sample_path}" if sample_path else ""
         log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
                    output=output, rows=len(predictions.labels), sample=sample_path)
@@ -242,7 +249,11 @@ def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs
                    report: Path | None, log: Log) -> None:
     """What `score` writes and prints once every row is predicted (on rank 0 under torchrun)."""
     from core.predict.outputs import write_probs, write_scores
+    from core.predict.stream import unknown_labels_note
 
+    note = unknown_labels_note(csv, predictions, predictor.spec.classes)
+    if note:
+        log.warn(note, event="score.unknown_labels", rows=len(predictions.unknown_labels(predictor.spec.classes)))
     if output:
         write_scores(output, predictions)
         log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
@@ -256,8 +267,11 @@ def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs
         log.result(f"report: {written.html}", event="score.report", report=written.html,
                    files=[str(p) for p in written.files])
     if predictions.accuracy is not None:
-        log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows",
-                   event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels))
+        unknown = len(predictions.unknown_labels(predictor.spec.classes))
+        counted = f" ({unknown} with labels outside the model's classes, counted as wrong)" if unknown else ""
+        log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows{counted}",
+                   event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels),
+                   unknown_labels=unknown)
     else:
         log.result(f"scored {len(predictions.labels)} rows (no label column, no accuracy)",
                    event="score.result", rows=len(predictions.labels))

@@ -65,10 +65,15 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
 
 
 def _choose_demo(config: RunConfig, log: Log) -> bool:
+    from core.data.demo import DEMO_COMPETITION
+
     if config.demo:
         return True
     if find_credentials() is not None:
         return False
+    if config.competition != DEMO_COMPETITION:
+        raise JobError(f"no Kaggle credentials found to download {config.competition}: {HOW_TO} (the offline "
+                       f"demo is {DEMO_COMPETITION}'s only)", ExitCode.AUTH)
     if config.submit or config.force_submit:
         # A scheduled submitter that lost its credentials must fail loudly, not quietly run the demo.
         raise JobError(f"--submit needs Kaggle credentials and none were found: {HOW_TO} "
@@ -79,8 +84,10 @@ def _choose_demo(config: RunConfig, log: Log) -> bool:
 
 def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World) -> RunOutcome:
     from core.base.hashing import sha256_file
+    from core.data.sample import read_sample
     from core.kaggle.download import fetch
     from core.model.checkpoint import load_checkpoint
+    from core.predict.outputs import id_names
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
     from core.run.publish import sweep_leftovers
@@ -89,22 +96,23 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
         sweep_leftovers(workspace, log)
         started = time.monotonic()
         files = fetch(workspace, log)
-        return files, time.monotonic() - started, sha256_file(files.train)
+        # The submission's format, checked before any training.
+        return files, time.monotonic() - started, read_sample(files.sample), sha256_file(files.train)
 
-    files, download_s, data_sha = world.from_rank0(download)
+    files, download_s, sample, data_sha = world.from_rank0(download)
     timings: dict[str, float] = {"download_s": download_s}
     checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log, world)
     checkpoint = world.agree(lambda: load_checkpoint(checkpoint_path))
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
-    predictions = predict_file(files.test, predictor, log, world=world)
+    predictions = predict_file(files.test, predictor, log, id_names=id_names(sample), world=world)
     timings["predict_s"] = time.monotonic() - started
-    return world.from_rank0(lambda: _publish_and_submit(config, workspace, files, data_sha, checkpoint_path,
+    return world.from_rank0(lambda: _publish_and_submit(config, workspace, files, sample, data_sha, checkpoint_path,
                                                         checkpoint, trained, predictor, predictions, timings, log))
 
 
-def _publish_and_submit(config: RunConfig, workspace: Workspace, files, data_sha: str, checkpoint_path: Path,
+def _publish_and_submit(config: RunConfig, workspace: Workspace, files, sample, data_sha: str, checkpoint_path: Path,
                         checkpoint, trained: bool, predictor, predictions, timings: dict, log: Log) -> RunOutcome:
     import numpy as np
 
@@ -125,7 +133,7 @@ def _publish_and_submit(config: RunConfig, workspace: Workspace, files, data_sha
 
     with staged_submission(workspace) as staging:
         submission = write_checked_submission(staging / "submission.csv", predictions, checkpoint.spec.classes,
-                                              log, sample_path=files.sample, required=True)
+                                              log, sample=sample, required=True)
         rows = len(predictions.labels)
         manifest = build_manifest(
             competition=config.competition, demo=workspace.demo, rows=rows,

@@ -10,7 +10,9 @@ body, see kagglesdk/kaggle_http_client.py) for what kaggle-job uses:
   competitions.CompetitionApiService/CreateSubmission
   competitions.CompetitionApiService/ListSubmissions, GetSubmission
 
-Submissions are scored for real: the uploaded CSV is compared with the competition's answers.
+Submissions are scored for real: the uploaded CSV must have the header of the competition's
+sample_submission.csv (found by name in its zip) and is compared with the competition's answers.
+Any competition zip can be served: `emu.add_competition(slug, zip_bytes, answers)`.
 Faults are queued per method: `emu.fail("DownloadDataFiles", 503, times=2)`, `emu.truncate_downloads = 1`.
 
 Run it by hand (the client's LOCALHOST environment is http://localhost, port 80):
@@ -43,6 +45,7 @@ class Competition:
     slug: str
     zip_bytes: bytes
     answers: dict[str, str]  # id -> label, what submissions are scored against
+    header: tuple[str, str] = ("ImageId", "Label")  # a submission's header: the sample's
     rules_accepted: bool = True
     created: datetime = field(default_factory=lambda: datetime(2024, 1, 1, tzinfo=timezone.utc))
     file_sizes: dict[str, int] = field(default_factory=dict)  # as listed by ListDataFiles
@@ -94,6 +97,11 @@ class KaggleEmulator:
 
         with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
             sizes = {info.filename: info.file_size for info in archive.infolist() if not info.is_dir()}
+            samples = [name for name in sizes
+                       if name.rsplit("/", 1)[-1].lower().replace("_", "") == "samplesubmission.csv"]
+            if samples and "header" not in kwargs:  # submissions are held to the sample's header
+                text = archive.read(min(samples, key=lambda n: n.count("/"))).decode("utf-8-sig")
+                kwargs["header"] = tuple(name.strip() for name in text.splitlines()[0].split(","))
         self.competitions[slug] = Competition(slug, zip_bytes, answers, file_sizes=sizes, **kwargs)
         return self.competitions[slug]
 
@@ -150,13 +158,13 @@ class KaggleEmulator:
             rows = list(csv.reader(io.StringIO(record.content.decode("utf-8"))))
         except UnicodeDecodeError:
             rows = []
-        if not rows or [c.strip() for c in rows[0]] != ["ImageId", "Label"]:
-            record.status, record.error = "ERROR", "Submission must have the header ImageId,Label"
+        if not rows or tuple(c.strip() for c in rows[0]) != competition.header:
+            record.status, record.error = "ERROR", f"Submission must have the header {','.join(competition.header)}"
             return
         got = {row[0]: row[1] for row in rows[1:] if len(row) == 2}
         if set(got) != set(competition.answers):
             record.status = "ERROR"
-            record.error = (f"Submission must have {len(competition.answers)} rows with the ImageIds of "
+            record.error = (f"Submission must have {len(competition.answers)} rows with the ids of "
                             f"sample_submission.csv; found {len(rows) - 1}")
             return
         correct = sum(got[i] == label for i, label in competition.answers.items())

@@ -1,10 +1,16 @@
-"""A competition's files in data/<competition>/: what must be there, and unpacking an archive into it."""
+"""A competition's files in data/<competition>/: what must be there, and unpacking an archive into it.
+
+Competitions ship more than the three files a job needs (Kannada-MNIST adds Dig-MNIST.csv), some
+in folders, some spelling the sample `sampleSubmission.csv`. The three are found by name when the
+archive is unpacked and their places recorded in files.json beside the sha256s.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from core.base.atomic import atomic_write_text
 from core.base.errors import BadInput
@@ -14,7 +20,9 @@ from core.data.archive import extracted
 
 RECORD = "files.json"  # sha256 of the archive and of each file, written after a complete unpack
 TRAIN_NAME, TEST_NAME, SAMPLE_NAME = "train.csv", "test.csv", "sample_submission.csv"
-EXPECTED = (TRAIN_NAME, TEST_NAME, SAMPLE_NAME)
+# role -> file names it may have, matched case-insensitively; the first is the one to create.
+ROLES = {"train": (TRAIN_NAME,), "test": (TEST_NAME,), "sample": (SAMPLE_NAME, "samplesubmission.csv")}
+SHOWN = 12  # file names listed when one is missing
 
 
 @dataclass(frozen=True)
@@ -23,28 +31,60 @@ class CompetitionFiles:
 
     @property
     def train(self) -> Path:
-        return self.directory / TRAIN_NAME
+        return self.path_of("train")
 
     @property
     def test(self) -> Path:
-        return self.directory / TEST_NAME
+        return self.path_of("test")
 
     @property
     def sample(self) -> Path:
-        return self.directory / SAMPLE_NAME
+        return self.path_of("sample")
+
+    def path_of(self, role: str) -> Path:
+        """Where files.json says the file is, else the top-level file with one of the role's names."""
+        recorded = (self.record().get("paths") or {}).get(role)
+        if isinstance(recorded, str) and _inside(recorded):
+            return self.directory / recorded
+        try:
+            present = {name.lower(): name for name in os.listdir(self.directory)}
+        except OSError:
+            present = {}
+        found = next((present[name] for name in ROLES[role] if name in present), ROLES[role][0])
+        return self.directory / found
 
     def record(self) -> dict:
         path = self.directory / RECORD
         try:
-            return json.loads(path.read_text())
+            record = json.loads(path.read_text())
         except (OSError, ValueError):
             return {}
+        return record if isinstance(record, dict) else {}
 
     def check(self) -> "CompetitionFiles":
-        missing = [name for name in EXPECTED if not (self.directory / name).is_file()]
+        missing = [ROLES[role][0] for role in ROLES if not self.path_of(role).is_file()]
         if missing:
             raise BadInput(f"{self.directory}: missing {', '.join(missing)}; run `kaggle-job download` first")
         return self
+
+
+def locate(written: list[Path], source: Path) -> dict[str, str]:
+    """role -> relative path of the train, test and sample files among an archive's `written` files.
+
+    The shallowest file with a role's name wins; two at the same depth, or none, is an error that
+    lists what the archive holds.
+    """
+    paths = {}
+    for role, names in ROLES.items():
+        found = [rel for rel in written if rel.name.lower() in names]
+        if not found:
+            raise BadInput(f"{source}: no {names[0]} in the archive; it holds {_listing(written)}")
+        depth = min(len(rel.parts) for rel in found)
+        top = sorted(rel.as_posix() for rel in found if len(rel.parts) == depth)
+        if len(top) > 1:
+            raise BadInput(f"{source}: {len(top)} candidates for {names[0]} ({', '.join(top[:SHOWN])}); expected one")
+        paths[role] = top[0]
+    return paths
 
 
 def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, log: Log) -> CompetitionFiles:
@@ -63,22 +103,35 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
                  event="download.skip", data_dir=target)
         return files
     with extracted(archive, target) as (staging, written):  # refuses hostile members
-        CompetitionFiles(staging).check()
-        new_record = {**extra, "archive_sha256": digest,
+        paths = locate(written, archive)
+        new_record = {**extra, "archive_sha256": digest, "paths": paths,
                       "files": {rel.as_posix(): sha256_file(staging / rel) for rel in sorted(written)}}
         atomic_write_text(staging / RECORD, json.dumps(new_record, indent=2) + "\n")
     log.info(f"unpacked {len(written)} files into {target}", event="download.done", data_dir=target,
-             archive_sha256=digest)
+             archive_sha256=digest, **{role: path for role, path in paths.items()})
     return files
 
 
 def intact(files: CompetitionFiles, record: dict) -> bool:
     """Every expected file is there and every recorded file still has its recorded sha256."""
     recorded = record.get("files") or {}
-    if not all((files.directory / name).is_file() for name in EXPECTED) or not recorded:
+    if not all(files.path_of(role).is_file() for role in ROLES) or not recorded:
         return False
     for name, digest in recorded.items():
         path = files.directory / name
         if not path.is_file() or sha256_file(path) != digest:
             return False
     return True
+
+
+def _inside(relative: str) -> bool:
+    """A recorded path that stays inside the folder (files.json is ours, but it is still a file)."""
+    pure = PurePosixPath(relative)
+    return not pure.is_absolute() and ".." not in pure.parts and bool(pure.parts)
+
+
+def _listing(written: list[Path]) -> str:
+    names = sorted(rel.as_posix() for rel in written)
+    if not names:
+        return "no files"
+    return ", ".join(names[:SHOWN]) + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")

@@ -14,16 +14,26 @@ from pathlib import Path
 
 import numpy as np
 
+from core.base.errors import BadInput
+from core.base.workspace import DEFAULT_COMPETITION
+from core.data.sample import DEFAULT_HEADER
+
+DEMO_COMPETITION = DEFAULT_COMPETITION  # the embedded demo is a small Digit Recognizer
 DEMO_DIR = Path(__file__).parent / "demo_data"
 DEMO_ZIP = DEMO_DIR / "digit-recognizer-demo.zip"
 DEMO_LABELS = DEMO_DIR / "digit-recognizer-demo-test-labels.csv"
 N_TRAIN, N_TEST = 5000, 1000
 
 
+def require_demo_for(competition: str) -> None:
+    if competition != DEMO_COMPETITION:
+        raise BadInput(f"--demo: the embedded demo is {DEMO_COMPETITION}'s; there is none for {competition}")
+
+
 def demo_test_labels() -> np.ndarray:
     with open(DEMO_LABELS, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    return np.array([int(row["Label"]) for row in rows], dtype=np.int64)
+    return np.array([int(row[DEFAULT_HEADER[1]]) for row in rows], dtype=np.int64)
 
 
 def build_demo(source_zip: Path, n_train: int = N_TRAIN, n_test: int = N_TEST, seed: int = 0) -> None:
@@ -40,8 +50,9 @@ def build_demo(source_zip: Path, n_train: int = N_TRAIN, n_test: int = N_TEST, s
                                            stratify=[labels[i] for i in chosen], random_state=seed)
     train_csv = "\n".join([header] + [rows[i] for i in train_idx]) + "\n"
     test_csv = "\n".join([header.split(",", 1)[1]] + [rows[i].split(",", 1)[1] for i in test_idx]) + "\n"
-    sample = "ImageId,Label\n" + "".join(f"{i},0\n" for i in range(1, n_test + 1))
-    answers = "ImageId,Label\n" + "".join(f"{i},{labels[j]}\n" for i, j in enumerate(test_idx, start=1))
+    submission_header = ",".join(DEFAULT_HEADER) + "\n"  # the demo is a Digit Recognizer: the default header
+    sample = submission_header + "".join(f"{i},0\n" for i in range(1, n_test + 1))
+    answers = submission_header + "".join(f"{i},{labels[j]}\n" for i, j in enumerate(test_idx, start=1))
 
     DEMO_DIR.mkdir(exist_ok=True)
     with zipfile.ZipFile(DEMO_ZIP, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:

@@ -1,7 +1,9 @@
 """What a pixel file holds, worked out from its header (or Parquet schema) before any row is read.
 
-Columns are matched by name: `pixel0..pixelN-1` in any order, an optional `label` and an optional
-`ImageId`; anything else is an error unless the caller asks to ignore it.
+Columns are matched by name, by the conventions of core.data.columns: pixel columns numbered from
+0 or from 1 in any order, an optional label and an optional id; anything else is an error unless
+the caller asks to ignore it. Pixel columns are never ignored: a file with other pixels than the
+expected N is refused, whatever the options.
 """
 
 from __future__ import annotations
@@ -9,19 +11,20 @@ from __future__ import annotations
 import csv
 import gzip
 import math
-import re
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line
+from core.data.columns import (PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index,
+                               pixel_name)
 
-PIXEL_COLUMN = re.compile(r"^pixel(\d+)$")
-LABEL_COLUMN = "label"
-ID_COLUMN = "ImageId"
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
-MAX_HEADER_BYTES = 1 << 22
+# The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
+# rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
+MAX_LINE_BYTES = 16 << 20
 OTHER_DELIMITERS = (";", "\t", "|", " ")
 
 
@@ -33,7 +36,7 @@ class PixelLayout:
     kind: str  # "csv" | "parquet"
     compressed: bool
     names: list[str]  # every column, in file order
-    pixel_columns: list[str]  # pixel0..pixelN-1, in pixel order
+    pixel_columns: list[str]  # pixel0..pixelN-1 (or pixel1..pixelN), in pixel order
     label_column: str | None = None
     id_column: str | None = None
     ignored: list[str] = field(default_factory=list)
@@ -54,6 +57,17 @@ def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
     return (1, side, side) if num_pixels > 0 and side * side == num_pixels else None
 
 
+def parse_shape(text: str) -> tuple[int, int, int]:
+    """`CxHxW` (e.g. `1x28x28`; `HxW` means one channel) -> (C, H, W); pixels are read channel by channel."""
+    parts = text.lower().replace("\u00d7", "x").split("x")
+    if len(parts) == 2:
+        parts = ["1", *parts]
+    if len(parts) != 3 or not all(p.strip().isascii() and p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise BadInput(f"--input-shape: expected CxHxW such as 1x28x28, got {text!r}")
+    channels, height, width = (int(p) for p in parts)
+    return channels, height, width
+
+
 def file_kind(path: Path) -> tuple[str, bool]:
     """("csv"|"parquet", gzip-compressed?) by content where it can tell, by name otherwise."""
     with open(path, "rb") as handle:
@@ -67,8 +81,14 @@ def open_binary(path: Path, compressed: bool):
     return gzip.open(path, "rb") if compressed else open(path, "rb")
 
 
-def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False) -> PixelLayout:
-    """Validate the header (or schema) before any row is read."""
+def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
+                id_names: Iterable[str] = ()) -> PixelLayout:
+    """Validate the header (or schema) before any row is read.
+
+    `num_pixels` (from a checkpoint or --input-shape) is how many pixel columns there must be;
+    without it the file's own contiguous pixel columns decide. `id_names` adds id column names
+    to the recognised ones (the sample submission's).
+    """
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
@@ -79,16 +99,19 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     else:
         names = _csv_header(path, compressed)
         where = "line 1"
-    return _layout(path, kind, compressed, names, num_pixels, ignore_extra, where)
+    return _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names))
 
 
 def _csv_header(path: Path, compressed: bool) -> list[str]:
     try:
         with open_binary(path, compressed) as handle:
-            raw = handle.readline(MAX_HEADER_BYTES)
-            second = handle.readline(MAX_HEADER_BYTES)
+            raw = handle.readline(MAX_LINE_BYTES + 1)
+            if len(raw) > MAX_LINE_BYTES:
+                raise BadInput(f"{path}: line 1: longer than {MAX_LINE_BYTES >> 20} MiB without a line end; "
+                               "expected a CSV header such as label,pixel0,pixel1,...")
+            second = handle.readline(MAX_LINE_BYTES)
             while second and not second.strip():  # blank lines between header and rows
-                second = handle.readline(MAX_HEADER_BYTES)
+                second = handle.readline(MAX_LINE_BYTES)
     except (EOFError, OSError, zlib.error) as exc:
         raise BadInput(f"{path}: line 1: cannot read the header ({read_failure(exc)})") from None
     if not raw.strip():
@@ -120,34 +143,64 @@ def _parquet_names(path: Path) -> list[str]:
         raise BadInput(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
 
 
-def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where) -> PixelLayout:
+def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names) -> PixelLayout:
     seen: dict[str, int] = {}
     for number, name in enumerate(names, start=1):
         if name in seen:
             raise BadInput(f"{path}: {where}, column {number}: duplicate column name {name!r} "
                            f"(first at column {seen[name]})")
         seen[name] = number
-    pixel_index = {int(m.group(1)): name for name in names if (m := PIXEL_COLUMN.match(name))}
-    count = num_pixels if num_pixels is not None else _contiguous_count(pixel_index)
-    missing = [f"pixel{i}" for i in range(count) if i not in pixel_index]
-    if count == 0 or missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        raise BadInput(f"{path}: {where}: missing column {missing[0] if missing else 'pixel0'}{more}; "
-                       f"expected pixel0..pixel{max(count, 1) - 1}")
-    pixels = [pixel_index[i] for i in range(count)]
-    known = set(pixels) | {LABEL_COLUMN, ID_COLUMN}
-    extra = [name for name in names if name not in known]
+    pixels: dict[int, str] = {}
+    labels, ids, extra = [], [], []
+    for number, name in enumerate(names, start=1):
+        try:
+            index = pixel_index(name)
+        except BadColumnName as exc:
+            raise BadInput(f"{path}: {where}, column {number}: {name[:40]!r} is not a pixel column name: "
+                           f"{exc}") from None
+        if index is not None:
+            pixels[index] = name
+        else:
+            (labels if is_label(name) else ids if is_id(name, id_names) else extra).append(name)
+    for role, found in (("label", labels), ("id", ids)):
+        if len(found) > 1:
+            raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
+                           f"besides {found[0]!r}; expected at most one")
+    base, count = _pixel_range(path, where, pixels, num_pixels)
     if extra and not ignore_extra:
         raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: unexpected column {extra[0]!r}; expected "
-                       f"{LABEL_COLUMN}, {ID_COLUMN} or pixel0..pixel{count - 1} (--ignore-extra-columns skips it)")
-    return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names), pixel_columns=pixels,
-                       label_column=LABEL_COLUMN if LABEL_COLUMN in seen else None,
-                       id_column=ID_COLUMN if ID_COLUMN in seen else None, ignored=extra)
+                       f"{describe_conventions()} (--ignore-extra-columns skips it)")
+    return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
+                       pixel_columns=[pixels[i] for i in range(base, base + count)],
+                       label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
+                       ignored=extra)
 
 
-def _contiguous_count(pixel_index: dict[int, str]) -> int:
-    """Without a checkpoint, N is pixel0..pixelK-1 for the largest K present (gaps are reported)."""
-    return max(pixel_index) + 1 if pixel_index else 0
+def _pixel_range(path, where, pixels: dict[int, str], expected: int | None) -> tuple[int, int]:
+    """(first index, count) of the pixel columns: all of them, numbered from 0 or 1 without gaps."""
+    if not pixels:
+        raise BadInput(f"{path}: {where}: no pixel columns; expected {describe_conventions()}")
+    indices = sorted(pixels)
+    low, high, found = indices[0], indices[-1], len(indices)
+    base = low if expected is None else min(low, max(PIXEL_BASES))
+    if base not in PIXEL_BASES:
+        raise BadInput(f"{path}: {where}: the first pixel column is {pixels[low]}; expected "
+                       f"{' or '.join(map(pixel_name, PIXEL_BASES))}")
+    count = high - base + 1 if expected is None else expected
+    fits = (lambda n: square_shape(n) is not None) if expected is None else (lambda n: n == expected)
+    if low == 0 and found == high + 1 and not fits(found) and fits(found - 1):
+        raise BadInput(f"{path}: {where}: both {pixels[0]} and {pixels[high]}: pixel columns numbered from 0 and "
+                       f"from 1 are mixed; expected {pixel_name(0)}..{pixel_name(high - 1)} or "
+                       f"{pixel_name(1)}..{pixel_name(high)}")
+    if high >= base + count:
+        raise BadInput(f"{path}: {where}: {found} pixel columns ({pixels[low]}..{pixels[high]}); expected {count} "
+                       f"({pixel_name(base)}..{pixel_name(base + count - 1)})")
+    if found < count:
+        gap = next((base + k for k, index in enumerate(indices) if index != base + k), high + 1)
+        more = count - found - 1
+        raise BadInput(f"{path}: {where}: missing column {pixel_name(gap)}{f' (and {more} more)' if more else ''}; "
+                       f"expected {pixel_name(base)}..{pixel_name(base + count - 1)}")
+    return base, count
 
 
 def read_failure(exc: BaseException) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import zlib
 
-from core.data.layout import PixelLayout, open_binary, read_failure
+from core.data.layout import MAX_LINE_BYTES, PixelLayout, open_binary, read_failure
 
 EXPECTED_PIXEL = "expected an integer 0..255"
 MAX_SHOWN = 30
@@ -22,13 +22,17 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
     position = {name: i for i, name in enumerate(layout.names)}
     pixel_at = [position[name] for name in layout.pixel_columns]
     label_at = position.get(layout.label_column) if layout.label_column else None
-    line_number, position = 0, 0
+    line_number, consumed = 0, 0  # consumed: bytes of text read so far
     try:
         with open_binary(layout.path, layout.compressed) as handle:
-            for raw in handle:
+            # readline with a limit: iterating the file would hold a whole enormous line in memory.
+            while raw := handle.readline(MAX_LINE_BYTES + 1):
                 line_number += 1
-                position += len(raw)
-                if line_number == 1 or position <= from_byte:
+                consumed += len(raw)
+                if len(raw) > MAX_LINE_BYTES:
+                    return (f"{layout.path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB without a "
+                            f"line end; expected rows of {width} fields")
+                if line_number == 1 or consumed <= from_byte:
                     continue
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():

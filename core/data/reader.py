@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import BadInput, first_line
-from core.data.layout import PixelLayout, read_layout
+from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem
 
@@ -26,9 +26,9 @@ DEFAULT_BLOCK_BYTES = 4 << 20
 
 @dataclass
 class PixelBatch:
-    pixels: np.ndarray  # uint8 (rows, num_pixels), pixel0.. order
-    labels: np.ndarray | None
-    ids: np.ndarray | None
+    pixels: np.ndarray  # uint8 (rows, num_pixels), in pixel order
+    labels: np.ndarray | None  # str: labels are compared as text (core.data.classes)
+    ids: np.ndarray | None  # str
     first_row: int  # 0-based index of this batch's first data row in what is read (the file, or a part)
 
 
@@ -50,6 +50,10 @@ def read_pixels(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     return iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra), block_bytes)
 
 
+class LineTooLong(Exception):
+    """A line ran past MAX_LINE_BYTES; the error path names it."""
+
+
 # -- CSV -----------------------------------------------------------------------------------------
 
 def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Iterator[PixelBatch]:
@@ -57,28 +61,46 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     import pyarrow.csv as pacsv
 
     types = {name: pa.uint8() for name in layout.pixel_columns}
-    if layout.id_column:
-        types[layout.id_column] = pa.string()
-    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True)
+    for name in (layout.label_column, layout.id_column):
+        if name:  # as text: "07" stays "07", and a label column's type never depends on the chunk
+            types[name] = pa.string()
     # No null values: an empty pixel cell must fail conversion, not become a silent NaN.
     convert = pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     parse = pacsv.ParseOptions(delimiter=",")
-    rows_done, offset = 0, part.byte_span[0] if part.byte_span else 0
+    rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
     try:
         for offset, chunk in _line_chunks(layout, block_bytes, part.byte_span):
-            table = pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse,
-                                   convert_options=convert)
+            table = _parse_chunk(chunk, layout, parse, convert)
             for record_batch in table.combine_chunks().to_batches():
                 if record_batch.num_rows:
-                    yield _to_pixel_batch(record_batch, layout, rows_done)
+                    yield _to_pixel_batch(record_batch, layout, rows_done, offset)
                     rows_done += record_batch.num_rows
-    except (pa.ArrowException, OSError, EOFError, zlib.error) as exc:
-        # `offset`: where the chunk that failed starts; everything before it parsed cleanly.
+    except (pa.ArrowException, OSError, EOFError, zlib.error, LineTooLong) as exc:
+        failure = first_line(exc)
+    # Located outside the handler: the exception's traceback would keep the chunk buffers alive.
+    # `offset`: where the chunk that failed starts; everything before it parsed cleanly.
+    if failure is not None:
         raise BadInput(locate_csv_problem(layout, offset) or
-                       f"{layout.path}: near line {line_at(layout, offset)}: {first_line(exc)}") from None
+                       f"{layout.path}: near line {line_at(layout, offset)}: {failure}")
     if rows_done == 0 and part.whole:
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
+
+
+def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert):
+    """pyarrow parses in 1 MiB blocks, several at once, and refuses a row that straddles two
+    ("straddling object"); a chunk holding such a row is parsed as one block instead."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True)
+    try:
+        return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowInvalid as exc:
+        if "straddl" not in str(exc):
+            raise
+    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True, block_size=len(chunk) + 1)
+    return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse, convert_options=convert)
 
 
 def _line_chunks(layout: PixelLayout, chunk_bytes: int,
@@ -90,7 +112,8 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
     with the block size and the file; here exactly one chunk is parsed at a time, in one buffer
     reused throughout (fresh multi-megabyte buffers per chunk fragment the C heap). Each view is
     valid until the next one is requested. Pixel CSVs hold no quoted line breaks, so cutting at a
-    newline never splits a row.
+    newline never splits a row. A line longer than MAX_LINE_BYTES raises LineTooLong instead of
+    growing the buffer without end.
     """
     import pyarrow as pa
 
@@ -102,6 +125,8 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
             base = _skip_to(stream, span[0], buffer, layout.compressed)
         while True:
             if len(buffer) - filled < chunk_bytes:  # a line longer than a chunk: make room
+                if filled > MAX_LINE_BYTES:
+                    raise LineTooLong(f"a line longer than {MAX_LINE_BYTES >> 20} MiB")
                 buffer = buffer + bytes(chunk_bytes)  # a new buffer: the last view may still be alive
             want = chunk_bytes if left is None else min(chunk_bytes, left)
             read = stream.readinto(memoryview(buffer)[filled:filled + want]) if want else 0
@@ -138,10 +163,10 @@ def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:
     return done
 
 
-def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
+def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int, chunk_at: int) -> PixelBatch:
     # One C++ pass to a row-major (rows, N) matrix; a Python loop over 784 columns costs 10x more.
     pixels = np.asarray(record_batch.select(range(layout.num_pixels)).to_tensor(row_major=True))
-    labels, ids = _label_and_ids(record_batch, layout)
+    labels, ids = _label_and_ids(record_batch, layout, first_row, chunk_at)
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
 
 
@@ -186,15 +211,22 @@ def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) ->
             raise BadInput(f"{layout.path}: row {first_row + int(bad[0]) + 1}, column {name}: value "
                            f"{values[bad[0]]}; expected an integer 0..255")
         pixels[:, j] = values
-    labels, ids = _label_and_ids(record_batch, layout)
+    labels, ids = _label_and_ids(record_batch, layout, first_row)
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
 
 
-def _label_and_ids(record_batch, layout: PixelLayout):
-    """The columns after the pixels, in `PixelLayout.wanted` order."""
+def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: int = 0):
+    """The columns after the pixels, in `PixelLayout.wanted` order, as text. `chunk_at`: where the
+    CSV chunk holding these rows starts in the text, for the error path."""
     extra, labels, ids = layout.num_pixels, None, None
     if layout.label_column:
-        labels = record_batch.column(extra).to_numpy(zero_copy_only=False)
+        column = record_batch.column(extra)
+        labels = column.to_numpy(zero_copy_only=False).astype(str)
+        empty = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False) | (labels == ""))
+        if len(empty):
+            located = locate_csv_problem(layout, chunk_at) if layout.kind == "csv" else None
+            raise BadInput(located or f"{layout.path}: data row {first_row + int(empty[0]) + 1}, column "
+                                      f"{layout.label_column}: empty cell; expected a label")
         extra += 1
     if layout.id_column:
         ids = record_batch.column(extra).to_numpy(zero_copy_only=False).astype(str)

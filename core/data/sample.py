@@ -1,4 +1,8 @@
-"""The competition's sample_submission.csv: the format a submission must have, and the check that it does."""
+"""The competition's sample_submission.csv: the format a submission must have, and the check that it does.
+
+The sample decides everything about the output: the id column's name, the label column's name
+(and spelling), which ids there are and in what order.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +13,61 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import BadInput
+from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 
-DEFAULT_HEADER = ("ImageId", "Label")  # Digit Recognizer's, used when there is no sample to follow
+DEFAULT_HEADER = (DEFAULT_ID, DEFAULT_LABEL)  # used when there is no sample to follow
+SHOWN = 3  # ids quoted in a mismatch message
 
 
 @dataclass
 class SampleFormat:
-    header: list[str]  # e.g. ["ImageId", "Label"]
+    header: list[str]  # [id column, label column], e.g. ["ImageId", "Label"] or ["id", "label"]
     ids: list[str]  # the ids in the order Kaggle expects
+    path: Path | None = None
+
+    @property
+    def id_column(self) -> str:
+        return self.header[0]
+
+    @property
+    def label_column(self) -> str:
+        return self.header[1]
 
 
 def read_sample(path: Path) -> SampleFormat:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read sample submission ({exc.strerror})") from None
-    if not rows or len(rows[0]) != 2:
-        raise BadInput(f"{path}: line 1: expected a two-column header such as ImageId,Label")
-    return SampleFormat(header=rows[0], ids=[row[0] for row in rows[1:] if row])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"{path}: cannot read sample submission ({getattr(exc, 'strerror', None) or exc})") from None
+    if not rows or len(rows[0]) != 2 or not all(name.strip() for name in rows[0]):
+        found = f"{len(rows[0])} columns" if rows else "an empty file"
+        raise BadInput(f"{path}: line 1: {found}; expected a two-column header, id then label, "
+                       f"such as {','.join(DEFAULT_HEADER)}")
+    ids = [row[0] for row in rows[1:] if row]
+    duplicate = _first_duplicate(ids)
+    if duplicate is not None:
+        raise BadInput(f"{path}: id {duplicate!r} appears more than once; a sample lists each id once")
+    return SampleFormat(header=[name.strip() for name in rows[0]], ids=ids, path=Path(path))
+
+
+def order_by_sample(ids: np.ndarray, sample: SampleFormat, source: Path) -> np.ndarray:
+    """Positions into `ids` (the input's own id column) that put its rows in the sample's order.
+
+    The two must hold the same ids, each once; otherwise BadInput says how they differ.
+    """
+    ids = np.asarray(ids).astype(str).tolist()
+    duplicate = _first_duplicate(ids)
+    if duplicate is not None:
+        raise BadInput(f"{source}: id {duplicate!r} appears more than once; {sample.path} lists each id once")
+    position = {value: i for i, value in enumerate(ids)}
+    missing = [value for value in sample.ids if value not in position]
+    if missing or len(ids) != len(sample.ids):
+        wanted = set(sample.ids)
+        unknown = [value for value in ids if value not in wanted]
+        raise BadInput(f"{source}: its ids differ from {sample.path}'s: {_some(unknown)} only in {source.name}, "
+                       f"{_some(missing)} only in the sample")
+    return np.array([position[value] for value in sample.ids], dtype=np.int64)
 
 
 def check_submission(path: Path, sample: SampleFormat, classes: list | None = None) -> int:
@@ -49,5 +89,21 @@ def check_submission(path: Path, sample: SampleFormat, classes: list | None = No
 
 
 def default_ids(count: int) -> np.ndarray:
-    """Kaggle's Digit Recognizer numbers test rows from 1."""
+    """Without an id column or a sample: rows numbered from 1, as Digit Recognizer numbers them."""
     return np.arange(1, count + 1)
+
+
+def _first_duplicate(values) -> str | None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            return value
+        seen.add(value)
+    return None
+
+
+def _some(values: list[str]) -> str:
+    if not values:
+        return "none"
+    shown = ", ".join(repr(v) for v in values[:SHOWN])
+    return f"{len(values)} ({shown}{', ...' if len(values) > SHOWN else ''})"

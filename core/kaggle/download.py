@@ -17,6 +17,7 @@ def fetch(workspace: Workspace, log: Log, force: bool = False, data_dir: Path | 
     target = Path(data_dir) if data_dir else workspace.data_dir
     files = CompetitionFiles(target)
     if workspace.demo:
+        demo.require_demo_for(workspace.competition)
         return install(demo.DEMO_ZIP, files, {"competition": workspace.competition, "demo": True}, force, log)
     return _fetch_from_kaggle(workspace.competition, files, force, log)
 

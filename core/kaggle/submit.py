@@ -15,7 +15,7 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.base.workspace import Workspace
 from core.data.competition import CompetitionFiles
-from core.data.sample import check_submission, read_sample
+from core.data.sample import SampleFormat, check_submission, read_sample
 from core.dist.world import current_world
 from core.kaggle import api
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
@@ -51,11 +51,11 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
         raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
     world = current_world()
     sample = world.from_rank0(lambda: _check_allowed(config, log))
-    path = config.file if config.file is not None else _predict(config, workspace, log)
+    path = config.file if config.file is not None else _predict(config, workspace, sample, log)
     return world.from_rank0(lambda: _check_and_upload(config, path, sample, log))
 
 
-def _check_allowed(config: SubmitConfig, log: Log):
+def _check_allowed(config: SubmitConfig, log: Log) -> SampleFormat:
     """Credentials and today's allowance (unless a dry run), then the sample submission to match."""
     if not config.dry_run:
         creds = require_credentials()
@@ -65,7 +65,7 @@ def _check_allowed(config: SubmitConfig, log: Log):
     return read_sample(config.files.check().sample)
 
 
-def _check_and_upload(config: SubmitConfig, path: Path, sample, log: Log) -> SubmitOutcome:
+def _check_and_upload(config: SubmitConfig, path: Path, sample: SampleFormat, log: Log) -> SubmitOutcome:
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     rows = check_submission(path, sample)
@@ -81,14 +81,14 @@ def _check_and_upload(config: SubmitConfig, path: Path, sample, log: Log) -> Sub
     return SubmitOutcome(path, rows, ref, scored)
 
 
-def _predict(config: SubmitConfig, workspace: Workspace, log: Log) -> Path:
+def _predict(config: SubmitConfig, workspace: Workspace, sample: SampleFormat, log: Log) -> Path:
     """Every rank predicts its share of test.csv; rank 0 writes the checked file; all get its path."""
-    from core.predict.outputs import write_checked_submission
+    from core.predict.outputs import id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(config.checkpoints, config.device)
-    predictions = predict_file(config.files.test, predictor, log)
+    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
     return current_world().from_rank0(lambda: write_checked_submission(
         workspace.new_submission_dir() / "submission.csv", predictions, predictor.spec.classes, log,
-        sample_path=config.files.sample, required=True))
+        sample=sample, required=True))

@@ -9,43 +9,68 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
+
 from core.base.atomic import atomic_path, atomic_write
 from core.base.errors import BadInput
 from core.base.log import Log
-from core.data.competition import SAMPLE_NAME
-from core.data.sample import DEFAULT_HEADER, SampleFormat, check_submission, read_sample
+from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
+from core.data.competition import CompetitionFiles
+from core.data.sample import SampleFormat, check_submission, order_by_sample, read_sample
 from core.predict.stream import Predictions
 
 
-def find_sample(explicit: Path | None, input_path: Path, data_dir: Path | None) -> tuple[Path | None, bool]:
-    """(sample path or None, given explicitly?): --sample, else --data-dir's, else the one beside the input."""
+def find_sample(explicit: Path | None, input_path: Path, data_dir: Path | None) -> tuple[SampleFormat | None, bool]:
+    """(sample or None, given explicitly?): --sample, else --data-dir's, else the one beside the input."""
     if explicit is not None:
         if not explicit.is_file():
             raise BadInput(f"--sample {explicit}: no such file")
-        return explicit, True
+        return read_sample(explicit), True
     for folder in (data_dir, input_path.parent):
-        if folder is not None and (folder / SAMPLE_NAME).is_file():
-            return folder / SAMPLE_NAME, data_dir is not None
+        if folder is not None and (path := CompetitionFiles(Path(folder)).sample).is_file():
+            return read_sample(path), data_dir is not None
     return None, False
 
 
+def id_names(sample: SampleFormat | None) -> tuple[str, ...]:
+    """The id column names to recognise in the input besides the usual ones: the sample's."""
+    return (sample.id_column,) if sample is not None else ()
+
+
 def write_checked_submission(output: Path, predictions: Predictions, classes: list, log: Log,
-                             sample_path: Path | None = None, required: bool = False) -> Path:
-    """Write ImageId,Label in input order; with a sample, match its header, row count and ids first."""
-    sample = read_sample(sample_path) if sample_path else None
-    if sample is not None and len(sample.ids) != len(predictions.labels):
-        message = f"{len(predictions.labels)} predictions, but {sample_path} has {len(sample.ids)} rows"
-        if required:
-            raise BadInput(message)
-        log.warn(f"{message}; not checking against it", event="predict.sample_skipped")
-        sample = None
+                             sample: SampleFormat | None = None, required: bool = False) -> Path:
+    """Write id,label rows in the sample's format, order and ids, checked before the rename.
+
+    Input ids (when the input has an id column) must be the sample's, and the rows follow the
+    sample's order; without input ids the rows pair with the sample's ids in order. A sample that
+    does not fit is an error when `required` (given explicitly, or the competition's), else a
+    warning and the input's own ids and order under the default header.
+    """
+    rows = _sample_rows(predictions, sample, required, log) if sample is not None else None
     with atomic_path(output) as staging:
-        if sample is None:
-            _write_rows(staging, DEFAULT_HEADER, zip(predictions.ids, predictions.labels))
+        if rows is None:
+            header = (predictions.id_column or DEFAULT_ID, DEFAULT_LABEL)
+            _write_rows(staging, header, zip(predictions.ids, predictions.labels))
         else:
-            _write_rows(staging, sample.header, zip(sample.ids, predictions.labels))
+            _write_rows(staging, sample.header, zip(sample.ids, predictions.labels[rows]))
             _check(staging, output, sample, classes)
     return output
+
+
+def _sample_rows(predictions: Predictions, sample: SampleFormat, required: bool, log: Log) -> np.ndarray | None:
+    """Positions of the predictions in the sample's order, or None when the sample does not apply."""
+    count = len(predictions.labels)
+    try:
+        if predictions.id_column is not None:
+            return order_by_sample(predictions.ids, sample, predictions.source)
+        if len(sample.ids) != count:
+            raise BadInput(f"{count} predictions, but {sample.path} has {len(sample.ids)} rows")
+        return np.arange(count)
+    except BadInput as exc:
+        if required:
+            raise
+        log.warn(f"{exc}; not checking against it", event="predict.sample_skipped")
+        return None
 
 
 def _write_rows(path: Path, header, rows) -> None:
@@ -63,12 +88,12 @@ def _check(staging: Path, output: Path, sample: SampleFormat, classes: list) -> 
 
 
 def write_probs(path: Path, predictions: Predictions, classes: list) -> Path:
-    """Class probabilities as Parquet: ImageId, then one float32 column per class (p_<class>)."""
+    """Class probabilities as Parquet: the id, then one float32 column per class (p_<class>)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    columns = {"ImageId": pa.array(predictions.ids.astype(str) if predictions.ids.dtype == object
-                                   else predictions.ids)}
+    ids = predictions.ids.astype(str) if predictions.ids.dtype == object else predictions.ids
+    columns = {predictions.id_column or DEFAULT_ID: pa.array(ids)}
     for index, label in enumerate(classes):
         columns[f"p_{label}"] = pa.array(predictions.probs[:, index])
     with atomic_path(path) as staging:
@@ -81,7 +106,8 @@ def write_scores(path: Path, predictions: Predictions) -> Path:
     with atomic_write(path, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         has_truth = predictions.true_labels is not None
-        writer.writerow(["ImageId", "Label", "Confidence"] + (["TrueLabel"] if has_truth else []))
+        writer.writerow([predictions.id_column or DEFAULT_ID, DEFAULT_LABEL, "Confidence"]
+                        + (["TrueLabel"] if has_truth else []))
         for i in range(len(predictions.labels)):
             row = [predictions.ids[i], predictions.labels[i], f"{predictions.confidence[i]:.6f}"]
             writer.writerow(row + ([predictions.true_labels[i]] if has_truth else []))

@@ -6,6 +6,7 @@ Under torchrun every rank predicts its own contiguous share of the rows (core.di
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from core.base.log import Log
 from core.base.memory import keep_heap_for_reuse
+from core.data.classes import outside
 from core.data.layout import PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.sample import default_ids
@@ -22,6 +24,8 @@ from core.predict.loader import batch_loader
 from core.predict.predictor import Predictor
 from core.predict.rowstore import RowStore
 
+SHOWN = 3  # examples quoted for labels outside the model's classes
+
 
 @dataclass
 class Predictions:
@@ -29,13 +33,30 @@ class Predictions:
     labels: np.ndarray  # predicted class labels
     confidence: np.ndarray  # probability of the predicted class
     probs: np.ndarray  # (rows, classes)
-    true_labels: np.ndarray | None  # present when the input had a label column
+    true_labels: np.ndarray | None  # present when the input had a label column (as text)
+    id_column: str | None = None  # the input's id column, when `ids` came from it
+    source: Path | None = None  # the file predicted
 
     @property
     def accuracy(self) -> float | None:
         if self.true_labels is None:
             return None
         return float(np.mean(self.labels.astype(str) == self.true_labels.astype(str)))
+
+    def unknown_labels(self, classes: list) -> np.ndarray:
+        """Rows whose true label is none of the model's classes: always counted as wrong."""
+        return np.zeros(0, np.int64) if self.true_labels is None else outside(self.true_labels, classes)
+
+
+def unknown_labels_note(path: Path, predictions: Predictions, classes: list) -> str | None:
+    """One line on the rows whose labels the model cannot predict, or None when there are none."""
+    rows = predictions.unknown_labels(classes)
+    if not len(rows):
+        return None
+    examples = ", ".join(f"data row {i + 1}: {predictions.true_labels[i]!r}" for i in rows[:SHOWN])
+    return (f"{path}: {len(rows)} of {len(predictions.labels)} rows have labels outside the model's "
+            f"{len(classes)} classes ({examples}{', ...' if len(rows) > SHOWN else ''}); the accuracy counts "
+            "them as wrong")
 
 
 @dataclass
@@ -48,26 +69,28 @@ class _Share:
 
 
 def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
-                 world: World | None = None) -> Predictions | None:
+                 id_names: Iterable[str] = (), world: World | None = None) -> Predictions | None:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
+    `id_names` (the sample submission's id column) are recognised as the id column too.
     Under torchrun every rank must call this; the whole file's Predictions come back on rank 0,
     None on the other ranks, and a bad row on any rank raises the same error on all of them.
     """
     world = world or current_world()
-    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, world.size))
+    id_names = tuple(id_names)
+    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, id_names, world.size))
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
                  f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
                  columns=layout.ignored)
     share = world.agree(lambda: _predict_share(layout, parts[world.rank], predictor, log, world))
     shares = world.gather(share)
-    return None if shares is None else _joined(shares, layout, predictor)
+    return None if shares is None else _joined(shares, layout, predictor, path)
 
 
-def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, world: int):
-    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra)
+def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, id_names: tuple, world: int):
+    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra, id_names=id_names)
     return layout, plan_parts(layout, world)
 
 
@@ -90,7 +113,7 @@ def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, lo
                   ids=ids.array() if layout.id_column else None)
 
 
-def _joined(shares: list[_Share], layout: PixelLayout, predictor: Predictor) -> Predictions:
+def _joined(shares: list[_Share], layout: PixelLayout, predictor: Predictor, path: Path) -> Predictions:
     """The shares, in rank order, as the whole file's predictions."""
     def joined(name):
         arrays = [getattr(share, name) for share in shares]
@@ -102,4 +125,5 @@ def _joined(shares: list[_Share], layout: PixelLayout, predictor: Predictor) -> 
                        labels=predictor.labels_for(all_probs),
                        confidence=all_probs.max(axis=1) if rows else np.zeros(0, np.float32),
                        probs=all_probs,
-                       true_labels=joined("truth") if layout.label_column else None)
+                       true_labels=joined("truth") if layout.label_column else None,
+                       id_column=layout.id_column, source=Path(path))

@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import BadInput
-from core.data.competition import TEST_NAME, TRAIN_NAME
+from core.data.competition import CompetitionFiles
 from core.data.layout import square_shape
 from core.data.table import read_pixel_table
 from core.report import plots
 
-DATA_FILES = (TRAIN_NAME, TEST_NAME)
+DATA_ROLES = ("train", "test")
 GRID_SIDE = 5  # a 5x5 grid, as in the notebook
 
 
@@ -45,13 +45,15 @@ class DataSummary:
 
 def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary:
     data_dir = Path(data_dir)
-    present = [name for name in DATA_FILES if (data_dir / name).is_file()]
+    files = CompetitionFiles(data_dir)
+    paths = {path.name: path for path in map(files.path_of, DATA_ROLES) if path.is_file()}
+    present = list(paths)
     if not present:
         raise BadInput(f"{data_dir}: no train.csv or test.csv; run `kaggle-job download` first")
     summary = DataSummary(directory=data_dir)
     tables = {}
     for name in present:
-        table = read_pixel_table(data_dir / name)
+        table = read_pixel_table(paths[name])
         tables[name] = table
         pixels = table.pixels
         summary.files.append(FileSummary(
@@ -64,7 +66,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary
     table = tables[source]
     shape = _height_width(table.pixels.shape[1])
     if shape is None:
-        raise BadInput(f"{data_dir / source}: {table.pixels.shape[1]} pixel columns do not form a square image")
+        raise BadInput(f"{paths[source]}: {table.pixels.shape[1]} pixel columns do not form a square image")
     if table.labels is not None:
         labels, counts = np.unique(table.labels.astype(str), return_counts=True)
         order = _natural_order(labels)
@@ -79,7 +81,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary
     captions = ([f"label {table.labels[i]}" for i in chosen] if table.labels is not None
                 else [f"row {i + 1}" for i in chosen])
     summary.grid = plots.digit_grid(images, captions, output_dir / "first_look.png",
-                                    title=f"{len(chosen)} random digits from {source}", columns=GRID_SIDE)
+                                    title=f"{len(chosen)} random images from {source}", columns=GRID_SIDE)
     return summary
 
 

@@ -64,7 +64,7 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
                "mean_confidence": float(np.mean(predictions.confidence)) if len(predictions.confidence) else None,
                "predicted_counts": _counts(predictions.labels, model.classes)}
     if evaluation is not None:
-        metrics.update(evaluation.as_dict())
+        metrics.update(evaluation.as_dict(), unknown_labels=len(predictions.unknown_labels(model.classes)))
     metrics_path = directory / "metrics.json"
     atomic_write_text(metrics_path, json.dumps(metrics, indent=2) + "\n")
     html.paragraph("The numbers above are also in metrics.json beside this file.", css="note")
@@ -77,8 +77,10 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
 def _summary(html: HtmlReport, csv_path, predictions, model: ModelInfo, evaluation, scores_file) -> None:
     if evaluation is not None:
         right = int(np.trace(evaluation.confusion))
+        unknown = len(predictions.unknown_labels(model.classes))
+        outside = f", {unknown} of them with labels outside the model's classes" if unknown else ""
         html.paragraph(f"accuracy {evaluation.accuracy:.4f} on {evaluation.rows} rows "
-                       f"({right} right, {evaluation.rows - right} wrong)", css="big")
+                       f"({right} right, {evaluation.rows - right} wrong{outside})", css="big")
     else:
         html.paragraph(f"{len(predictions.labels)} rows scored; the file has no label column, "
                        "so there is no accuracy, only what the model predicted and how sure it was.")
@@ -155,7 +157,8 @@ def _images(csv_path: Path, model: ModelInfo, rows: np.ndarray) -> np.ndarray:
     """The chosen rows' pixels as (n, C, H, W), read again from the file (the predictions hold none)."""
     if len(rows) == 0:
         return np.zeros((0, *model.input_shape), dtype=np.uint8)
-    table = read_pixel_table(csv_path, int(np.prod(model.input_shape)))
+    # The file was validated when predicted; other columns were allowed then or are not there.
+    table = read_pixel_table(csv_path, int(np.prod(model.input_shape)), ignore_extra=True)
     return table.pixels[np.asarray(rows)].reshape(-1, *model.input_shape)
 
 

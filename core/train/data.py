@@ -8,28 +8,59 @@ import numpy as np
 import torch
 
 from core.base.errors import BadInput
+from core.base.log import Log
+from core.data.classes import class_indices, classes_of
+from core.data.columns import LABEL_NAMES
 from core.data.layout import square_shape
 from core.data.table import read_pixel_table
 
 
-def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None):
-    """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order)."""
+def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None):
+    """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order).
+
+    The classes are whatever labels the file holds (core.data.classes orders them); the image
+    shape is `input_shape` (--input-shape) or, without it, the square the pixel count makes.
+    """
     table = read_pixel_table(csv_path, None if input_shape is None else int(np.prod(input_shape)))
     if table.labels is None:
-        raise BadInput(f"{csv_path}: line 1: a training file needs a 'label' column")
+        raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "
+                       f"(named {' or '.join(LABEL_NAMES)}, in any case)")
     shape = input_shape or square_shape(table.pixels.shape[1])
     if shape is None:
-        raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image")
-    classes, targets = np.unique(table.labels, return_inverse=True)
+        raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
+                       "give the shape with --input-shape CxHxW")
+    classes = classes_of(table.labels)
+    targets = class_indices(table.labels, classes)
+    single = [classes[i] for i in np.flatnonzero(np.bincount(targets, minlength=len(classes)) == 1)]
+    if single and log is not None:
+        log.warn(f"{csv_path}: {len(single)} class(es) have a single row ({', '.join(map(str, single[:10]))}"
+                 f"{' ...' if len(single) > 10 else ''}): trained on, not validated", event="train.rare_classes",
+                 classes=[str(c) for c in single])
     images = torch.from_numpy(table.pixels).view(-1, *shape)
-    return images, torch.from_numpy(targets.astype(np.int64)), [c.item() if hasattr(c, "item") else c for c in classes]
+    return images, torch.from_numpy(targets), classes
 
 
-def split_stratified(targets: torch.Tensor, val_fraction: float, seed: int):
-    """(train indices, validation indices), each class in proportion; the same seed, the same split."""
+def split_stratified(targets: torch.Tensor, val_fraction: float, seed: int, log: Log | None = None):
+    """(train indices, validation indices), each class in proportion; the same seed, the same split.
+
+    A class with a single row cannot be in both halves: its row trains and is not validated. When
+    the validation share is smaller than the number of classes, no split can hold every class and
+    a plain random split is used (said through `log`).
+    """
     from sklearn.model_selection import train_test_split
 
     index = np.arange(len(targets))
     if val_fraction <= 0:
         return index, index[:0]
-    return train_test_split(index, test_size=val_fraction, stratify=targets.numpy(), random_state=seed)
+    labels = targets.numpy()
+    counts = np.bincount(labels)
+    single = np.flatnonzero(counts == 1)
+    splittable = index[counts[labels] > 1]
+    try:
+        train, val = train_test_split(splittable, test_size=val_fraction, stratify=labels[splittable],
+                                      random_state=seed)
+    except ValueError as exc:  # fewer validation (or training) rows than classes
+        if log is not None:
+            log.warn(f"validation split not stratified ({exc}); a random split instead", event="train.split")
+        train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)
+    return np.sort(np.concatenate([train, index[counts[labels] == 1]])) if len(single) else train, val

@@ -166,7 +166,7 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
              rows=len(images), amp=str(amp_dtype), ranks=world.size, config=asdict(config))
 
     split_seed = config.seed if config.split_seed is None else config.split_seed
-    train_idx, val_idx = split_stratified(targets, config.val_fraction, split_seed)
+    train_idx, val_idx = split_stratified(targets, config.val_fraction, split_seed, log)
     x_train, y_train = images[train_idx], targets[train_idx]
     pixels = x_train.float().div(255.0)
     spec = ModelSpec(arch=config.arch, input_shape=tuple(images.shape[1:]), classes=list(classes),

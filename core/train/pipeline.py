@@ -20,11 +20,13 @@ from core.train.members import train_ensemble
 from core.train.outputs import save_result
 
 
-def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log) -> TrainResult:
+def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
+                        input_shape: tuple[int, int, int] | None = None) -> TrainResult:
+    """`input_shape` (--input-shape) when the pixels are not one square grayscale image."""
     world = current_world()
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
-    images, targets, classes = world.agree(lambda: load_training_data(train_csv))
+    images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log))
     data_sha = world.from_rank0(lambda: sha256_file(train_csv))
     if config.members > 1 or config.tta:
         return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world)

@@ -1,0 +1,36 @@
+"""Class labels as a data set holds them: digits, integers with gaps, or names.
+
+Labels are read as text and compared as text everywhere (a CSV's `7` and a checkpoint's 7 are the
+same class). A model's classes are stored in one stable order: integers when every label is a
+plain decimal integer (so 2 sorts before 10, and submissions print them as the data did), text in
+code-point order otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)  # "07" or "+7" would not print back as written
+
+
+def classes_of(labels: np.ndarray) -> list:
+    """The distinct labels in their stable order: ints when all are plain integers, else str."""
+    distinct = [str(text) for text in np.unique(np.asarray(labels).astype(str))]
+    if distinct and all(_INTEGER.fullmatch(text) for text in distinct):
+        return sorted(int(text) for text in distinct)
+    return distinct
+
+
+def class_indices(labels: np.ndarray, classes: list) -> np.ndarray:
+    """int64 index into `classes` for each label; every label must be one of them."""
+    position = {str(c): i for i, c in enumerate(classes)}
+    distinct, inverse = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+    return np.array([position[str(text)] for text in distinct], dtype=np.int64)[inverse.reshape(-1)]
+
+
+def outside(labels: np.ndarray, classes: list) -> np.ndarray:
+    """Positions of the labels that are not among `classes`."""
+    known = np.array([str(c) for c in classes])
+    return np.flatnonzero(~np.isin(np.asarray(labels).astype(str), known))

@@ -1,0 +1,260 @@
+"""Other competitions and datasets than Digit Recognizer, end to end through the real kaggle client and
+the emulator: Kannada-MNIST's `id` column and `id,label` sample, 1-based pixel columns with gapped
+labels in a nested folder, 14x14 images with named classes; and the bad cases, one line each."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.model.checkpoint import load_checkpoint
+from jobs.cli import app
+from tests.cli_output import one_error, records
+from tests.competitions import build, kannada_like, one_based_gapped, pixel_csv, small_strings
+
+
+def serve(emu, built):
+    emu.add_competition(built.slug, built.zip_bytes, built.answers)
+    return built
+
+
+def rows_of(path) -> list[list[str]]:
+    with open(path, newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def invoke(runner, *args):
+    return runner.invoke(app, [*args, "--log-format", "json"])
+
+
+def published(result) -> Path:
+    done = [r for r in records(result) if r.get("event") == "run.result"]
+    assert done, result.output
+    return Path(done[0]["submission"])
+
+
+def accuracy(submission: Path, answers: dict[str, str]) -> float:
+    body = rows_of(submission)[1:]
+    return sum(answers[i] == label for i, label in body) / len(answers)
+
+
+# -- whole competitions ---------------------------------------------------------------------------
+
+def test_run_on_a_kannada_like_competition_submits_in_the_sample_format(runner, emu, creds, isolated):
+    comp = serve(emu, kannada_like())
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--submit")
+    assert result.exit_code == 0, result.output
+    data = isolated / "data" / comp.slug
+    assert (data / "Dig-MNIST.csv").is_file()  # extra files come along, untouched
+
+    submission = published(result)
+    rows = rows_of(submission)
+    assert rows[0] == ["id", "label"]  # the sample's header, not ImageId,Label
+    assert [r[0] for r in rows[1:]] == [str(i) for i in range(60)]  # the test's own ids, from 0
+    assert accuracy(submission, comp.answers) >= 0.9
+
+    record = emu.submissions[-1]
+    assert record.content == submission.read_bytes()
+    emu.score(record)  # the emulator holds the file to the sample's header and ids, as Kaggle does
+    assert record.status == "COMPLETE", record.error
+    assert float(record.public_score) == pytest.approx(accuracy(submission, comp.answers))
+    manifest = json.loads((submission.parent / "manifest.json").read_text())
+    assert manifest["submitted"] is True and manifest["competition"] == comp.slug
+
+    # `submit` follows the same sample.
+    model = isolated / "checkpoints" / comp.slug / "model.pt"
+    dry = invoke(runner, "submit", "--competition", comp.slug, "--checkpoint", str(model), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    checked = [r for r in records(dry) if r.get("event") == "submit.dry_run"][0]
+    assert rows_of(checked["file"]) == rows
+
+    # The extra labelled file scores with the same model, in the original label space.
+    scored = invoke(runner, "score", str(data / "Dig-MNIST.csv"), "--checkpoint", str(model))
+    assert scored.exit_code == 0, scored.output
+    result_line = [r for r in records(scored) if r.get("event") == "score.result"][0]
+    assert result_line["accuracy"] >= 0.9 and result_line["unknown_labels"] == 0
+
+
+def test_one_based_gapped_labels_in_a_folder_train_predict_score(runner, emu, creds, isolated, tmp_path):
+    comp = serve(emu, one_based_gapped())
+    got = invoke(runner, "download", "--competition", comp.slug)
+    assert got.exit_code == 0, got.output
+    data = isolated / "data" / comp.slug
+    assert (data / "gapped-like" / "train.csv").is_file()
+    assert json.loads((data / "files.json").read_text())["paths"]["test"] == "gapped-like/test.csv"
+
+    model = tmp_path / "gapped.pt"
+    trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    # 19 validation rows cannot hold 24 classes: a plain random split, said in one warning.
+    assert [r for r in records(trained) if r.get("event") == "train.split"]
+    spec = load_checkpoint(model).spec
+    assert spec.classes == comp.classes and len(spec.classes) == 24 and 9 not in spec.classes
+    assert spec.input_shape == (1, 28, 28)
+
+    out = tmp_path / "submission.csv"
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "--input", str(data / "gapped-like" / "test.csv"),
+                       "--data-dir", str(data), "--output", str(out))
+    assert predicted.exit_code == 0, predicted.output
+    rows = rows_of(out)
+    assert rows[0] == ["ImageId", "Label"]
+    assert {r[1] for r in rows[1:]} <= {str(c) for c in comp.classes}
+    assert accuracy(out, comp.answers) >= 0.8
+
+    # A labelled 1-based file: accuracy and probabilities in the original (gapped) labels.
+    labelled = tmp_path / "labelled.csv"
+    truth = [comp.answers[r[0]] for r in rows[1:]]
+    test_rows = rows_of(data / "gapped-like" / "test.csv")
+    labelled.write_text("label," + ",".join(test_rows[0]) + "\n"
+                        + "".join(f"{t}," + ",".join(r) + "\n" for t, r in zip(truth, test_rows[1:])))
+    scored = invoke(runner, "score", str(labelled), "--checkpoint", str(model), "--probs", str(tmp_path / "p.parquet"),
+                    "--output", str(tmp_path / "scores.csv"), "--report", str(tmp_path / "report"))
+    assert scored.exit_code == 0, scored.output
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(tmp_path / "p.parquet").column_names == ["ImageId"] + [f"p_{c}" for c in comp.classes]
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["labels"][:24] == \
+        [str(c) for c in comp.classes]
+
+    inspected = invoke(runner, "inspect", "--data-dir", str(data), "--output", str(tmp_path / "look"))
+    assert inspected.exit_code == 0, inspected.output
+    assert "train.csv: 192 rows x 784 pixels (28x28 images, with labels)" in inspected.output
+
+
+def test_run_on_14x14_images_with_named_classes(runner, emu, creds, isolated):
+    comp = serve(emu, small_strings())
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert result.exit_code == 0, result.output
+    submission = published(result)
+    rows = rows_of(submission)
+    assert rows[0] == ["Id", "Category"]  # the label column keeps the sample's spelling
+    assert {r[1] for r in rows[1:]} <= {"cat", "dog", "owl"}
+    assert accuracy(submission, comp.answers) >= 0.9
+    spec = load_checkpoint(isolated / "checkpoints" / comp.slug / "model.pt").spec
+    assert spec.classes == ["cat", "dog", "owl"] and spec.input_shape == (1, 14, 14)
+    inspected = invoke(runner, "inspect", "--competition", comp.slug)
+    assert inspected.exit_code == 0, inspected.output
+    assert "class balance: cat: 40" in inspected.output
+
+
+def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp_path):
+    rng = np.random.default_rng(0)
+    data = tmp_path / "wide"
+    data.mkdir()
+    labels = np.repeat([0, 1], 40)
+    pixels = np.zeros((80, 6, 10), np.uint8)
+    pixels[labels == 0, :, :5] = 200  # left half bright, or right half
+    pixels[labels == 1, :, 5:] = 200
+    pixels += rng.integers(0, 20, size=pixels.shape, dtype=np.uint8)
+    (data / "train.csv").write_bytes(pixel_csv(pixels.reshape(80, 60), labels=labels))
+    model = tmp_path / "wide.pt"
+
+    refused = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo")
+    assert refused.exit_code == 2
+    assert "60 pixel columns do not form a square image; give the shape with --input-shape" in one_error(refused)
+
+    trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
+                     "--epochs", "2", "--input-shape", "1x6x10")
+    assert trained.exit_code == 0, trained.output
+    assert load_checkpoint(model).spec.input_shape == (1, 6, 10)
+
+    other = tmp_path / "other.csv"
+    other.write_bytes(pixel_csv(np.zeros((3, 64), np.uint8)))
+    wrong = invoke(runner, "predict", "--checkpoint", str(model), "--input", str(other), "--output",
+                   str(tmp_path / "out.csv"))
+    assert wrong.exit_code == 2
+    assert f"{other}: line 1: 64 pixel columns (pixel0..pixel63); expected 60 (pixel0..pixel59)" in one_error(wrong)
+
+    bad = invoke(runner, "train", "--data-dir", str(data), "--input-shape", "6by10")
+    assert bad.exit_code == 2 and "--input-shape: expected CxHxW" in one_error(bad)
+
+
+def test_a_class_with_a_single_row_still_trains(runner, tmp_path):
+    rng = np.random.default_rng(1)
+    data = tmp_path / "rare"
+    data.mkdir()
+    labels = np.array(["a"] * 30 + ["b"] * 30 + ["lonely"])
+    (data / "train.csv").write_bytes(pixel_csv(rng.integers(0, 255, (61, 16), dtype=np.uint8), labels=labels))
+    model = tmp_path / "rare.pt"
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
+                    "--epochs", "1")
+    assert result.exit_code == 0, result.output
+    warned = [r for r in records(result) if r.get("event") == "train.rare_classes"]
+    assert warned and "lonely" in warned[0]["msg"]
+    assert load_checkpoint(model).spec.classes == ["a", "b", "lonely"]
+
+
+# -- one line for each bad case ---------------------------------------------------------------------
+
+def _competition_with(emu, slug, **changes):
+    base = build(slug, [0, 1, 2], 8, train_per_class=10, test_rows=12, test_id="id", first_id=0,
+                 sample_header=("id", "label"))
+    base.files.update({k: v for k, v in changes.items() if v is not None})
+    for name in [k for k, v in changes.items() if v is None]:
+        del base.files[name]
+    return serve(emu, base)
+
+
+def test_mixed_zero_and_one_based_pixel_columns_are_refused(runner, tmp_path):
+    data = tmp_path / "mixed"
+    data.mkdir()
+    header = "label," + ",".join(f"pixel{i}" for i in range(785))  # pixel0 .. pixel784
+    (data / "train.csv").write_text(header + "\n" + "1," + ",".join(["0"] * 785) + "\n")
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "m.pt"))
+    assert result.exit_code == 2
+    assert one_error(result) == (f"{data / 'train.csv'}: line 1: both pixel0 and pixel784: pixel columns numbered "
+                                 "from 0 and from 1 are mixed; expected pixel0..pixel783 or pixel1..pixel784")
+
+
+def test_sample_ids_that_differ_from_the_test_ids_stop_the_run(runner, emu, creds, isolated):
+    sample = b"id,label\n" + b"".join(f"{i},0\n".encode() for i in range(1, 13))  # 1..12; test has 0..11
+    comp = _competition_with(emu, "ids-differ", **{"sample_submission.csv": sample})
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert result.exit_code == 2
+    message = one_error(result)
+    assert "test.csv: its ids differ from" in message and "sample_submission.csv's" in message
+    assert "1 ('0') only in test.csv, 1 ('12') only in the sample" in message
+    assert not list((isolated / "submissions").glob(f"{comp.slug}/*/submission.csv"))
+
+
+def test_a_sample_with_three_columns_is_refused(runner, emu, creds, isolated):
+    comp = _competition_with(emu, "three-columns", **{"sample_submission.csv": b"id,label,extra\n0,0,0\n"})
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert result.exit_code == 2
+    assert "sample_submission.csv: line 1: 3 columns; expected a two-column header, id then label" in one_error(result)
+
+
+def test_a_train_csv_without_a_label_column_is_refused(runner, emu, creds, isolated):
+    no_label = pixel_csv(np.zeros((5, 64), np.uint8))
+    comp = _competition_with(emu, "no-label", **{"train.csv": no_label})
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert result.exit_code == 2
+    assert "train.csv: line 1: no label column; a training file needs one (named label" in one_error(result)
+
+
+def test_an_archive_without_a_test_file_lists_what_it_holds(runner, emu, creds, isolated):
+    comp = _competition_with(emu, "no-test", **{"test.csv": None, "notes/readme.txt": b"hi"})
+    result = invoke(runner, "download", "--competition", comp.slug)
+    assert result.exit_code == 2
+    assert ("no test.csv in the archive; it holds notes/readme.txt, sample_submission.csv, train.csv"
+            in one_error(result))
+    assert not (isolated / "data" / comp.slug).exists()
+
+
+def test_other_competitions_have_no_offline_demo(runner, isolated):
+    result = invoke(runner, "run", "--competition", "kannada-like")
+    assert result.exit_code == 3
+    assert "no Kaggle credentials found to download kannada-like" in one_error(result)
+    demo = invoke(runner, "download", "--demo", "--competition", "kannada-like")
+    assert demo.exit_code == 2 and "there is none for kannada-like" in one_error(demo)
+
+
+def test_the_emulator_serves_a_built_zip_as_listed(emu, creds):
+    comp = serve(emu, kannada_like())
+    listed = emu.competitions[comp.slug]
+    assert listed.header == ("id", "label")
+    assert sorted(listed.file_sizes) == ["Dig-MNIST.csv", "sample_submission.csv", "test.csv", "train.csv"]
