@@ -23,6 +23,7 @@ from core.base.errors import ExitCode, JobError
 from core.base.retry import RetryPolicy, delay_scale
 from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials
 from core.kaggle.failures import UploadFailed, call, download_transient, submit_transient
+from core.kaggle.transport import Timeouts, timed_api_class
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,10 @@ def client(creds: Credentials | None = None):
     creds = creds or require_credentials()
     with _quiet():
         try:
-            from kaggle.api.kaggle_api_extended import KaggleApi
+            api = timed_api_class()()  # every request it makes has a connect and a read timeout
         except SystemExit:  # older clients exit(1) at import when they find no credentials
             raise JobError(f"Kaggle credentials were not accepted: {HOW_TO}", ExitCode.AUTH) from None
-        api = KaggleApi()
+        api.timeouts = Timeouts.from_env()
         # The client fixes its config folder when first imported; follow the environment of this call.
         api.config_dir = str(creds.config_dir or config_dir())
         api.config = os.path.join(api.config_dir, "kaggle.json")
@@ -113,7 +114,7 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
             response = kaggle.competitions.competition_api_client.download_data_files(request)
             try:
                 api.download_file(response, str(outfile), kaggle.http_client(), quiet=True, resume=True,
-                                  max_retries=0)
+                                  max_retries=0, timeout=api.timeouts.pair())
             finally:
                 response.close()
         return outfile

@@ -111,6 +111,31 @@ def _status(exc: BaseException) -> int | None:
     return getattr(response, "status_code", None) if response is not None else None
 
 
+def is_timeout(exc: BaseException) -> bool:
+    """A connect or read timeout, however requests wrapped it (a read timeout mid-stream arrives as a
+    ConnectionError around urllib3's ReadTimeoutError)."""
+    import socket
+
+    import requests
+    import urllib3
+
+    kinds = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, socket.timeout, TimeoutError)
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kinds):
+            return True
+        pending += [current.__cause__, current.__context__,
+                    *(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))]
+        pending.append(getattr(current, "reason", None) if isinstance(getattr(current, "reason", None),
+                                                                     BaseException) else None)
+    return False
+
+
 def _is_network(exc: BaseException) -> bool:
     import requests
     import urllib3
@@ -153,6 +178,10 @@ def describe(exc: BaseException) -> str:
         return f"Kaggle answered {status}{_server_message(exc)}"
     import requests
 
+    if is_timeout(exc):
+        from core.kaggle.transport import Timeouts
+
+        return f"timed out (no answer within {Timeouts.from_env().read_s:g}s)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection dropped mid-transfer"
     if _is_network(exc):
