@@ -127,12 +127,13 @@ def is_timeout(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            return False  # a refused connection; urllib3 derives it from ConnectTimeoutError for history's sake
         if isinstance(current, kinds):
             return True
-        pending += [current.__cause__, current.__context__,
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps the cause here
+        pending += [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None,
                     *(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))]
-        pending.append(getattr(current, "reason", None) if isinstance(getattr(current, "reason", None),
-                                                                     BaseException) else None)
     return False
 
 
