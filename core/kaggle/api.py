@@ -21,8 +21,8 @@ from pathlib import Path
 
 from core.base.errors import ExitCode, JobError
 from core.base.retry import RetryPolicy, delay_scale
-from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials
-from core.kaggle.failures import UploadFailed, call, download_transient, submit_transient
+from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials, strip_environment
+from core.kaggle.failures import UploadFailed, call, download_transient, is_header_error, submit_transient
 from core.kaggle.transport import Timeouts, timed_api_class
 
 
@@ -55,6 +55,7 @@ class Submission:
 def client(creds: Credentials | None = None):
     """An authenticated KaggleApi, with the import-time banner kept out of our output."""
     creds = creds or require_credentials()
+    strip_environment()  # the client reads the variables itself: a stray '\r' would end up in a header
     with _quiet():
         try:
             api = timed_api_class()()  # every request it makes has a connect and a read timeout
@@ -75,6 +76,15 @@ def _authenticate(api, creds: Credentials) -> None:
         except SystemExit:  # the client prints help and exits when it rejects what it found
             raise JobError(f"Kaggle did not accept the credentials from {creds.source}: {HOW_TO}",
                            ExitCode.AUTH) from None
+        except ValueError as exc:
+            if not is_header_error(exc):
+                raise
+            raise JobError(f"the credentials from {creds.source} hold a character that an HTTP header cannot "
+                           "carry (a control character inside the value); copy them again", ExitCode.AUTH) from None
+    # kaggle.json is read by the client itself; a key saved with a trailing newline is stripped here.
+    for name in (api.CONFIG_NAME_USER, api.CONFIG_NAME_KEY, api.CONFIG_NAME_TOKEN):
+        if isinstance(api.config_values.get(name), str):
+            api.config_values[name] = api.config_values[name].strip()
 
 
 # -- calls ------------------------------------------------------------------------------------

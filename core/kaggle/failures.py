@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from core.base.errors import ExitCode, JobError
+from core.base.errors import ExitCode, JobError, safe_description
 from core.base.retry import Attempt, GaveUp, RetryPolicy, call_with_retry
 from core.kaggle.credentials import HOW_TO
 
@@ -54,6 +54,9 @@ def call(fn: Callable[[], T], what: str, competition: str | None, policy: RetryP
 
 
 def _translate(exc: BaseException, what: str, competition: str | None) -> JobError | None:
+    if is_header_error(exc):
+        return JobError(f"could not {what}: a request header was refused ({safe_description(exc)}); the "
+                        f"credentials hold a character that a header cannot carry: {HOW_TO}", ExitCode.AUTH)
     mapped = _translate_status(exc, what, competition) or _translate_network(exc, what)
     if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _is_create_submission(exc):
         mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: check "
@@ -83,6 +86,15 @@ def _translate_status(exc: BaseException, what: str, competition: str | None) ->
 
 def _translate_network(exc: BaseException, what: str) -> JobError | None:
     return JobError(f"could not {what}: {describe(exc)}", ExitCode.NETWORK) if _is_network(exc) else None
+
+
+def is_header_error(exc: BaseException) -> bool:
+    """A header value refused before sending: requests' InvalidHeader, or http.client's ValueError
+    ("Invalid header value b'Bearer <token>\\r'"). Both quote the value, so their text is never shown."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.InvalidHeader) or (
+        isinstance(exc, ValueError) and "header" in str(exc).lower())
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -187,5 +199,4 @@ def describe(exc: BaseException) -> str:
         return "the connection dropped mid-transfer"
     if _is_network(exc):
         return f"network error ({type(exc).__name__})"
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return safe_description(exc)

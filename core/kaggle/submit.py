@@ -17,7 +17,7 @@ from core.data.competition import CompetitionFiles
 from core.data.sample import SampleFormat, check_submission, read_sample
 from core.kaggle import api
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
-from core.kaggle.credentials import require_credentials
+from core.kaggle.credentials import announce, require_credentials
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,7 @@ def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcom
         raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
     if not config.dry_run:
         creds = require_credentials()
-        if creds.warning:
-            log.warn(creds.warning, event="kaggle.credentials")
+        announce(creds, log)
         check_daily_limit(config.competition, config.max_per_day, log)
     sample = read_sample(config.files.check().sample)
     path = config.file if config.file is not None else _predict(config, workspace, sample, log)
