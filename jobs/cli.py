@@ -272,11 +272,11 @@ def submit(
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.kaggle.submit import SubmitConfig
-    from core.kaggle.submit import submit as submit_to_kaggle
+    from core.run.recorded_submit import submit_recorded
 
     workspace = Workspace(resolve_home(home), competition)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    outcome = submit_to_kaggle(SubmitConfig(
+    outcome = submit_recorded(SubmitConfig(
         competition=competition, message=message, files=files, checkpoints=list(checkpoint or []), file=file,
         dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout, max_per_day=max_per_day, device=device),
         workspace, log)

@@ -19,6 +19,7 @@ from core.base.workspace import DEFAULT_COMPETITION, Workspace
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
 from core.run.lock import hold_lock
+from core.run.ledger import same_file, settle, upload
 from core.run.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
 from core.run.submit_policy import decide
 
@@ -105,18 +106,22 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log) -> RunOutcome
     predictions = predict_file(files.test, predictor, log, id_names=id_names(sample))
     timings["predict_s"] = time.monotonic() - started
 
+    requested = config.submit or config.force_submit
+    # Before any upload: settle earlier uploads whose reply was lost, so they count as submitted.
+    landed = settle(workspace.submissions_root, config.competition, log) if requested and not workspace.demo else []
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
     val_accuracy = checkpoint.metrics.get("val_accuracy")
-    decision = decide(requested=config.submit or config.force_submit, force=config.force_submit,
-                      demo=workspace.demo, val_accuracy=val_accuracy, last_submitted=last)
 
     with staged_submission(workspace) as staging:
         submission = write_checked_submission(staging / "submission.csv", predictions, checkpoint.spec.classes,
                                               log, sample=sample, required=True)
         rows = len(predictions.labels)
+        submission_sha = sha256_file(submission)
+        decision = decide(requested=requested, force=config.force_submit, demo=workspace.demo,
+                          val_accuracy=val_accuracy, last_submitted=last, landed_now=same_file(landed, submission_sha))
         manifest = build_manifest(
             competition=config.competition, demo=workspace.demo, rows=rows,
-            submission_sha256=sha256_file(submission),
+            submission_sha256=submission_sha,
             data_sha256={"train.csv": data_sha, "test.csv": sha256_file(files.test),
                          "archive": files.record().get("archive_sha256")},
             checkpoint=checkpoint_path, checkpoint_sha256=checkpoint_sha, trained=trained,
@@ -161,17 +166,15 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
     log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
     from core.kaggle.allowance import check_daily_limit
-    from core.kaggle.api import submit_file
 
+    manifest["message"] = message
     try:
         check_daily_limit(config.competition, config.max_per_day, log)
-        ref = submit_file(config.competition, folder / "submission.csv", message, log=log)
+        upload(folder, manifest, config.competition, message, log)
     except JobError as exc:
         manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
         write_manifest(folder, manifest)
         raise
-    manifest.update(submitted=True, submission_ref=ref, submitted_at=utc_now(), message=message)
-    write_manifest(folder, manifest)
 
 
 def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:

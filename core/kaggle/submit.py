@@ -1,23 +1,24 @@
-"""Submitting to Kaggle: check the daily allowance -> predict -> validate -> upload -> (wait for the score).
+"""Submitting to Kaggle, the pieces: the options and the checked file to upload.
 
 The allowance is checked first, so a run that could not submit anyway spends no time predicting;
 the file is validated against sample_submission.csv before upload, so Kaggle never scores a
-malformed file against the day's allowance.
+malformed file against the day's allowance. core.run.recorded_submit puts them in order, with the
+home's lock and a pending record in the manifest around the upload.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.base.atomic import atomic_write
 from core.base.errors import BadInput
 from core.base.log import Log
-from core.base.workspace import Workspace
 from core.data.competition import CompetitionFiles
 from core.data.sample import SampleFormat, check_submission, read_sample
 from core.kaggle import api
-from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
-from core.kaggle.credentials import announce, require_credentials
+from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -42,38 +43,46 @@ class SubmitOutcome:
     scored: api.Submission | None = None  # with --wait
 
 
-def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcome:
+def check_config(config: SubmitConfig) -> None:
     if bool(config.checkpoints) == (config.file is not None):
         raise BadInput("give exactly one of --checkpoint or --file")
     if config.max_per_day < 1:
         raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
-    if not config.dry_run:
-        creds = require_credentials()
-        announce(creds, log)
-        check_daily_limit(config.competition, config.max_per_day, log)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    file: Path  # the checked submission, in `folder`
+    rows: int
+    checkpoints: list = field(default_factory=list)  # the Checkpoints it was predicted with (none for --file)
+
+
+def prepare(config: SubmitConfig, folder: Path, log: Log) -> Prepared:
+    """The submission as `folder`/submission.csv, checked against sample_submission.csv: predicted
+    with the checkpoints, or --file checked where it is (so errors name it) and then copied."""
+    target = Path(folder) / "submission.csv"
+    if config.file is None:
+        return _predict(config, target, read_sample(config.files.check().sample), log)
+    rows = check_ready_file(config)
+    with atomic_write(target, "wb") as out, open(config.file, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return Prepared(target, rows)
+
+
+def check_ready_file(config: SubmitConfig) -> int:
+    """--file checked where it is against sample_submission.csv (so errors name it); returns its rows."""
     sample = read_sample(config.files.check().sample)
-    path = config.file if config.file is not None else _predict(config, workspace, sample, log)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
-    rows = check_submission(path, sample)
-    if config.dry_run:
-        return SubmitOutcome(path, rows)
-    log.info(f"uploading {path} ({rows} rows) to {config.competition}", event="submit.upload", file=path)
-    ref = api.submit_file(config.competition, path, config.message, log=log)
-    # Printed now, not after --wait: a wait that times out or fails still leaves the ref on stdout.
-    log.result(f"submitted {path} to {config.competition}: ref {ref}", event="submit.result", ref=ref, file=path)
-    scored = None
-    if config.wait:
-        scored = api.wait_for_score(config.competition, ref, config.wait_timeout_s, log=log)
-    return SubmitOutcome(path, rows, ref, scored)
+    if not config.file.is_file():
+        raise BadInput(f"{config.file}: no such file")
+    return check_submission(config.file, sample)
 
 
-def _predict(config: SubmitConfig, workspace: Workspace, sample: SampleFormat, log: Log) -> Path:
+def _predict(config: SubmitConfig, target: Path, sample: SampleFormat, log: Log) -> Prepared:
     from core.predict.outputs import id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
     predictor = Predictor.load(config.checkpoints, config.device)
     predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
-    out = workspace.new_submission_dir() / "submission.csv"
-    return write_checked_submission(out, predictions, predictor.spec.classes, log, sample=sample, required=True)
+    path = write_checked_submission(target, predictions, predictor.spec.classes, log, sample=sample, required=True)
+    return Prepared(path, len(predictions.labels), list(predictor.checkpoints))

@@ -21,9 +21,6 @@ import math
 import os
 from dataclasses import dataclass
 
-import requests
-from requests.adapters import HTTPAdapter
-
 # Seconds to wait for each read; tests shorten it so a hang drill takes a second. Never needed in production.
 TIMEOUT_ENV = "KAGGLE_JOB_HTTP_TIMEOUT"
 
@@ -49,20 +46,28 @@ class Timeouts:
         return (self.connect_s, self.read_s)
 
 
-class TimeoutAdapter(HTTPAdapter):
-    """An HTTPAdapter that applies `timeouts` to every request sent without a timeout of its own."""
+@functools.cache
+def _adapter_class():
+    """TimeoutAdapter, defined on first use: requests is imported only by commands that talk to Kaggle."""
+    from requests.adapters import HTTPAdapter
 
-    def __init__(self, timeouts: Timeouts, **kwargs):
-        self.timeouts = timeouts
-        super().__init__(**kwargs)
+    class TimeoutAdapter(HTTPAdapter):
+        """Applies `timeouts` to every request sent without a timeout of its own."""
 
-    def send(self, request, stream=False, timeout=None, **kwargs):
-        return super().send(request, stream=stream, timeout=timeout if timeout is not None else self.timeouts.pair(),
-                            **kwargs)
+        def __init__(self, timeouts: Timeouts, **kwargs):
+            self.timeouts = timeouts
+            super().__init__(**kwargs)
+
+        def send(self, request, stream=False, timeout=None, **kwargs):
+            chosen = timeout if timeout is not None else self.timeouts.pair()
+            return super().send(request, stream=stream, timeout=chosen, **kwargs)
+
+    return TimeoutAdapter
 
 
-def with_timeouts(session: requests.Session, timeouts: Timeouts) -> requests.Session:
-    adapter = TimeoutAdapter(timeouts)
+def with_timeouts(session, timeouts: Timeouts):
+    """Mount the timeout adapter on a requests.Session for both schemes; returns the session."""
+    adapter = _adapter_class()(timeouts)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     return session
@@ -71,6 +76,7 @@ def with_timeouts(session: requests.Session, timeouts: Timeouts) -> requests.Ses
 @functools.cache
 def timed_api_class():
     """A KaggleApi whose every session carries its `timeouts`; made on first use, like the client's import."""
+    import requests
     from kaggle.api.kaggle_api_extended import KaggleApi, ResumableUploadResult
 
     class TimedKaggleApi(KaggleApi):

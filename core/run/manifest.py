@@ -35,6 +35,19 @@ def build_manifest(*, competition: str, demo: bool, rows: int, submission_sha256
     }
 
 
+def build_submit_manifest(*, competition: str, rows: int, submission_sha256: str, checkpoints: list[Path],
+                          checkpoint_sha256: str | None, val_accuracy: float | None, source_file: Path | None,
+                          message: str) -> dict:
+    """The manifest of a `kaggle-job submit`: what was uploaded and what produced it, as far as known."""
+    return {
+        "format": FORMAT, "created": utc_now(), "command": "submit", "competition": competition, "demo": False,
+        "submission": "submission.csv", "submission_sha256": submission_sha256, "rows": rows,
+        "source_file": str(source_file) if source_file else None, "checkpoints": [str(p) for p in checkpoints],
+        "checkpoint_sha256": checkpoint_sha256, "val_accuracy": val_accuracy, "message": message,
+        "submitted": False,
+    }
+
+
 def write_manifest(folder: Path, manifest: dict) -> Path:
     path = Path(folder) / MANIFEST
     atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
