@@ -51,7 +51,7 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
         raise JobError("give --checkpoint or --retrain, not both", ExitCode.BAD_INPUT)
     demo = _choose_demo(config, log)
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
-    with hold_lock(workspace.home, config.wait_lock_s) as lock:
+    with hold_lock(workspace.home, config.wait_lock_s, "run") as lock:
         log.info(f"holding {lock}", event="run.lock", lock=lock)
         return _run_locked(config, workspace, log)
 
