@@ -150,7 +150,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, da
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
     path = workspace.checkpoint_path
-    if not _needs_training(path, data_sha, config.retrain):
+    if not _needs_training(path, data_sha, config.retrain, log):
         return path, False
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")
@@ -177,9 +177,22 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
         raise
 
 
-def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:
-    from core.model.checkpoint import load_checkpoint
+def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool, log: Log) -> bool:
+    """Train when asked, when there is no model for this data, or when the one there no longer loads
+    (a scheduled run must not fail every day on a damaged file: it is set aside and replaced)."""
+    import os
+
+    from core.base.errors import BadInput
+    from core.model.checkpoint import beside, load_checkpoint
 
     if retrain or not checkpoint_path.is_file():
         return True
-    return load_checkpoint(checkpoint_path).meta.get("data_sha256") != data_sha
+    try:
+        checkpoint = load_checkpoint(checkpoint_path)
+    except BadInput as exc:
+        aside = beside(checkpoint_path).broken
+        os.replace(checkpoint_path, aside)
+        log.warn(f"{exc.message}; set it aside as {aside.name} and training a new model", event="run.retrain",
+                 checkpoint=checkpoint_path, set_aside=aside)
+        return True
+    return checkpoint.meta.get("data_sha256") != data_sha
