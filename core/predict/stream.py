@@ -70,7 +70,7 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     probs, truth, ids = RowStore(), RowStore(), RowStore()
     with log.progress(f"predict {Path(path).name}", total=None, unit="rows", event="predict.progress") as bar:
         for batch in loader:
-            probs.append(predictor.predict_proba(batch.images))
+            probs.append(predictor.predict_proba(batch.images, log))
             if layout.label_column:
                 truth.append(batch.labels)
             if layout.id_column:
