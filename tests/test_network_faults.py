@@ -62,11 +62,17 @@ def test_hung_download_transfer_times_out(runner, emu, creds, short_timeouts, is
     assert len(emu.calls("GET")) == 6
 
 
-def test_hung_upload_times_out_and_nothing_is_submitted(runner, emu, creds, short_timeouts, isolated):
+@pytest.fixture
+def ones(runner, emu, creds, short_timeouts, isolated):
+    """Downloaded data and a valid submission file to upload."""
     got, _ = invoke_with_deadline(runner, ["download", "--data-dir", "data/dr"])
     assert got.exit_code == 0, got.output
-    ones = isolated / "ones.csv"
-    ones.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    path = isolated / "ones.csv"
+    path.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+    return path
+
+
+def test_hung_upload_times_out_and_nothing_is_submitted(runner, emu, ones):
     emu.hang("PUT", times=100)
     got, _ = invoke_with_deadline(runner, ["submit", "--file", str(ones), "--data-dir", "data/dr"])
     assert got.exit_code == 6, got.output
@@ -74,11 +80,7 @@ def test_hung_upload_times_out_and_nothing_is_submitted(runner, emu, creds, shor
     assert len(emu.calls("PUT")) == 6 and emu.submissions == []
 
 
-def test_hung_create_submission_is_not_retried(runner, emu, creds, short_timeouts, isolated):
-    got, _ = invoke_with_deadline(runner, ["download", "--data-dir", "data/dr"])
-    assert got.exit_code == 0, got.output
-    ones = isolated / "ones.csv"
-    ones.write_text("ImageId,Label\n" + "".join(f"{i},1\n" for i in range(1, 1001)))
+def test_hung_create_submission_is_not_retried(runner, emu, ones):
     emu.hang("CreateSubmission", times=100)
     got, _ = invoke_with_deadline(runner, ["submit", "--file", str(ones), "--data-dir", "data/dr"])
     assert got.exit_code == 6, got.output

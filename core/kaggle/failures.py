@@ -59,8 +59,9 @@ def _translate(exc: BaseException, what: str, competition: str | None) -> JobErr
                         f"credentials hold a character that a header cannot carry: {HOW_TO}", ExitCode.AUTH)
     mapped = _translate_status(exc, what, competition) or _translate_network(exc, what)
     if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _is_create_submission(exc):
-        mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: check "
-                          "`kaggle-job submissions` before submitting again", ExitCode.NETWORK)
+        mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: the next "
+                          "`run --submit` or `submit` finds out before uploading again (or see `kaggle-job "
+                          "submissions`)", ExitCode.NETWORK)
     return mapped
 
 

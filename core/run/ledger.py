@@ -20,7 +20,7 @@ from pathlib import Path
 from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.kaggle import api
-from core.run.manifest import read_manifest, utc_now, write_manifest
+from core.run.manifest import published_manifests, utc_now, write_manifest
 
 TAG_RE = re.compile(r"\[(kj-[0-9a-f]{10})\]")
 LISTED = 100  # submissions asked for when settling: 20 days of Digit Recognizer's 5 a day
@@ -74,15 +74,8 @@ def upload(folder: Path, manifest: dict, competition: str, message: str, log: Lo
 
 
 def pending(submissions_root: Path) -> list[tuple[Path, dict]]:
-    root = Path(submissions_root)
-    if not root.is_dir():
-        return []
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        manifest = read_manifest(folder)
-        if manifest and (manifest.get("upload") or {}).get("state") == "pending":
-            found.append((folder, manifest))
-    return found
+    return [(folder, manifest) for folder, manifest in published_manifests(submissions_root)
+            if (manifest.get("upload") or {}).get("state") == "pending"]
 
 
 def settle(submissions_root: Path, competition: str, log: Log) -> list[dict]:

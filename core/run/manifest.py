@@ -63,14 +63,16 @@ def read_manifest(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def submitted_manifests(submissions_root: Path) -> list[dict]:
-    """Manifests of real (non-demo) submissions that reached Kaggle, oldest first."""
+def published_manifests(submissions_root: Path) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of every published submission folder with a readable manifest, by name."""
     root = Path(submissions_root)
     if not root.is_dir():
         return []
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        manifest = read_manifest(folder)
-        if manifest and manifest.get("submitted") and not manifest.get("demo"):
-            found.append(manifest)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [(folder, manifest) for folder in folders if (manifest := read_manifest(folder))]
+
+
+def submitted_manifests(submissions_root: Path) -> list[dict]:
+    """Manifests of real (non-demo) submissions that reached Kaggle, oldest first."""
+    found = [m for _, m in published_manifests(submissions_root) if m.get("submitted") and not m.get("demo")]
     return sorted(found, key=lambda m: str(m.get("submitted_at") or m.get("created") or ""))
