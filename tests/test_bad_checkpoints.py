@@ -151,3 +151,16 @@ def test_pyproject_requires_a_torch_whose_weights_only_cannot_be_bypassed():
     deps = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
     (torch_dep,) = [d for d in deps if d.startswith("torch")]
     assert ">=2.6" in torch_dep and "<" in torch_dep  # a range, never a bare name
+
+
+@pytest.mark.parametrize("content", [b"this is not a checkpoint at all\n" * 4, pickle.dumps(5, protocol=2) + b"\n", b""],
+                         ids=["not-a-zip", "six-byte-pickle", "empty"])
+def test_a_bad_resume_state_is_one_line_too(tmp_path, content):
+    from core.base.errors import BadInput
+    from core.model.checkpoint import beside
+    from core.train.resume import load_state
+
+    target = tmp_path / "model.pt"
+    beside(target).state.write_bytes(content)
+    with pytest.raises(BadInput, match="model.state.pt"):
+        load_state(target, {})
