@@ -96,6 +96,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
                     metrics: dict | None = None, **meta: Any) -> Path:
     """Write atomically: a crash mid-save leaves any earlier file at `path` whole."""
     path = Path(path)
+    spec_from_plain({**asdict(spec), "input_shape": list(spec.input_shape)})  # never write what would not load
     payload = {
         "format": FORMAT,
         "spec": {**asdict(spec), "input_shape": list(spec.input_shape)},
