@@ -13,9 +13,10 @@
     core/report   metrics, pictures, the HTML score report, `inspect`; base, data, model, predict
     core/train    config and presets, the training loop, augmentation, schedule, resume state,
                   history, ensemble members; base, data, model, dist, report (for the curves)
-    core/kaggle   credentials, client calls, failure translation, download, daily allowance,
-                  submit; base, data, model, dist, predict
-    core/run      the scheduled job's pieces: lock, publish, manifest, submit policy; anything above
+    core/kaggle   credentials, client calls, request timeouts, failure translation, download, daily
+                  allowance, submit; base, data, model, predict
+    core/run      the scheduled job's pieces: lock, publish, manifest, submit policy, the exactly-once
+                  upload ledger, `submit` with its record; anything above
 
 Nothing in core imports jobs/ (the CLI and the run entry point). tests/test_layout.py enforces the
 rule by reading every module's imports, and fails on any import cycle.

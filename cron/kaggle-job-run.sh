@@ -10,8 +10,14 @@
 #    KAGGLE_JOB_ARGS (extra options, split on spaces), KAGGLE_JOB_VENV, KAGGLE_JOB_BIN.
 # 2. Finds kaggle-job: $KAGGLE_JOB_BIN, else $KAGGLE_JOB_VENV/bin, else the checkout's .venv,
 #    else the PATH (cron's PATH is minimal, so one of the first three is safer).
-# 3. Runs `kaggle-job run --log-format json ...` with exec, so its exit code (README: 0 ok,
-#    7 another run holds the lock, ...) is the script's, and signals reach it directly.
+# 3. Runs `kaggle-job run --log-format json ...` under an overall time limit,
+#    $KAGGLE_JOB_TIMEOUT (a timeout(1) duration, default 4h; 0: no limit, and the wrapper execs
+#    the job). Its exit code (README: 0 ok, 7 another run holds the lock, ...) is the script's;
+#    SIGTERM/SIGINT/SIGHUP sent to the script go on to the job, which cleans up and exits 130.
+#    A run that outlasts the limit gets SIGTERM, then SIGKILL after $KAGGLE_JOB_KILL_AFTER (default
+#    2m): the script then says so in one JSON line and exits 124 (stopped) or 137 (killed). Never 0,
+#    and never 7: a hung run would otherwise hold the lock and every later run would exit 7, which
+#    schedulers read as "skipped" (systemd's SuccessExitStatus=7), so nobody would be told.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -46,4 +52,32 @@ fi
 export KAGGLE_JOB_HOME="${KAGGLE_JOB_HOME:-$checkout}"
 
 read -r -a extra <<< "${KAGGLE_JOB_ARGS:-}"
-exec "$bin" run --log-format json ${extra[@]+"${extra[@]}"} "$@"
+job=("$bin" run --log-format json ${extra[@]+"${extra[@]}"} "$@")
+
+say() {  # one JSON line on stderr, like the job's own
+    echo "{\"level\": \"$1\", \"event\": \"$2\", \"msg\": \"$3\"${4:+, \"exit_code\": $4}}" >&2
+}
+
+limit="${KAGGLE_JOB_TIMEOUT:-4h}"
+if [[ "$limit" == "0" ]]; then
+    exec "${job[@]}"
+fi
+if ! command -v timeout >/dev/null 2>&1; then
+    say warning wrapper.no_timeout "timeout(1) not found: running without the $limit time limit"
+    exec "${job[@]}"
+fi
+
+timeout --kill-after="${KAGGLE_JOB_KILL_AFTER:-2m}" "$limit" "${job[@]}" &
+child=$!
+trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
+status=0
+wait "$child" || status=$?
+while kill -0 "$child" 2>/dev/null; do  # a trapped signal ends `wait` early: wait for the job itself
+    status=0
+    wait "$child" || status=$?
+done
+case "$status" in
+    124) say error wrapper.timeout "kaggle-job run exceeded KAGGLE_JOB_TIMEOUT=$limit and was stopped" 124 ;;
+    137) say error wrapper.killed "kaggle-job run was killed with SIGKILL (the time limit's last resort, the kernel's OOM killer, or by hand)" 137 ;;
+esac
+exit "$status"

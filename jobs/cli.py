@@ -6,6 +6,7 @@ Heavy imports (torch, pandas, the kaggle client) happen inside the commands so t
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
@@ -15,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.base.errors import ExitCode, JobError
+from core.base.errors import ExitCode, JobError, safe_description
 from core.base.log import FORMATS, Log, check_format
 from core.base.workspace import DEFAULT_COMPETITION
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
@@ -41,6 +42,23 @@ LogFormat = Annotated[str, typer.Option(
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
 DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
+WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
+                                         help="Wait this long for another command on this home to finish before exiting 7.")]
+
+
+@contextlib.contextmanager
+def exclusive(home: Path, wait_s: float, command: str, log: Log):
+    """The home's lock (core.run.lock: one writer per home) and SIGTERM handled like Ctrl-C, for a
+    command that writes under the home; leftovers of killed earlier commands are swept first."""
+    from core.base.signals import terminate_as_interrupt
+    from core.dist.world import current_world
+    from core.run.lock import hold_lock
+
+    # Under torchrun rank 0 holds it for every rank; a lock rank 0 cannot get ends them all (exit 7).
+    with contextlib.ExitStack() as held, terminate_as_interrupt():
+        lock = current_world().from_rank0(lambda: held.enter_context(hold_lock(home, wait_s, command)))
+        log.info(f"holding {lock}", event=f"{command}.lock", lock=lock)
+        yield
 
 
 def _json_object(option: str, text: str | None) -> dict | None:
@@ -92,7 +110,7 @@ def handled(fn=None, *, distributed: bool = False):
         except Exception as exc:  # a bug: say so in one line, traceback on request
             if os.environ.get("KAGGLE_JOB_DEBUG"):
                 raise
-            log.error(f"internal error: {type(exc).__name__}: {exc} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)",
+            log.error(f"internal error: {safe_description(exc)} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)",
                       exit_code=int(ExitCode.FAILURE))
             raise typer.Exit(int(ExitCode.FAILURE)) from None
         finally:
@@ -112,6 +130,7 @@ def download(
     demo: Annotated[bool, typer.Option("--demo", help="Unpack the embedded demo competition instead.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Unpack again even if the archive is unchanged.")] = False,
     home: Home = None,
+    wait_lock: WaitLock = 0.0,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     *, log: Log,
@@ -119,8 +138,12 @@ def download(
     """Download the competition's files (or unpack the demo) into the data directory."""
     from core.base.workspace import Workspace, resolve_home
     from core.kaggle.download import fetch
+    from core.run.publish import sweep_leftovers
 
-    files = fetch(Workspace(resolve_home(home), competition, demo=demo), log, force=force, data_dir=data_dir)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    with exclusive(workspace.home, wait_lock, "download", log):
+        sweep_leftovers(workspace, log, extra=[Path(data_dir).parent] if data_dir else [])
+        files = fetch(workspace, log, force=force, data_dir=data_dir)
     log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)
 
 
@@ -149,6 +172,7 @@ def train(
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
+    wait_lock: WaitLock = 0.0,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     *, log: Log,
@@ -164,13 +188,14 @@ def train(
     shape = parse_shape(input_shape) if input_shape else None
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    if not files.train.is_file():
-        raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
                         patience=patience, members=members, resume=resume or None)
-    result = train_to_checkpoint(files.train, target, config, log, input_shape=shape)
+    with exclusive(workspace.home, wait_lock, "train", log):
+        if not files.train.is_file():
+            raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
+        result = train_to_checkpoint(files.train, target, config, log, input_shape=shape)
     log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
@@ -178,6 +203,8 @@ def train(
     log.result(f"training curves: {curves}", event="train.curves", curves=curves)
 
 
+PredictBatch = Annotated[Optional[int], typer.Option(
+    "--batch-size", min=1, help="Rows per forward pass [default: 512 on CPU, 2048 on CUDA]; halved on CUDA out of memory.")]
 IgnoreExtra = Annotated[bool, typer.Option(
     "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
 
@@ -193,6 +220,7 @@ def predict(
              "[default: the one in --data-dir, else beside --input, if any].")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Competition folder holding sample_submission.csv.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
+    batch_size: PredictBatch = None,
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
@@ -206,7 +234,7 @@ def predict(
     from core.predict.stream import predict_file
 
     sample_format, required = find_sample(sample, input, data_dir)
-    predictor = Predictor.load(checkpoint, device)
+    predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
                                id_names=id_names(sample_format))
 
@@ -230,6 +258,7 @@ def score(
         "--probs", help="Also write class probabilities to this Parquet file (for ensembling).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Folder for the evaluation report.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
+    batch_size: PredictBatch = None,
     device: Device = "auto",
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
@@ -240,7 +269,7 @@ def score(
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
-    predictor = Predictor.load(checkpoint, device)
+    predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns)
     current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))
 
@@ -291,6 +320,7 @@ def submit(
     max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
     home: Home = None,
+    wait_lock: WaitLock = 0.0,
     log_format: LogFormat = "auto",
     log_file: LogFile = None,
     *, log: Log,
@@ -299,14 +329,15 @@ def submit(
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.kaggle.submit import SubmitConfig
-    from core.kaggle.submit import submit as submit_to_kaggle
+    from core.run.recorded_submit import submit_recorded
 
     workspace = Workspace(resolve_home(home), competition)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    outcome = submit_to_kaggle(SubmitConfig(
+    config = SubmitConfig(
         competition=competition, message=message, files=files, checkpoints=list(checkpoint or []), file=file,
-        dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout, max_per_day=max_per_day, device=device),
-        workspace, log)
+        dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout, max_per_day=max_per_day, device=device)
+    with exclusive(workspace.home, wait_lock, "submit", log):
+        outcome = submit_recorded(config, workspace, log)
     if outcome.ref is None:
         log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
                    event="submit.dry_run", file=outcome.file)
@@ -344,8 +375,7 @@ def run(
                                          help="Upload when the model beats the last submission on validation.")] = False,
     force_submit: Annotated[bool, typer.Option("--force-submit", help="Upload even if it does not beat the last one.")] = False,
     message: Annotated[Optional[str], typer.Option("--message", "-m", help="Submission description.")] = None,
-    wait_lock: Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
-                                             help="Wait this long for another run to finish before exiting 7.")] = 0.0,
+    wait_lock: WaitLock = 0.0,
     max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
                                              help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",

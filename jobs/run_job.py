@@ -26,6 +26,7 @@ from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
 from core.run.lock import hold_lock
+from core.run.ledger import same_file, settle, upload
 from core.run.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
 from core.run.submit_policy import decide
 
@@ -59,7 +60,7 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
     world = current_world()
     with contextlib.ExitStack() as held:
-        lock = world.from_rank0(lambda: held.enter_context(hold_lock(workspace.home, config.wait_lock_s)))
+        lock = world.from_rank0(lambda: held.enter_context(hold_lock(workspace.home, config.wait_lock_s, "run")))
         log.info(f"holding {lock}", event="run.lock", lock=lock)
         return _run_locked(config, workspace, log, world)
 
@@ -114,6 +115,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
 
 def _publish_and_submit(config: RunConfig, workspace: Workspace, files, sample, data_sha: str, checkpoint_path: Path,
                         checkpoint, trained: bool, predictor, predictions, timings: dict, log: Log) -> RunOutcome:
+    """Everything after prediction, on rank 0 under torchrun: publish the folder, then maybe upload."""
     import numpy as np
 
     from core.base.hashing import sha256_file
@@ -126,18 +128,22 @@ def _publish_and_submit(config: RunConfig, workspace: Workspace, files, sample, 
     checkpoint_sha = sha256_file(checkpoint_path)
     kept = keep_checkpoint(checkpoint_path, checkpoint_sha, workspace)
 
+    requested = config.submit or config.force_submit
+    # Before any upload: settle earlier uploads whose reply was lost, so they count as submitted.
+    landed = settle(workspace.submissions_root, config.competition, log) if requested and not workspace.demo else []
     last = (submitted_manifests(workspace.submissions_root) or [None])[-1]
     val_accuracy = checkpoint.metrics.get("val_accuracy")
-    decision = decide(requested=config.submit or config.force_submit, force=config.force_submit,
-                      demo=workspace.demo, val_accuracy=val_accuracy, last_submitted=last)
 
     with staged_submission(workspace) as staging:
         submission = write_checked_submission(staging / "submission.csv", predictions, checkpoint.spec.classes,
                                               log, sample=sample, required=True)
         rows = len(predictions.labels)
+        submission_sha = sha256_file(submission)
+        decision = decide(requested=requested, force=config.force_submit, demo=workspace.demo,
+                          val_accuracy=val_accuracy, last_submitted=last, landed_now=same_file(landed, submission_sha))
         manifest = build_manifest(
             competition=config.competition, demo=workspace.demo, rows=rows,
-            submission_sha256=sha256_file(submission),
+            submission_sha256=submission_sha,
             data_sha256={"train.csv": data_sha, "test.csv": sha256_file(files.test),
                          "archive": files.record().get("archive_sha256")},
             checkpoint=checkpoint_path, checkpoint_sha256=checkpoint_sha, trained=trained,
@@ -166,7 +172,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, da
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
     path = workspace.checkpoint_path
-    if not world.from_rank0(lambda: _needs_training(path, data_sha, config.retrain)):
+    if not world.from_rank0(lambda: _needs_training(path, data_sha, config.retrain, log)):
         return path, False
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")
@@ -182,22 +188,33 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
     log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
     from core.kaggle.allowance import check_daily_limit
-    from core.kaggle.api import submit_file
 
+    manifest["message"] = message
     try:
         check_daily_limit(config.competition, config.max_per_day, log)
-        ref = submit_file(config.competition, folder / "submission.csv", message, log=log)
+        upload(folder, manifest, config.competition, message, log)
     except JobError as exc:
         manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
         write_manifest(folder, manifest)
         raise
-    manifest.update(submitted=True, submission_ref=ref, submitted_at=utc_now(), message=message)
-    write_manifest(folder, manifest)
 
 
-def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool) -> bool:
-    from core.model.checkpoint import load_checkpoint
+def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool, log: Log) -> bool:
+    """Train when asked, when there is no model for this data, or when the one there no longer loads
+    (a scheduled run must not fail every day on a damaged file: it is set aside and replaced)."""
+    import os
+
+    from core.base.errors import BadInput
+    from core.model.checkpoint import beside, load_checkpoint
 
     if retrain or not checkpoint_path.is_file():
         return True
-    return load_checkpoint(checkpoint_path).meta.get("data_sha256") != data_sha
+    try:
+        checkpoint = load_checkpoint(checkpoint_path)
+    except BadInput as exc:
+        aside = beside(checkpoint_path).broken
+        os.replace(checkpoint_path, aside)
+        log.warn(f"{exc.message}; set it aside as {aside.name} and training a new model", event="run.retrain",
+                 checkpoint=checkpoint_path, set_aside=aside)
+        return True
+    return checkpoint.meta.get("data_sha256") != data_sha

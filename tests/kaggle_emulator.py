@@ -13,7 +13,10 @@ body, see kagglesdk/kaggle_http_client.py) for what kaggle-job uses:
 Submissions are scored for real: the uploaded CSV must have the header of the competition's
 sample_submission.csv (found by name in its zip) and is compared with the competition's answers.
 Any competition zip can be served: `emu.add_competition(slug, zip_bytes, answers)`.
-Faults are queued per method: `emu.fail("DownloadDataFiles", 503, times=2)`, `emu.truncate_downloads = 1`.
+Faults are queued per method ("*" matches any): `emu.fail("DownloadDataFiles", 503, times=2)` answers
+503 instead of doing the work; `emu.fail("CreateSubmission", 503, after=True)` does the work (records
+the submission) and then answers 503, as a reply lost on the way back; `emu.hang("ListDataFiles")`
+accepts the request and never answers (until the emulator stops); `emu.truncate_downloads = 1`.
 
 Run it by hand (the client's LOCALHOST environment is http://localhost, port 80):
     python -m tests.kaggle_emulator --port 80
@@ -58,9 +61,11 @@ class Competition:
 @dataclass
 class Fault:
     method: str  # e.g. "DownloadDataFiles", "PUT", "*"
-    status: int
+    status: int  # what to answer; 0 with `hang`
     times: int
     retry_after: str | None = None
+    after: bool = False  # do the work first, then answer `status` (the reply is lost, the effect is not)
+    hang: bool = False  # accept the request and never answer
 
 
 @dataclass
@@ -88,6 +93,7 @@ class KaggleEmulator:
         self.requests: list[dict] = []  # method, path, range: what the client really sent
         self.uploads: dict[str, bytes | None] = {}
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # releases hung requests
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -105,8 +111,12 @@ class KaggleEmulator:
         self.competitions[slug] = Competition(slug, zip_bytes, answers, file_sizes=sizes, **kwargs)
         return self.competitions[slug]
 
-    def fail(self, method: str, status: int, times: int = 1, retry_after: str | None = None) -> None:
-        self.faults.append(Fault(method, status, times, retry_after))
+    def fail(self, method: str, status: int, times: int = 1, retry_after: str | None = None,
+             after: bool = False) -> None:
+        self.faults.append(Fault(method, status, times, retry_after, after=after))
+
+    def hang(self, method: str, times: int = 1) -> None:
+        self.faults.append(Fault(method, 0, times, hang=True))
 
     def add_past_submission(self, competition: str, date: datetime, score: str = "0.5") -> None:
         with self._lock:
@@ -133,6 +143,7 @@ class KaggleEmulator:
         return f"http://{host}:{port}"
 
     def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -214,10 +225,21 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def _fault(self, method: str) -> bool:
+    def _fault(self, method: str, work=None) -> bool:
+        """Answer a queued fault for `method` instead of (or, with `after`, once `work()` has done) the work."""
         fault = self.emu.take_fault(method)
         if fault is None:
             return False
+        if fault.hang:
+            self.emu._stopping.wait()
+            self.close_connection = True
+            return True
+        if fault.after and work is not None:
+            real, self.wfile = self.wfile, io.BytesIO()  # the real answer is dropped on the floor
+            try:
+                work()
+            finally:
+                self.wfile = real
         message = {401: "Unauthenticated", 403: "You must accept this competition's rules before you can continue",
                    404: "Not found", 429: "Too many requests"}.get(fault.status, "The service is unavailable")
         self._error(fault.status, message, fault.retry_after)
@@ -255,9 +277,12 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, "no such endpoint")
         name = path[len(API):]
         method = name.rsplit("/", 1)[-1]
-        if self._fault(method):
-            return
         payload = json.loads(body or b"{}")
+        if self._fault(method, lambda: self._answer(name, method, payload)):
+            return
+        self._answer(name, method, payload)
+
+    def _answer(self, name: str, method: str, payload: dict) -> None:
         if name == "security.OAuthService/IntrospectToken":
             active = payload.get("token") == TOKEN
             return self._json(200, {"active": active, "username": USERNAME if active else ""})
@@ -285,8 +310,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._record()
         path = urlsplit(self.path).path
         body = self._body()
-        if self._fault("PUT"):
+        if self._fault("PUT", lambda: self._store_upload(path, body)):
             return
+        self._store_upload(path, body)
+
+    def _store_upload(self, path: str, body: bytes) -> None:
         token = path.rsplit("/", 1)[-1]
         if not path.startswith("/upload/") or token not in self.emu.uploads:
             return self._error(404, "unknown upload")
@@ -429,15 +457,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=80)
-    parser.add_argument("--fail", action="append", default=[], metavar="METHOD:STATUS:TIMES",
-                        help="e.g. DownloadDataFiles:503:2, ListDataFiles:429:100, PUT:503:1 (repeatable)")
+    parser.add_argument("--fail", action="append", default=[], metavar="METHOD:STATUS:TIMES[:after]",
+                        help="e.g. DownloadDataFiles:503:2, ListDataFiles:429:100, CreateSubmission:503:1:after "
+                             "(record the submission, then answer 503) (repeatable)")
+    parser.add_argument("--hang", action="append", default=[], metavar="METHOD:TIMES",
+                        help="accept the request and never answer, e.g. ListDataFiles:100 or *:1000 (repeatable)")
     parser.add_argument("--truncate", type=int, default=0, help="cut the next N zip downloads short")
     parser.add_argument("--rules-not-accepted", action="store_true")
     args = parser.parse_args()
     emu = demo_emulator()
     for spec in args.fail:
-        method, status, times = spec.split(":")
-        emu.fail(method, int(status), int(times))
+        method, status, times, *after = spec.split(":")
+        emu.fail(method, int(status), int(times), after=after == ["after"])
+    for spec in args.hang:
+        method, times = spec.split(":")
+        emu.hang(method, int(times))
     emu.truncate_downloads = args.truncate
     emu.competitions["digit-recognizer"].rules_accepted = not args.rules_not_accepted
     emu.start(args.host, args.port)

@@ -17,7 +17,7 @@ def test_wrapper_is_executable_bash_and_execs_the_documented_command():
     assert WRAPPER.stat().st_mode & stat.S_IXUSR
     subprocess.run(["bash", "-n", str(WRAPPER)], check=True)
     text = WRAPPER.read_text()
-    assert 'exec "$bin" run --log-format json' in text
+    assert 'job=("$bin" run --log-format json' in text and 'timeout --kill-after=' in text
     assert "kaggle-job run --log-format json" in README.read_text()
 
 
@@ -91,3 +91,70 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path):
     (tmp_path / "kaggle-job.service").write_text(service.replace(f"{CRON}/", "/nonexistent/"))
     broken = subprocess.run(verify, cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert broken.returncode != 0
+
+
+def fake_job(tmp_path, body: str) -> dict:
+    """An env that makes the wrapper run `body` as kaggle-job (a shell script)."""
+    fake = tmp_path / "kaggle-job"
+    fake.write_text("#!/bin/bash\n" + body + "\n")
+    fake.chmod(0o755)
+    return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "KAGGLE_JOB_BIN": str(fake),
+            "KAGGLE_JOB_HOME": str(tmp_path / "h"), "KAGGLE_JOB_ENV_FILE": str(tmp_path / "none")}
+
+
+def wrapper_lines(stderr: str) -> list[dict]:
+    import json
+
+    return [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+
+
+@pytest.mark.parametrize("code", [0, 2, 6, 7])
+def test_wrapper_passes_the_jobs_exit_code_through(tmp_path, code):
+    env = {**fake_job(tmp_path, f"exit {code}"), "KAGGLE_JOB_TIMEOUT": "30"}
+    done = subprocess.run([str(WRAPPER)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == code and wrapper_lines(done.stderr) == []
+
+
+def test_a_hung_run_is_stopped_at_the_time_limit_with_124_not_7(tmp_path):
+    import time
+
+    env = {**fake_job(tmp_path, "exec sleep 600"), "KAGGLE_JOB_TIMEOUT": "1", "KAGGLE_JOB_KILL_AFTER": "5"}
+    started = time.monotonic()
+    done = subprocess.run([str(WRAPPER)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 124
+    assert time.monotonic() - started < 10
+    (line,) = wrapper_lines(done.stderr)
+    assert line["event"] == "wrapper.timeout" and line["exit_code"] == 124 and "KAGGLE_JOB_TIMEOUT=1" in line["msg"]
+
+
+def test_a_run_that_ignores_sigterm_is_killed_with_137_not_7(tmp_path):
+    env = {**fake_job(tmp_path, "trap '' TERM\nsleep 600"), "KAGGLE_JOB_TIMEOUT": "1",
+           "KAGGLE_JOB_KILL_AFTER": "1"}
+    done = subprocess.run([str(WRAPPER)], env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 137
+    assert [line["event"] for line in wrapper_lines(done.stderr)] == ["wrapper.killed"]
+
+
+def test_sigterm_to_the_wrapper_reaches_the_job(tmp_path):
+    import signal
+    import time
+
+    marker = tmp_path / "got-term"
+    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 &\nwait"
+    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60"}
+    proc = subprocess.Popen([str(WRAPPER)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 130 and marker.exists()
+
+
+def test_schedules_put_a_time_limit_on_the_run():
+    cron_env = [l for l in (CRON / "crontab.example").read_text().splitlines() if l.startswith("KAGGLE_JOB_TIMEOUT=")]
+    assert cron_env and cron_env[0].split("=", 1)[1]
+    service = (CRON / "kaggle-job.service").read_text()
+    assert "Environment=KAGGLE_JOB_TIMEOUT=" in service and "SuccessExitStatus=7" in service
+    workflow = yaml.safe_load((CRON / "github-actions.yml").read_text())
+    (job,) = workflow["jobs"].values()
+    (step,) = [s for s in job["steps"] if "kaggle-job-run.sh" in s.get("run", "")]
+    assert step["timeout-minutes"] < job["timeout-minutes"] and step["env"]["KAGGLE_JOB_TIMEOUT"]

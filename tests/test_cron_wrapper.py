@@ -96,12 +96,14 @@ def test_overlapping_run_exits_7_naming_the_holder_and_sigterm_cleans_up(env, ho
     before = snapshot(home)
     first = wrapper(env, "--retrain")  # trains for minutes: holds the lock the whole time
     try:
-        wait_for(lambda: read_holder(lock_path(home)).pid == first.pid, what="the first run to take the lock")
+        # The job runs under the wrapper's timeout(1), so the holder is a descendant, not the wrapper itself.
+        wait_for(lambda: read_holder(lock_path(home)).pid is not None, what="the first run to take the lock")
+        holder = read_holder(lock_path(home)).pid
         started = time.monotonic()
         second = run_wrapper(env, timeout=120)
         elapsed = time.monotonic() - started
         assert second.returncode == 7, second.stderr
-        assert f"another run holds the lock (pid {first.pid}, since " in second.stderr
+        assert f"another run holds the lock (pid {holder}, since " in second.stderr
         assert first.poll() is None, "the first run must still be going"
         assert elapsed < 60
 
@@ -129,16 +131,17 @@ def test_kill_9_mid_run_loses_nothing_and_the_next_run_cleans_up(env, home):
     before = snapshot(home)
     victim = wrapper(env, "--retrain")
     try:
-        for line in victim.stderr:  # kill it once it is training, mid-run
+        for line in victim.stderr:  # kill the job once it is training, mid-run
             if '"train.progress"' in line:
                 break
-        victim.send_signal(signal.SIGKILL)
-        victim.wait(timeout=60)
+        os.kill(read_holder(lock_path(home)).pid, signal.SIGKILL)
+        _, err = victim.communicate(timeout=60)
     finally:
         if victim.poll() is None:
             victim.kill()
             victim.wait()
-    assert victim.returncode == -signal.SIGKILL
+    assert victim.returncode == 137  # the wrapper reports the kill: not 0, not 7
+    assert '"wrapper.killed"' in err
     after_kill = snapshot(home)
     assert {k: v for k, v in after_kill.items() if k in before} == before  # every earlier file whole
     load_checkpoint(home / "checkpoints" / "digit-recognizer-demo" / "model.pt")

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import re
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -50,7 +51,7 @@ def test_download_then_submit_checkpoint_lands_a_scored_submission(runner, emu, 
     accuracy = sum(a == b for a, b in zip(labels, demo_test_labels())) / len(labels)
     assert results["submit.scored"]["public_score"] == f"{accuracy:.5f}"
     assert accuracy > 0.8
-    assert emu.submissions[-1].description == "first try"
+    assert re.fullmatch(r"\[kj-[0-9a-f]{10}\] first try", emu.submissions[-1].description)  # tagged: see ledger
     assert emu.uploads and any(body == open(results["submit.result"]["file"], "rb").read()
                                for body in emu.uploads.values())
 

@@ -47,9 +47,9 @@ def test_username_without_key_is_not_enough(monkeypatch):
 
 
 def test_private_file_has_no_warning_shared_one_does(kaggle_json):
-    assert find_credentials().warning is None
+    assert find_credentials().warnings == ()
     os.chmod(kaggle_json, 0o644)
-    warning = find_credentials().warning
+    (warning,) = find_credentials().warnings
     assert "readable by other users" in warning and "json-secret" not in warning
 
 

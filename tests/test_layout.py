@@ -20,7 +20,7 @@ ALLOWED = {
     "predict": {"base", "data", "model", "dist"},
     "report": {"base", "data", "model", "predict"},
     "train": {"base", "data", "model", "dist", "report"},
-    "kaggle": {"base", "data", "model", "dist", "predict"},
+    "kaggle": {"base", "data", "model", "predict"},
     "run": {"base", "data", "model", "dist", "predict", "report", "train", "kaggle"},
 }
 

@@ -6,13 +6,23 @@ import json
 import numpy as np
 
 from core.data.demo import demo_test_labels
+from core.model.checkpoint import load_checkpoint
 from jobs.cli import app
+from tests.cli_output import records
 
 
 def test_run_without_credentials_runs_the_demo(runner, isolated):
+    # A model.pt that no longer loads (a truncated copy, say) is set aside and retrained, not a daily failure.
+    broken = isolated / "checkpoints" / "digit-recognizer-demo" / "model.pt"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"PK\x03\x04 truncated")
     result = runner.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
     assert "running the embedded demo" in result.output
+    (retrain,) = [r for r in records(result) if r.get("event") == "run.retrain"]
+    assert str(broken) in retrain["msg"] and "training a new model" in retrain["msg"]
+    assert (broken.parent / "model.broken.pt").read_bytes() == b"PK\x03\x04 truncated"
+    assert load_checkpoint(broken).metrics["val_accuracy"] > 0.9
 
     folders = list((isolated / "submissions" / "digit-recognizer").iterdir())
     assert len(folders) == 1

@@ -25,7 +25,7 @@ def test_run_submits_only_a_better_model_unless_forced(runner, emu, creds, isola
     manifest = manifest_of(first)
     assert manifest["submitted"] is True and manifest["demo"] is False
     assert manifest["submission_ref"] == str(emu.submissions[-1].ref)
-    assert emu.submissions[-1].description == "scheduled"
+    assert emu.submissions[-1].description.endswith("] scheduled")
     uploaded = list(emu.uploads.values())
     folder = Path([r for r in records(first) if r.get("event") == "run.result"][0]["submission"]).parent
     assert (folder / "submission.csv").read_bytes() in uploaded

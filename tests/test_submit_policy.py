@@ -63,7 +63,7 @@ def test_submits_only_a_better_model_unless_forced(runner, isolated, tmp_path, r
 
     result = runner.invoke(app, ["run", "--checkpoint", str(first), "--submit", "-m", "first"])
     assert result.exit_code == 0, result.output
-    assert len(real_competition) == 1 and real_competition[0][3] == "first"
+    assert len(real_competition) == 1 and real_competition[0][3].endswith("] first")
     manifest = read_manifest(folders(isolated)[0])
     assert manifest["submitted"] is True and manifest["submission_ref"] == "ref-1"
     assert manifest["demo"] is False and manifest["val_accuracy"] == 0.90

@@ -4,12 +4,31 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
 TMP_SUFFIX = ".tmp"
+# Every temp file and folder is named .<name>.<pid>.<random>.tmp: the pid lets a later run tell a
+# dead writer's leftover (swept) from a live one's (kept). mkstemp's random part has no dots.
+_LEFTOVER = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TMP_SUFFIX) + "$")
+
+
+def writer_pid(name: str) -> int | None:
+    """The pid in a temp file's or folder's name (made here), else None."""
+    match = _LEFTOVER.match(name)
+    return int(match.group(1)) if match else None
+
+
+def temp_dir(beside: str | os.PathLike) -> Path:
+    """A fresh hidden folder beside `beside` (same filesystem, so renaming it over `beside` is atomic)."""
+    beside = Path(beside)
+    beside.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(prefix=f".{beside.name}.{os.getpid()}.", suffix=TMP_SUFFIX, dir=beside.parent))
+    os.chmod(path, plain_mode(directory=True))  # mkdtemp gives 0700
+    return path
 
 
 @contextlib.contextmanager

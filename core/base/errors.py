@@ -46,3 +46,20 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's text (libraries' messages can run to a page), or its type."""
     text = str(exc).strip().splitlines()
     return text[0][:limit] if text else type(exc).__name__
+
+
+# Words that mark text which may quote a request header or a credential (requests' InvalidHeader
+# quotes the whole `Authorization: Bearer <token>` value, for instance).
+_SECRET_MARKERS = ("authorization", "bearer", "basic ", "header", "token", "password", "secret", "key=", "api_key")
+# Exceptions from HTTP libraries may carry headers or signed URLs in their text.
+_HTTP_MODULES = ("requests", "urllib3", "http.client", "kaggle", "kagglesdk")
+
+
+def safe_description(exc: BaseException) -> str:
+    """The exception's type and first line, or only its type when the text could carry a secret."""
+    text = first_line(exc)
+    module = type(exc).__module__ or ""
+    if module.split(".")[0] in _HTTP_MODULES or module.startswith("http.") or \
+            any(marker in text.lower() for marker in _SECRET_MARKERS):
+        return f"{type(exc).__name__} (details not shown: they may hold credentials)"
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -11,12 +11,11 @@ import contextlib
 import os
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
-from core.base.atomic import plain_mode
+from core.base.atomic import TMP_SUFFIX, temp_dir
 from core.base.errors import BadInput
 
 MAX_TOTAL_BYTES = 20 * 1024**3  # 20 GiB uncompressed
@@ -65,9 +64,7 @@ def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[
         archive = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
         raise BadInput(f"{zip_path}: not a readable zip archive ({exc})") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    os.chmod(staging, plain_mode(directory=True))
+    staging = temp_dir(dest)  # named with our pid: a kill -9 leaves a folder the next run sweeps
     try:
         with archive:
             written = [_extract_member(archive, info, staging) for info in check_members(archive, zip_path)]
@@ -92,7 +89,7 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Pa
 def swap_into_place(staging: Path, dest: Path) -> None:
     """Replace folder `dest` by `staging` (same parent); an old `dest` goes only once the new one is in."""
     if dest.exists():
-        old = dest.with_name(f".{dest.name}.old")
+        old = dest.with_name(f".{dest.name}.{os.getpid()}.old{TMP_SUFFIX}")  # swept like any leftover
         shutil.rmtree(old, ignore_errors=True)
         os.replace(dest, old)
         os.replace(staging, dest)

@@ -21,8 +21,9 @@ from pathlib import Path
 
 from core.base.errors import ExitCode, JobError
 from core.base.retry import RetryPolicy, delay_scale
-from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials
-from core.kaggle.failures import UploadFailed, call, download_transient, submit_transient
+from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials, strip_environment
+from core.kaggle.failures import UploadFailed, call, download_transient, is_header_error, submit_transient
+from core.kaggle.transport import Timeouts, timed_api_class
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,13 @@ class Submission:
 def client(creds: Credentials | None = None):
     """An authenticated KaggleApi, with the import-time banner kept out of our output."""
     creds = creds or require_credentials()
+    strip_environment()  # the client reads the variables itself: a stray '\r' would end up in a header
     with _quiet():
         try:
-            from kaggle.api.kaggle_api_extended import KaggleApi
+            api = timed_api_class()()  # every request it makes has a connect and a read timeout
         except SystemExit:  # older clients exit(1) at import when they find no credentials
             raise JobError(f"Kaggle credentials were not accepted: {HOW_TO}", ExitCode.AUTH) from None
-        api = KaggleApi()
+        api.timeouts = Timeouts.from_env()
         # The client fixes its config folder when first imported; follow the environment of this call.
         api.config_dir = str(creds.config_dir or config_dir())
         api.config = os.path.join(api.config_dir, "kaggle.json")
@@ -74,6 +76,15 @@ def _authenticate(api, creds: Credentials) -> None:
         except SystemExit:  # the client prints help and exits when it rejects what it found
             raise JobError(f"Kaggle did not accept the credentials from {creds.source}: {HOW_TO}",
                            ExitCode.AUTH) from None
+        except ValueError as exc:
+            if not is_header_error(exc):
+                raise
+            raise JobError(f"the credentials from {creds.source} hold a character that an HTTP header cannot "
+                           "carry (a control character inside the value); copy them again", ExitCode.AUTH) from None
+    # kaggle.json is read by the client itself; a key saved with a trailing newline is stripped here.
+    for name in (api.CONFIG_NAME_USER, api.CONFIG_NAME_KEY, api.CONFIG_NAME_TOKEN):
+        if isinstance(api.config_values.get(name), str):
+            api.config_values[name] = api.config_values[name].strip()
 
 
 # -- calls ------------------------------------------------------------------------------------
@@ -113,7 +124,7 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
             response = kaggle.competitions.competition_api_client.download_data_files(request)
             try:
                 api.download_file(response, str(outfile), kaggle.http_client(), quiet=True, resume=True,
-                                  max_retries=0)
+                                  max_retries=0, timeout=api.timeouts.pair())
             finally:
                 response.close()
         return outfile

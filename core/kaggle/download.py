@@ -10,6 +10,7 @@ from core.base.workspace import Workspace
 from core.data import demo
 from core.data.competition import CompetitionFiles, install, intact
 from core.kaggle import api
+from core.kaggle.credentials import announce
 
 
 def fetch(workspace: Workspace, log: Log, force: bool = False, data_dir: Path | None = None) -> CompetitionFiles:
@@ -24,8 +25,7 @@ def fetch(workspace: Workspace, log: Log, force: bool = False, data_dir: Path | 
 
 def _fetch_from_kaggle(competition: str, files: CompetitionFiles, force: bool, log: Log) -> CompetitionFiles:
     creds = api.require_credentials()
-    if creds.warning:
-        log.warn(creds.warning, event="kaggle.credentials")
+    announce(creds, log)
     # Kaggle's file listing is cheap; when it matches what we unpacked last time and the files on
     # disk still hash as recorded, there is nothing to download.
     listing = [asdict(f) for f in api.list_files(competition, log=log)]

@@ -11,7 +11,7 @@ import contextlib
 from collections.abc import Callable
 from typing import TypeVar
 
-from core.base.errors import ExitCode, JobError
+from core.base.errors import ExitCode, JobError, safe_description
 from core.base.retry import Attempt, GaveUp, RetryPolicy, call_with_retry
 from core.kaggle.credentials import HOW_TO
 
@@ -54,10 +54,14 @@ def call(fn: Callable[[], T], what: str, competition: str | None, policy: RetryP
 
 
 def _translate(exc: BaseException, what: str, competition: str | None) -> JobError | None:
+    if is_header_error(exc):
+        return JobError(f"could not {what}: a request header was refused ({safe_description(exc)}); the "
+                        f"credentials hold a character that a header cannot carry: {HOW_TO}", ExitCode.AUTH)
     mapped = _translate_status(exc, what, competition) or _translate_network(exc, what)
     if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _is_create_submission(exc):
-        mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: check "
-                          "`kaggle-job submissions` before submitting again", ExitCode.NETWORK)
+        mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: the next "
+                          "`run --submit` or `submit` finds out before uploading again (or see `kaggle-job "
+                          "submissions`)", ExitCode.NETWORK)
     return mapped
 
 
@@ -85,6 +89,15 @@ def _translate_network(exc: BaseException, what: str) -> JobError | None:
     return JobError(f"could not {what}: {describe(exc)}", ExitCode.NETWORK) if _is_network(exc) else None
 
 
+def is_header_error(exc: BaseException) -> bool:
+    """A header value refused before sending: requests' InvalidHeader, or http.client's ValueError
+    ("Invalid header value b'Bearer <token>\\r'"). Both quote the value, so their text is never shown."""
+    import requests
+
+    return isinstance(exc, requests.exceptions.InvalidHeader) or (
+        isinstance(exc, ValueError) and "header" in str(exc).lower())
+
+
 def is_transient(exc: BaseException) -> bool:
     status = _status(exc)
     if status is not None:
@@ -109,6 +122,32 @@ def submit_transient(exc: BaseException) -> bool:
 def _status(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None) if response is not None else None
+
+
+def is_timeout(exc: BaseException) -> bool:
+    """A connect or read timeout, however requests wrapped it (a read timeout mid-stream arrives as a
+    ConnectionError around urllib3's ReadTimeoutError)."""
+    import socket
+
+    import requests
+    import urllib3
+
+    kinds = (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, socket.timeout, TimeoutError)
+    seen: set[int] = set()
+    pending = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, urllib3.exceptions.NewConnectionError):
+            return False  # a refused connection; urllib3 derives it from ConnectTimeoutError for history's sake
+        if isinstance(current, kinds):
+            return True
+        reason = getattr(current, "reason", None)  # urllib3's MaxRetryError keeps the cause here
+        pending += [current.__cause__, current.__context__, reason if isinstance(reason, BaseException) else None,
+                    *(arg for arg in getattr(current, "args", ()) if isinstance(arg, BaseException))]
+    return False
 
 
 def _is_network(exc: BaseException) -> bool:
@@ -153,9 +192,12 @@ def describe(exc: BaseException) -> str:
         return f"Kaggle answered {status}{_server_message(exc)}"
     import requests
 
+    if is_timeout(exc):
+        from core.kaggle.transport import Timeouts
+
+        return f"timed out (no answer within {Timeouts.from_env().read_s:g}s)"
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
         return "the connection dropped mid-transfer"
     if _is_network(exc):
         return f"network error ({type(exc).__name__})"
-    text = " ".join(str(exc).split())[:200]
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return safe_description(exc)

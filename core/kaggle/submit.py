@@ -1,25 +1,25 @@
-"""Submitting to Kaggle: check the daily allowance -> predict -> validate -> upload -> (wait for the score).
+"""Submitting to Kaggle, the pieces: the options and the checked file to upload.
 
 The allowance is checked first, so a run that could not submit anyway spends no time predicting;
 the file is validated against sample_submission.csv before upload, so Kaggle never scores a
-malformed file against the day's allowance. Under torchrun every rank predicts its share of
-test.csv and rank 0 alone talks to Kaggle and writes the file.
+malformed file against the day's allowance. core.run.recorded_submit puts them in order, with the
+home's lock and a pending record in the manifest around the upload. Under torchrun every rank
+predicts its share of test.csv (`predict_test`) and rank 0 alone writes the file and uploads it.
 """
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.base.atomic import atomic_write
 from core.base.errors import BadInput
 from core.base.log import Log
-from core.base.workspace import Workspace
 from core.data.competition import CompetitionFiles
 from core.data.sample import SampleFormat, check_submission, read_sample
-from core.dist.world import current_world
 from core.kaggle import api
-from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_daily_limit
-from core.kaggle.credentials import require_credentials
+from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 
 
 @dataclass(frozen=True)
@@ -44,51 +44,69 @@ class SubmitOutcome:
     scored: api.Submission | None = None  # with --wait
 
 
-def submit(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcome:
+def check_config(config: SubmitConfig) -> None:
     if bool(config.checkpoints) == (config.file is not None):
         raise BadInput("give exactly one of --checkpoint or --file")
     if config.max_per_day < 1:
         raise BadInput(f"--max-per-day: expected at least 1, got {config.max_per_day}")
-    world = current_world()
-    sample = world.from_rank0(lambda: _check_allowed(config, log))
-    path = config.file if config.file is not None else _predict(config, workspace, sample, log)
-    return world.from_rank0(lambda: _check_and_upload(config, path, sample, log))
 
 
-def _check_allowed(config: SubmitConfig, log: Log) -> SampleFormat:
-    """Credentials and today's allowance (unless a dry run), then the sample submission to match."""
-    if not config.dry_run:
-        creds = require_credentials()
-        if creds.warning:
-            log.warn(creds.warning, event="kaggle.credentials")
-        check_daily_limit(config.competition, config.max_per_day, log)
-    return read_sample(config.files.check().sample)
+@dataclass(frozen=True)
+class Prepared:
+    file: Path  # the checked submission, in `folder`
+    rows: int
+    checkpoints: list = field(default_factory=list)  # the Checkpoints it was predicted with (none for --file)
 
 
-def _check_and_upload(config: SubmitConfig, path: Path, sample: SampleFormat, log: Log) -> SubmitOutcome:
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
-    rows = check_submission(path, sample)
-    if config.dry_run:
-        return SubmitOutcome(path, rows)
-    log.info(f"uploading {path} ({rows} rows) to {config.competition}", event="submit.upload", file=path)
-    ref = api.submit_file(config.competition, path, config.message, log=log)
-    # Printed now, not after --wait: a wait that times out or fails still leaves the ref on stdout.
-    log.result(f"submitted {path} to {config.competition}: ref {ref}", event="submit.result", ref=ref, file=path)
-    scored = None
-    if config.wait:
-        scored = api.wait_for_score(config.competition, ref, config.wait_timeout_s, log=log)
-    return SubmitOutcome(path, rows, ref, scored)
+@dataclass(frozen=True)
+class Predicted:
+    """test.csv predicted with the checkpoints, and what the written file needs from that."""
+
+    predictions: object  # core.predict.stream.Predictions
+    classes: list
+    checkpoints: list
+    sample: SampleFormat
 
 
-def _predict(config: SubmitConfig, workspace: Workspace, sample: SampleFormat, log: Log) -> Path:
-    """Every rank predicts its share of test.csv; rank 0 writes the checked file; all get its path."""
-    from core.predict.outputs import id_names, write_checked_submission
+def predict_test(config: SubmitConfig, log: Log) -> Predicted | None:
+    """Predict test.csv with the checkpoints. Under torchrun every rank calls this and predicts its
+    share; rank 0 gets the whole file's predictions, the other ranks None."""
+    from core.predict.outputs import id_names
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
+    sample = read_sample(config.files.check().sample)
     predictor = Predictor.load(config.checkpoints, config.device)
     predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
-    return current_world().from_rank0(lambda: write_checked_submission(
-        workspace.new_submission_dir() / "submission.csv", predictions, predictor.spec.classes, log,
-        sample=sample, required=True))
+    if predictions is None:
+        return None
+    return Predicted(predictions, list(predictor.spec.classes), list(predictor.checkpoints), sample)
+
+
+def prepare(config: SubmitConfig, folder: Path, log: Log, predicted: Predicted | None = None) -> Prepared:
+    """The submission as `folder`/submission.csv, checked against sample_submission.csv: predicted
+    with the checkpoints (or from `predicted`), or --file checked where it is (so errors name it)
+    and then copied."""
+    target = Path(folder) / "submission.csv"
+    if config.file is None:
+        return _write_predicted(target, predicted or predict_test(config, log), log)
+    rows = check_ready_file(config)
+    with atomic_write(target, "wb") as out, open(config.file, "rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return Prepared(target, rows)
+
+
+def check_ready_file(config: SubmitConfig) -> int:
+    """--file checked where it is against sample_submission.csv (so errors name it); returns its rows."""
+    sample = read_sample(config.files.check().sample)
+    if not config.file.is_file():
+        raise BadInput(f"{config.file}: no such file")
+    return check_submission(config.file, sample)
+
+
+def _write_predicted(target: Path, predicted: Predicted, log: Log) -> Prepared:
+    from core.predict.outputs import write_checked_submission
+
+    path = write_checked_submission(target, predicted.predictions, predicted.classes, log, sample=predicted.sample,
+                                    required=True)
+    return Prepared(path, len(predicted.predictions.labels), predicted.checkpoints)

@@ -9,10 +9,9 @@ works with `torch.load(weights_only=True)` and a hostile file cannot run code.
 from __future__ import annotations
 
 import io
+import math
 import os
-import pickle
 import platform
-import zipfile
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,7 +23,7 @@ from torch import nn
 from core import __version__
 from core.base.atomic import atomic_write_bytes
 from core.base.errors import BadInput
-from core.model.spec import ModelSpec
+from core.model.spec import MAX_PARAMETERS, ModelSpec, spec_from_plain
 
 FORMAT = "kaggle-job/1"
 
@@ -53,6 +52,11 @@ class CheckpointFiles:
         """X.curves.png: loss and accuracy per epoch."""
         return self._beside(".curves.png")
 
+    @property
+    def broken(self) -> Path:
+        """X.broken.pt: where `run` sets aside a checkpoint that no longer loads, before training a new one."""
+        return self._beside(f".broken{self.checkpoint.suffix}")
+
     def member(self, index: int) -> Path:
         """X.member<i>.pt (1-based): an ensemble member's own checkpoint."""
         return self._beside(f".member{index + 1}{self.checkpoint.suffix}")
@@ -73,7 +77,10 @@ class Checkpoint:
     def model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The model with its weights, on `device`, in eval mode."""
         model = self.spec.build()
-        model.load_state_dict(self.state_dict)
+        try:
+            model.load_state_dict(self.state_dict)
+        except (RuntimeError, TypeError) as exc:  # a dtype that cannot be copied in; shapes were checked
+            raise BadInput(f"checkpoint {self.path}: weights do not load ({_reason(exc)})") from None
         return model.to(device).eval()
 
 
@@ -89,6 +96,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
                     metrics: dict | None = None, **meta: Any) -> Path:
     """Write atomically: a crash mid-save leaves any earlier file at `path` whole."""
     path = Path(path)
+    spec_from_plain({**asdict(spec), "input_shape": list(spec.input_shape)})  # never write what would not load
     payload = {
         "format": FORMAT,
         "spec": {**asdict(spec), "input_shape": list(spec.input_shape)},
@@ -103,31 +111,62 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
     return path
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: BaseException) -> str:
     """torch's unpickling errors run to a page; keep the line that says what was refused."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     for line in lines:
         if "WeightsUnpickler error:" in line:
             return line.split("WeightsUnpickler error:", 1)[1].strip().split(". ")[0]
-    return lines[0][:200] if lines else type(exc).__name__
+    first = lines[0][:200] if lines else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and check a checkpoint: anything wrong with it is BadInput naming the file (exit 2).
+
+    Order matters: the spec is checked (known architecture, positive capped sizes), then the model
+    is built on the meta device (shapes, no memory) and the stored weights compared with it. Only a
+    checkpoint that passes is ever built for real, so a small hostile file cannot ask for terabytes.
+    """
     path = Path(path)
     if not path.is_file():
         raise BadInput(f"checkpoint {path}: no such file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError) as exc:
+    except Exception as exc:  # truncated, not a zip, an odd or hostile pickle: torch raises many kinds
         raise BadInput(f"checkpoint {path}: not a loadable kaggle-job checkpoint ({_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise BadInput(f"checkpoint {path}: not a kaggle-job checkpoint (expected format {FORMAT})")
     try:
-        raw = payload["spec"]
-        spec = ModelSpec(arch=raw["arch"], input_shape=tuple(int(v) for v in raw["input_shape"]),
-                         classes=list(raw["classes"]), arch_kwargs=dict(raw.get("arch_kwargs", {})),
-                         mean=float(raw.get("mean", 0.0)), std=float(raw.get("std", 1.0)))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadInput(f"checkpoint {path}: incomplete model description ({exc})") from None
-    return Checkpoint(spec=spec, state_dict=payload["state_dict"], metrics=payload.get("metrics", {}),
-                      meta=payload.get("meta", {}), path=path)
+        spec = spec_from_plain(payload.get("spec"))
+        state_dict, metrics, meta = (payload.get(key, {}) for key in ("state_dict", "metrics", "meta"))
+        if not all(isinstance(part, dict) for part in (state_dict, metrics, meta)):
+            raise BadInput("weights, metrics or meta are not mappings")
+        check_weights(spec, state_dict)
+    except BadInput as exc:
+        raise BadInput(f"checkpoint {path}: {exc.message}") from None
+    return Checkpoint(spec=spec, state_dict=state_dict, metrics=metrics, meta=meta, path=path)
+
+
+def check_weights(spec: ModelSpec, state_dict: dict) -> None:
+    """BadInput unless `state_dict` holds exactly the tensors `spec`'s model has, shape for shape."""
+    try:
+        with torch.device("meta"):  # parameters without storage: sizes cost nothing to compute
+            expected = {name: tuple(t.shape) for name, t in spec.build().state_dict().items()}
+    except BadInput:
+        raise
+    except Exception as exc:  # settings the architecture cannot be built with
+        raise BadInput(f"cannot build {spec.arch} with settings {spec.arch_kwargs} ({_reason(exc)})") from None
+    size = sum(math.prod(shape) for shape in expected.values())
+    if size > MAX_PARAMETERS:
+        raise BadInput(f"{spec.arch} with settings {spec.arch_kwargs} would have {size:,} parameters "
+                       f"(at most {MAX_PARAMETERS:,})")
+    if not all(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        raise BadInput("the weights hold something other than tensors")
+    missing, unexpected = sorted(set(expected) - set(state_dict)), sorted(set(state_dict) - set(expected))
+    if missing or unexpected:
+        raise BadInput(f"the weights do not fit {spec.arch}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    for name, shape in expected.items():
+        if tuple(state_dict[name].shape) != shape:
+            raise BadInput(f"the weights do not fit {spec.arch}: {name} is {list(state_dict[name].shape)}, "
+                           f"the model needs {list(shape)}")

@@ -6,13 +6,23 @@ A spec travels inside every checkpoint as plain values, so `torch.load(weights_o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from core.base.errors import BadInput
 from core.model.devices import in_device_layout
-from core.model.registry import build_model
+from core.model.registry import available, build_model
+
+# Limits on what a checkpoint may ask for, checked before anything is built. Far beyond any pixel-CSV
+# competition (Digit Recognizer is 1x28x28 and 10 classes; CIFAR-like CSVs 3x32x32), far below what
+# would exhaust a machine: a 1 KB file must not be able to ask for terabytes.
+MAX_CHANNELS = 16
+MAX_SIDE = 1024  # pixels per side: a 1024x1024 image is already a million CSV columns
+MAX_CLASSES = 100_000
+MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights; the default leannet has ~0.2 M
 
 
 @dataclass
@@ -48,3 +58,46 @@ def to_input(batch: torch.Tensor, spec: ModelSpec, device: torch.device) -> torc
     """uint8 (B, C, H, W) -> normalised float on `device`, in the layout the device runs fastest."""
     x = batch.to(device, non_blocking=True).float().div_(255.0)
     return in_device_layout(spec.normalise(x), device)
+
+
+def spec_from_plain(raw) -> ModelSpec:
+    """A ModelSpec from a checkpoint's plain values, checked; BadInput (without the file name) if odd."""
+    if not isinstance(raw, dict):
+        raise BadInput("no model description")
+    arch = raw.get("arch")
+    if not isinstance(arch, str) or arch not in available():
+        raise BadInput(f"unknown architecture {arch!r}; expected one of {', '.join(available())}")
+    kwargs = raw.get("arch_kwargs", {})
+    if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
+        raise BadInput("architecture settings are not a mapping of names to values")
+    return ModelSpec(arch=arch, input_shape=_input_shape(raw.get("input_shape")), classes=_classes(raw.get("classes")),
+                     arch_kwargs=dict(kwargs), mean=_finite(raw.get("mean", 0.0), "mean"),
+                     std=_finite(raw.get("std", 1.0), "std", positive=True))
+
+
+def _input_shape(value) -> tuple[int, int, int]:
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise BadInput(f"input shape {value!r} is not (channels, height, width)")
+    for size, cap in zip(value, (MAX_CHANNELS, MAX_SIDE, MAX_SIDE)):
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= cap:
+            raise BadInput(f"input shape {list(value)!r}: expected channels 1..{MAX_CHANNELS} and "
+                           f"sides 1..{MAX_SIDE}")
+    return tuple(value)
+
+
+def _classes(value) -> list:
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= MAX_CLASSES:
+        count = len(value) if isinstance(value, (list, tuple)) else value
+        raise BadInput(f"class list of {count!r}: expected 1..{MAX_CLASSES} classes")
+    if not all(isinstance(c, (int, str)) and not isinstance(c, bool) for c in value):
+        raise BadInput("class labels must be integers or strings")
+    if len(set(value)) != len(value):
+        raise BadInput("class labels repeat")
+    return list(value)
+
+
+def _finite(value, name: str, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or \
+            (positive and value <= 0):
+        raise BadInput(f"normalisation {name} {value!r} is not a finite{' positive' if positive else ''} number")
+    return float(value)

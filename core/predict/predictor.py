@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from core.base.errors import BadInput
+from core.base.log import Log
 from core.model.checkpoint import Checkpoint, load_checkpoint
 from core.model.devices import configure_threads, in_device_layout, pick_device
 from core.model.spec import to_input
@@ -37,24 +38,44 @@ class Predictor:
         self.models = [in_device_layout(ckpt.model(self.device), self.device) for ckpt in self.checkpoints]
 
     @classmethod
-    def load(cls, paths: Sequence[str | Path], device: str = "auto") -> "Predictor":
+    def load(cls, paths: Sequence[str | Path], device: str = "auto", batch_size: int | None = None) -> "Predictor":
         """Load checkpoint files (several average their probabilities) onto the chosen device."""
-        return cls.from_checkpoints([load_checkpoint(path) for path in paths], device)
+        return cls.from_checkpoints([load_checkpoint(path) for path in paths], device, batch_size)
 
     @classmethod
-    def from_checkpoints(cls, checkpoints: list[Checkpoint], device: str = "auto") -> "Predictor":
+    def from_checkpoints(cls, checkpoints: list[Checkpoint], device: str = "auto",
+                         batch_size: int | None = None) -> "Predictor":
         configure_threads()
-        return cls(checkpoints=checkpoints, device=pick_device(device))
+        return cls(checkpoints=checkpoints, device=pick_device(device), batch_size=batch_size)
 
     @property
     def spec(self):
         return self.checkpoints[0].spec
 
-    def predict_proba(self, pixels: np.ndarray | torch.Tensor) -> np.ndarray:
-        """uint8 (rows, num_pixels) or (rows, C, H, W) -> float32 (rows, classes), averaged over the checkpoints."""
+    def predict_proba(self, pixels: np.ndarray | torch.Tensor, log: Log | None = None) -> np.ndarray:
+        """uint8 (rows, num_pixels) or (rows, C, H, W) -> float32 (rows, classes), averaged over the checkpoints.
+
+        Runs `batch_size` rows at a time. CUDA running out of memory (another process on the GPU, a
+        bigger model than the default batch was sized for) halves the batch and retries the same rows,
+        down to one row; the smaller batch is kept for the rest of the file.
+        """
         if isinstance(pixels, np.ndarray):
             pixels = torch.from_numpy(np.ascontiguousarray(pixels))
         images = pixels.view(-1, *self.spec.input_shape)
+        parts, start = [], 0
+        while start < len(images):
+            chunk = images[start:start + self.batch_size]
+            try:
+                parts.append(self._forward(chunk))
+            except torch.cuda.OutOfMemoryError:
+                self._halve_batch(log)
+                continue
+            start += len(chunk)
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.zeros((0, self.spec.num_classes), np.float32)
+
+    def _forward(self, images: torch.Tensor) -> np.ndarray:
         total = None
         with torch.inference_mode():
             for ckpt, model in zip(self.checkpoints, self.models):
@@ -62,6 +83,15 @@ class Predictor:
                 probs = torch.softmax(model(x).float(), dim=1)
                 total = probs if total is None else total + probs
         return (total / len(self.models)).cpu().numpy()
+
+    def _halve_batch(self, log: Log | None) -> None:
+        if self.batch_size <= 1:
+            raise BadInput("CUDA out of memory even one row at a time; free the GPU or use --device cpu")
+        torch.cuda.empty_cache()  # give back what the failed batch held before trying a smaller one
+        self.batch_size = max(1, self.batch_size // 2)
+        if log is not None:
+            log.warn(f"CUDA out of memory: retrying with batch size {self.batch_size}",
+                     event="predict.batch_halved", batch_size=self.batch_size)
 
     def labels_for(self, probs: np.ndarray) -> np.ndarray:
         return np.asarray(self.spec.classes, dtype=object)[probs.argmax(axis=1)]

@@ -102,7 +102,7 @@ def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, lo
     what = f"predict {Path(layout.path).name}" + (f" (rank 0's share of {world.size})" if world.distributed else "")
     with log.progress(what, total=None, unit="rows", event="predict.progress") as bar:
         for batch in loader:
-            probs.append(predictor.predict_proba(batch.images))
+            probs.append(predictor.predict_proba(batch.images, log))
             if layout.label_column:
                 truth.append(batch.labels)
             if layout.id_column:

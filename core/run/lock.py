@@ -32,11 +32,13 @@ class Holder:
     pid: int | None
     since: str | None
     host: str | None
+    command: str | None = None  # run, download, train or submit
 
     def describe(self) -> str:
         if self.pid is None:
             return "holder unknown"
-        return f"pid {self.pid}, since {self.since or 'unknown'}" + (f", on {self.host}" if self.host else "")
+        return (f"pid {self.pid}, since {self.since or 'unknown'}" + (f", on {self.host}" if self.host else "")
+                + (f", `kaggle-job {self.command}`" if self.command else ""))
 
 
 def lock_path(home: Path) -> Path:
@@ -50,13 +52,16 @@ def read_holder(path: Path) -> Holder:
     except (OSError, ValueError):
         data = {}
     pid = data.get("pid")
-    return Holder(pid=pid if isinstance(pid, int) else None, since=data.get("since"), host=data.get("host"))
+    return Holder(pid=pid if isinstance(pid, int) else None, since=data.get("since"), host=data.get("host"),
+                  command=data.get("command"))
 
 
 @contextlib.contextmanager
-def hold_lock(home: Path, wait_s: float = 0.0) -> Iterator[Path]:
+def hold_lock(home: Path, wait_s: float = 0.0, command: str | None = None) -> Iterator[Path]:
     """Hold the home's lock for the block, or raise JobError(LOCKED) naming the holder.
 
+    Every command that writes under the home takes it (run, download, train, submit), so a
+    `download --force` by hand cannot swap the data under a scheduled run's feet.
     wait_s > 0 polls for that long before giving up (for schedules that may overlap briefly).
     """
     path = lock_path(home)
@@ -65,7 +70,7 @@ def hold_lock(home: Path, wait_s: float = 0.0) -> Iterator[Path]:
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         _acquire(fd, path, wait_s)
-        _write_record(fd)
+        _write_record(fd, command)
         try:
             yield path
         finally:
@@ -93,9 +98,9 @@ def _acquire(fd: int, path: Path, wait_s: float) -> None:
         time.sleep(POLL_S)
 
 
-def _write_record(fd: int) -> None:
+def _write_record(fd: int, command: str | None) -> None:
     record = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-              "host": socket.gethostname()}
+              "host": socket.gethostname(), "command": command}
     data = (json.dumps(record) + "\n").encode()
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)

@@ -35,6 +35,19 @@ def build_manifest(*, competition: str, demo: bool, rows: int, submission_sha256
     }
 
 
+def build_submit_manifest(*, competition: str, rows: int, submission_sha256: str, checkpoints: list[Path],
+                          checkpoint_sha256: str | None, val_accuracy: float | None, source_file: Path | None,
+                          message: str) -> dict:
+    """The manifest of a `kaggle-job submit`: what was uploaded and what produced it, as far as known."""
+    return {
+        "format": FORMAT, "created": utc_now(), "command": "submit", "competition": competition, "demo": False,
+        "submission": "submission.csv", "submission_sha256": submission_sha256, "rows": rows,
+        "source_file": str(source_file) if source_file else None, "checkpoints": [str(p) for p in checkpoints],
+        "checkpoint_sha256": checkpoint_sha256, "val_accuracy": val_accuracy, "message": message,
+        "submitted": False,
+    }
+
+
 def write_manifest(folder: Path, manifest: dict) -> Path:
     path = Path(folder) / MANIFEST
     atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=False) + "\n")
@@ -50,14 +63,16 @@ def read_manifest(folder: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def submitted_manifests(submissions_root: Path) -> list[dict]:
-    """Manifests of real (non-demo) submissions that reached Kaggle, oldest first."""
+def published_manifests(submissions_root: Path) -> list[tuple[Path, dict]]:
+    """(folder, manifest) of every published submission folder with a readable manifest, by name."""
     root = Path(submissions_root)
     if not root.is_dir():
         return []
-    found = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        manifest = read_manifest(folder)
-        if manifest and manifest.get("submitted") and not manifest.get("demo"):
-            found.append(manifest)
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return [(folder, manifest) for folder in folders if (manifest := read_manifest(folder))]
+
+
+def submitted_manifests(submissions_root: Path) -> list[dict]:
+    """Manifests of real (non-demo) submissions that reached Kaggle, oldest first."""
+    found = [m for _, m in published_manifests(submissions_root) if m.get("submitted") and not m.get("demo")]
     return sorted(found, key=lambda m: str(m.get("submitted_at") or m.get("created") or ""))

@@ -14,13 +14,12 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from core.base.atomic import TMP_SUFFIX, atomic_write
+from core.base.atomic import atomic_write, writer_pid
 from core.base.log import Log
 from core.base.workspace import Workspace
 
 STAGING_PREFIX = ".staging-"
 _STAGING = re.compile(r"^\.staging-(\d+)-")
-_TEMP_FILE = re.compile(r"^\..+\.(\d+)\.[^.]+" + re.escape(TMP_SUFFIX) + "$")
 
 
 def staging_dir(workspace: Workspace) -> Path:
@@ -55,27 +54,34 @@ def staged_submission(workspace: Workspace) -> Iterator[Path]:
         raise
 
 
-def sweep_leftovers(workspace: Workspace, log: Log) -> list[Path]:
-    """Remove staging folders and temp files whose writer is dead (a killed earlier run)."""
+def sweep_leftovers(workspace: Workspace, log: Log, extra: list[Path] = ()) -> list[Path]:
+    """Remove staging folders, temp files and temp folders whose writer is dead (a killed earlier run).
+
+    Call it holding the home's lock: then no live writer of ours can be mid-way in these folders.
+    `extra`: other folders written to (e.g. a --data-dir's parent).
+    """
     removed = []
-    for folder in _folders_to_sweep(workspace):
+    for folder in _folders_to_sweep(workspace) + [Path(f) for f in extra if Path(f).is_dir()]:
         for entry in folder.iterdir():
             staging = _STAGING.match(entry.name)
-            temp = _TEMP_FILE.match(entry.name)
-            if staging and entry.is_dir() and not _alive(int(staging.group(1))):
+            pid = int(staging.group(1)) if staging and entry.is_dir() else writer_pid(entry.name)
+            if pid is None or _alive(pid):
+                continue
+            if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
-                removed.append(entry)
-            elif temp and entry.is_file() and not _alive(int(temp.group(1))):
+            else:
                 with contextlib.suppress(FileNotFoundError):
                     entry.unlink()
-                removed.append(entry)
+            removed.append(entry)
     for path in removed:
         log.info(f"removed {path.name}, left by an interrupted earlier run", event="run.cleanup", path=path)
     return removed
 
 
 def _folders_to_sweep(workspace: Workspace) -> list[Path]:
-    folders = [f for f in (workspace.submissions_root, workspace.checkpoints_dir) if f.is_dir()]
+    data_root = workspace.home / "data"  # a download's staging folder sits beside data/<competition>/
+    folders = [f for f in (workspace.submissions_root, workspace.checkpoints_dir, data_root, workspace.data_dir)
+               if f.is_dir()]
     if workspace.submissions_root.is_dir():  # a manifest rewritten after upload lives in its folder
         folders += [f for f in workspace.submissions_root.iterdir() if f.is_dir() and not f.name.startswith(".")]
     return folders

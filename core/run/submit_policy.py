@@ -20,11 +20,17 @@ class SubmitDecision:
 
 
 def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | None,
-           last_submitted: dict | None) -> SubmitDecision:
+           last_submitted: dict | None, landed_now: dict | None = None) -> SubmitDecision:
+    """`last_submitted`: the latest manifest that reached Kaggle, a pending upload settled as landed
+    included. `landed_now`: a submission of this very file whose lost reply was settled as landed in
+    this run: uploading it again, even forced, would be the duplicate that exactly-once rules out."""
     if not requested:
         return SubmitDecision(False, "not requested (pass --submit to upload)")
     if demo:
         return SubmitDecision(False, "the demo is not a real competition: nothing is uploaded")
+    if landed_now is not None:
+        return SubmitDecision(False, f"this very file already landed on Kaggle as ref {landed_now.get('submission_ref')} "
+                                     "(the reply to that upload was lost); not uploading it twice")
     if force:
         return SubmitDecision(True, "--force-submit")
     if last_submitted is None:

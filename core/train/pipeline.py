@@ -10,6 +10,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import torch
+
+from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
 from core.dist.world import current_world
@@ -23,6 +26,16 @@ from core.train.outputs import save_result
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
                         input_shape: tuple[int, int, int] | None = None) -> TrainResult:
     """`input_shape` (--input-shape) when the pixels are not one square grayscale image."""
+    try:
+        return _train(train_csv, checkpoint, config, log, input_shape)
+    except torch.cuda.OutOfMemoryError:
+        # Halving mid-training would change the recipe the checkpoint claims; say what to change instead.
+        raise BadInput(f"CUDA out of memory while training with batch size {config.batch_size}; try a smaller "
+                       f"--batch-size (e.g. {max(1, config.batch_size // 2)}) or --device cpu") from None
+
+
+def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
+           input_shape: tuple[int, int, int] | None) -> TrainResult:
     world = current_world()
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None

@@ -1,0 +1,166 @@
+"""Every way a checkpoint can be bad is exit 2 and one line naming the file, before any big allocation.
+
+The spec is checked (known architecture, positive capped sizes) and the model is built on the meta
+device (no memory) so the weights' shapes can be compared with it before anything real is made:
+a 1 KB file cannot ask for terabytes.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import zipfile
+
+import pytest
+import torch
+
+from core.model.checkpoint import FORMAT, load_checkpoint, save_checkpoint
+from core.model.spec import ModelSpec
+from jobs.cli import app
+from tests.cli_output import one_error
+
+SPEC = {"arch": "baseline", "input_shape": [1, 28, 28], "classes": list(range(10)), "arch_kwargs": {},
+        "mean": 0.13, "std": 0.31}
+
+
+def good_payload() -> dict:
+    torch.manual_seed(0)
+    spec = ModelSpec(arch="baseline", input_shape=(1, 28, 28), classes=list(range(10)))
+    return {"format": FORMAT, "spec": dict(SPEC), "state_dict": spec.build().state_dict(),
+            "metrics": {"val_accuracy": 0.5}, "meta": {}}
+
+
+def saved(tmp_path, payload, name="bad.pt"):
+    path = tmp_path / name
+    torch.save(payload, path)
+    return path
+
+
+def with_spec(**changes) -> dict:
+    payload = good_payload()
+    payload["spec"] = {**SPEC, **changes}
+    return payload
+
+
+def truncated(tmp_path, untrained_checkpoint):
+    data = untrained_checkpoint.read_bytes()
+    path = tmp_path / "bad.pt"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def raw(content: bytes):
+    def make(tmp_path, _):
+        path = tmp_path / "bad.pt"
+        path.write_bytes(content)
+        return path
+    return make
+
+
+def payload_of(make_payload):
+    return lambda tmp_path, _: saved(tmp_path, make_payload())
+
+
+def wrong_weights():
+    payload = good_payload()
+    payload["state_dict"]["classifier.3.weight"] = torch.zeros(12, 500)  # 12 classes in a 10-class spec
+    return payload
+
+
+def missing_weight():
+    payload = good_payload()
+    del payload["state_dict"]["features.0.weight"]
+    return payload
+
+
+def zip_without_pickle(tmp_path, _):
+    path = tmp_path / "bad.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/version", "3\n")
+    return path
+
+
+CASES = {
+    "truncated": truncated,
+    "empty": raw(b""),
+    "not-a-zip": raw(b"this is not a checkpoint at all\n" * 4),
+    "six-byte-pickle": raw(pickle.dumps(5, protocol=2) + b"\n"),
+    "tiny-pickles": raw(pickle.dumps(300, protocol=2)),
+    "zip-without-pickle": zip_without_pickle,
+    "not-a-dict": payload_of(lambda: [1, 2, 3]),
+    "weights-not-a-dict": payload_of(lambda: {**good_payload(), "state_dict": [1, 2]}),
+    "metrics-not-a-dict": payload_of(lambda: {**good_payload(), "metrics": "high"}),
+    "wrong-weight-shape": payload_of(wrong_weights),
+    "missing-weight": payload_of(missing_weight),
+    "unknown-arch": payload_of(lambda: with_spec(arch="transformer9000")),
+    "terabyte-input": payload_of(lambda: with_spec(input_shape=[1, 10**7, 10**7])),
+    "zero-side": payload_of(lambda: with_spec(input_shape=[1, 0, 28])),
+    "negative-channels": payload_of(lambda: with_spec(input_shape=[-1, 28, 28])),
+    "two-dims": payload_of(lambda: with_spec(input_shape=[28, 28])),
+    "text-dims": payload_of(lambda: with_spec(input_shape=["1", "28", "28x"])),
+    "no-classes": payload_of(lambda: with_spec(classes=[])),
+    "absurd-class-count": payload_of(lambda: with_spec(classes=list(range(100_001)))),
+    "one-kilobyte-asks-for-terabytes": payload_of(lambda: {"format": FORMAT, "state_dict": {}, "spec": {
+        **SPEC, "arch": "leannet", "input_shape": [16, 1024, 1024], "arch_kwargs": {"stages": [10**6, 10**6]}}}),
+    "duplicate-classes": payload_of(lambda: with_spec(classes=[0, 1, 1])),
+    "zero-std": payload_of(lambda: with_spec(std=0.0)),
+    "nan-mean": payload_of(lambda: with_spec(mean=float("nan"))),
+    "terabyte-kwargs": payload_of(lambda: with_spec(arch="baseline", arch_kwargs={"hidden": 10**12})),
+    "huge-leannet": payload_of(lambda: with_spec(arch="leannet", arch_kwargs={"stages": [10**6, 10**6]})),
+    "odd-kwargs": payload_of(lambda: with_spec(arch="leannet", arch_kwargs={"stages": "wide"})),
+    "kwargs-not-a-dict": payload_of(lambda: with_spec(arch_kwargs=[1])),
+}
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_every_bad_checkpoint_is_exit_2_one_line_naming_the_file(runner, tmp_path, demo_dir, untrained_checkpoint,
+                                                                 case):
+    path = CASES[case](tmp_path, untrained_checkpoint)
+    if case == "one-kilobyte-asks-for-terabytes":
+        assert path.stat().st_size < 2048
+    got = runner.invoke(app, ["predict", "--checkpoint", str(path), "--input", str(demo_dir / "test.csv"),
+                              "--output", str(tmp_path / "out.csv"), "--log-format", "json"])
+    assert got.exit_code == 2, got.output
+    assert str(path) in one_error(got)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_the_limits_are_pinned_at_their_boundary(tmp_path):
+    from core.model.spec import MAX_CLASSES, MAX_SIDE
+
+    ok = ModelSpec(arch="bncnn", input_shape=(1, MAX_SIDE, 8), classes=list(range(MAX_CLASSES)),
+                   arch_kwargs={"width_mult": 0.25})
+    path = save_checkpoint(tmp_path / "edge.pt", ok.build(), ok)
+    assert load_checkpoint(path).spec.input_shape == (1, MAX_SIDE, 8)
+    for too_big in ({"input_shape": [1, MAX_SIDE + 1, 8]}, {"classes": list(range(MAX_CLASSES + 1))}):
+        payload = torch.load(path, weights_only=True)
+        payload["spec"].update(too_big)
+        with pytest.raises(Exception, match="edge.pt"):
+            load_checkpoint(saved(tmp_path, payload, "edge.pt"))
+
+
+def test_a_good_checkpoint_still_loads_and_predicts(untrained_checkpoint):
+    model = load_checkpoint(untrained_checkpoint).model()
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+def test_pyproject_requires_a_torch_whose_weights_only_cannot_be_bypassed():
+    import tomllib
+    from pathlib import Path
+
+    deps = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["dependencies"]
+    (torch_dep,) = [d for d in deps if d.startswith("torch")]
+    assert ">=2.6" in torch_dep and "<" in torch_dep  # a range, never a bare name
+
+
+@pytest.mark.parametrize("content", [b"this is not a checkpoint at all\n" * 4, pickle.dumps(5, protocol=2) + b"\n", b""],
+                         ids=["not-a-zip", "six-byte-pickle", "empty"])
+def test_a_bad_resume_state_is_one_line_too(tmp_path, content):
+    from core.base.errors import BadInput
+    from core.model.checkpoint import beside
+    from core.train.resume import load_state
+
+    target = tmp_path / "model.pt"
+    beside(target).state.write_bytes(content)
+    with pytest.raises(BadInput, match="model.state.pt"):
+        load_state(target, {})

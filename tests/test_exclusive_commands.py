@@ -1,0 +1,105 @@
+"""Every command that writes under the home takes its lock, handles SIGTERM like Ctrl-C, and a
+download killed with kill -9 leaves nothing that the next command does not sweep."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.base.atomic import writer_pid
+from core.base.hashing import sha256_file
+from core.data.archive import extracted
+from core.data.demo import DEMO_ZIP
+from core.run.lock import hold_lock
+from jobs.cli import app
+from tests.cli_output import one_error
+
+BIN = Path(sys.executable).parent / "kaggle-job"
+
+
+@pytest.mark.parametrize("args", [
+    ["download", "--demo", "--force"],
+    ["train", "--demo", "--preset", "demo"],
+    ["submit", "--file", "x.csv", "--dry-run"],
+    ["run", "--demo"],
+])
+def test_a_command_that_writes_under_the_home_waits_for_its_lock(runner, isolated, args):
+    with hold_lock(isolated, command="run"):
+        got = runner.invoke(app, [*args, "--home", str(isolated), "--log-format", "json"])
+    assert got.exit_code == 7, got.output
+    message = one_error(got)
+    assert f"pid {os.getpid()}" in message and "`kaggle-job run`" in message
+    assert not (isolated / "data").exists() and not (isolated / "checkpoints").exists()
+
+
+def test_download_force_waits_with_wait_lock_and_then_runs(runner, isolated):
+    import threading
+
+    release = threading.Event()
+
+    def hold():
+        with hold_lock(isolated, command="run"):
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.2)
+    threading.Timer(0.5, release.set).start()
+    got = runner.invoke(app, ["download", "--demo", "--home", str(isolated), "--wait-lock", "10"])
+    holder.join()
+    assert got.exit_code == 0, got.output
+    assert (isolated / "data" / "digit-recognizer-demo" / "train.csv").is_file()
+
+
+def test_download_stages_with_its_pid_so_a_killed_one_is_swept(runner, isolated):
+    dest = isolated / "data" / "digit-recognizer-demo"
+    with extracted(DEMO_ZIP, dest) as (staging, _):
+        assert staging.parent == dest.parent and staging.name.startswith(".")
+        assert writer_pid(staging.name) == os.getpid()
+    # What a download killed with -9 mid-unpack (or mid-swap) leaves beside the data folder:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    leftovers = [dest.parent / f".digit-recognizer-demo.{dead}.k2j4h5.tmp",
+                 dest.parent / f".digit-recognizer-demo.{dead}.old.tmp"]
+    for folder in leftovers:
+        folder.mkdir()
+        (folder / "train.csv").write_text("label,pixel0\n1,")
+    live = dest.parent / f".digit-recognizer-demo.{os.getppid()}.abcdef.tmp"  # a live writer's: kept
+    live.mkdir()
+    got = runner.invoke(app, ["download", "--demo", "--home", str(isolated)])
+    assert got.exit_code == 0, got.output
+    assert not any(folder.exists() for folder in leftovers)
+    assert live.is_dir()
+    assert "run.cleanup" in got.output
+
+
+def test_train_stopped_with_sigterm_exits_130_and_keeps_the_old_checkpoint(isolated, demo_dir, untrained_checkpoint):
+    home = isolated / "home"
+    target = home / "checkpoints" / "digit-recognizer-demo" / "model.pt"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(untrained_checkpoint.read_bytes())
+    before = sha256_file(target)
+    env = {**os.environ, "KAGGLE_JOB_THREADS": "1"}
+    proc = subprocess.Popen([str(BIN), "train", "--demo", "--home", str(home), "--data-dir", str(demo_dir),
+                             "--preset", "demo", "--epochs", "50", "--log-format", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        for line in proc.stderr:  # stop it once it trains
+            if '"train.progress"' in line:
+                break
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert '"interrupted"' in err and "Traceback" not in err
+    assert sha256_file(target) == before
+    assert not [p for p in target.parent.iterdir() if p.name.endswith(".tmp")]
