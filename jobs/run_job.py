@@ -11,22 +11,21 @@ collective timeout), so all ranks end with the same result or the same error.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 # Only light modules at import time: an overlapping run must reach the lock and exit 7 within
 # a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
-import contextlib
-
 from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.base.workspace import DEFAULT_COMPETITION, Workspace
 from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
-from core.run.lock import hold_lock
 from core.run.ledger import same_file, settle, upload
+from core.run.lock import hold_lock
 from core.run.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
 from core.run.submit_policy import decide
 

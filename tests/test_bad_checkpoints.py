@@ -7,7 +7,6 @@ a 1 KB file cannot ask for terabytes.
 
 from __future__ import annotations
 
-import io
 import pickle
 import zipfile
 

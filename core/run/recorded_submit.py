@@ -15,8 +15,16 @@ from core.dist.world import current_world
 from core.kaggle.allowance import check_daily_limit
 from core.kaggle.api import wait_for_score
 from core.kaggle.credentials import announce, require_credentials
-from core.kaggle.submit import (Predicted, Prepared, SubmitConfig, SubmitOutcome, check_config, check_ready_file,
-                                prepare, predict_test)
+from core.kaggle.submit import (
+    Predicted,
+    Prepared,
+    SubmitConfig,
+    SubmitOutcome,
+    check_config,
+    check_ready_file,
+    predict_test,
+    prepare,
+)
 from core.run.ledger import same_file, settle, upload
 from core.run.manifest import build_submit_manifest, write_manifest
 from core.run.publish import publish, staged_submission

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 from torch import nn
-
 from torch.utils.data.distributed import DistributedSampler
 
 from core.base.errors import BadInput
