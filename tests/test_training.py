@@ -18,7 +18,7 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.model.checkpoint import beside, load_checkpoint
 from core.model.ensemble import shift_views
-from core.train.augment import AugmentConfig, augment, random_thetas
+from core.train.augment import AugmentConfig, _cubic_rows, augment, elastic_field, random_thetas
 from core.train.config import PRESETS, config_for
 from core.train.history import COLUMNS, read_history
 from core.train.pipeline import train_to_checkpoint
@@ -67,6 +67,50 @@ def test_augmentation_is_seeded_and_off_when_disabled():
     assert torch.equal(a, b) and not torch.allclose(a, images)
     off = AugmentConfig(shift_px=0, rotate_deg=0, zoom=0)
     assert augment(images, off, torch.Generator()) is images
+
+
+def test_elastic_distortion_bends_ink_but_keeps_shape_range_and_background():
+    images = torch.zeros(64, 1, 28, 28)
+    images[:, :, 10:18, 12:16] = 1.0
+    elastic_only = AugmentConfig(shift_px=0, rotate_deg=0, zoom=0, elastic_px=1.5)
+    out = augment(images, elastic_only, torch.Generator().manual_seed(0))
+    assert out.shape == images.shape
+    assert out.min() >= 0 and out.max() <= 1 + 1e-6  # bilinear sampling cannot leave [0, 1]
+    assert out[:, :, :3, :].abs().max() == 0 and out[:, :, :, -3:].abs().max() == 0  # the page stays blank
+    changed = (out - images).abs().flatten(1).amax(1)
+    assert changed.min() > 0.1  # every image is bent, not just a few
+    mass = out.sum(dim=(1, 2, 3)) / 32.0  # a local stretch or squeeze, as Simard's field makes; no erasure
+    assert 0.9 < mass.mean() < 1.15 and mass.min() > 0.4 and mass.max() < 2.5
+    blank = augment(torch.zeros(4, 1, 28, 28), elastic_only, torch.Generator().manual_seed(0))
+    assert blank.abs().max() == 0
+
+
+def test_elastic_field_is_smooth_with_the_asked_strength_and_seeded():
+    config = AugmentConfig(elastic_px=2.0)
+    field = elastic_field(256, 28, 28, config, torch.Generator().manual_seed(1))
+    assert field.shape == (256, 28, 28, 2)
+    pixels = field * 14.0  # normalised units -> pixels on a 28-px side
+    assert 1.0 < pixels.std() < 2.0  # about elastic_px; between control points the cubic averages a little
+    step = (pixels[:, 1:] - pixels[:, :-1]).abs().mean()
+    assert step < 0.2 * pixels.abs().mean()  # neighbours move together: a bend, not noise
+    again = elastic_field(256, 28, 28, config, torch.Generator().manual_seed(1))
+    assert torch.equal(field, again)
+
+
+def test_separable_cubic_rows_equal_torch_bicubic_upsampling():
+    coarse = torch.randn(3, 2, 4, 4, generator=torch.Generator().manual_seed(0))
+    ours = torch.einsum("hi,bcij,wj->bchw", _cubic_rows(4, 28), coarse, _cubic_rows(4, 20))
+    theirs = torch.nn.functional.interpolate(coarse, size=(28, 20), mode="bicubic", align_corners=True)
+    assert torch.allclose(ours, theirs, atol=1e-5)
+
+
+def test_elastic_off_leaves_the_affine_draws_untouched():
+    images = torch.rand(8, 1, 28, 28)
+    plain = augment(images, AugmentConfig(), torch.Generator().manual_seed(3))
+    zero = augment(images, AugmentConfig(elastic_px=0.0), torch.Generator().manual_seed(3))
+    bent = augment(images, AugmentConfig(elastic_px=1.0), torch.Generator().manual_seed(3))
+    assert torch.equal(plain, zero) and not torch.allclose(plain, bent)
+    assert AugmentConfig(shift_px=0, rotate_deg=0, zoom=0, elastic_px=1.0).active
 
 
 def test_random_thetas_respect_rotation_and_zoom_limits():

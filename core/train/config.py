@@ -25,6 +25,7 @@ class TrainConfig:
     shift_px: float = 2.0
     rotate_deg: float = 10.0
     zoom: float = 0.1
+    elastic_px: float = 0.0  # elastic distortion strength (core.train.augment); 0 = off
     patience: int | None = None  # stop after this many epochs without a better validation accuracy
     members: int = 1  # > 1: an ensemble of members with seeds seed, seed+1, ... on one shared split
     tta: bool = False  # bundle test-time shifts into the checkpoint
@@ -33,7 +34,8 @@ class TrainConfig:
 
     @property
     def augmentation(self) -> AugmentConfig:
-        return AugmentConfig(shift_px=self.shift_px, rotate_deg=self.rotate_deg, zoom=self.zoom)
+        return AugmentConfig(shift_px=self.shift_px, rotate_deg=self.rotate_deg, zoom=self.zoom,
+                             elastic_px=self.elastic_px)
 
 
 # The recipe behind `default`, measured on 2 CPU cores (see README, Training): leannet, ±2 px shifts,

@@ -40,9 +40,10 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     return images, torch.from_numpy(targets), classes
 
 
-def split_stratified(targets: torch.Tensor, val_fraction: float, seed: int, log: Log | None = None):
+def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int, log: Log | None = None):
     """(train indices, validation indices), each class in proportion; the same seed, the same split.
 
+    `val_fraction` is a fraction of the rows, or (an int >= 1) a number of rows, as bench's holdout.
     A class with a single row cannot be in both halves: its row trains and is not validated. When
     the validation share is smaller than the number of classes, no split can hold every class and
     a plain random split is used (said through `log`).

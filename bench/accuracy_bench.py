@@ -1,0 +1,270 @@
+"""Accuracy on a fixed holdout of train.csv that no training or model selection ever sees.
+
+    python bench/accuracy_bench.py --preset default                     # one JSON line per run
+    python bench/accuracy_bench.py --preset default --set epochs=12 --set elastic_px=1.5 --label screen
+    python bench/accuracy_bench.py --combine RUN_ID RUN_ID ...          # average saved holdout probabilities
+
+The holdout is HOLDOUT_ROWS rows of train.csv drawn stratified with HOLDOUT_SEED: the same rows on
+every run and every machine. The other rows are written to a temporary train.csv and trained on
+through the product's own `train_to_checkpoint` (so its validation split for keep-best lives inside
+them); the saved checkpoint is then scored on the holdout. One JSON line per run: accuracy with a
+95% Wilson interval and the error count, wall and CPU seconds (user + sys, children included), the
+epochs, the preset and overrides, and the load average (before, after, and sampled every 15 s
+while it ran) so a figure taken on a shared machine can be told from a quiet one.
+
+Every model is also scored under the ensemble's test-time shifts, and an ensemble's members one by
+one, from the same forward passes, so "do the shifts help" and "does the ensemble beat its best
+member" are answered on the same 10,000 rows. `--probs-dir` keeps each run's holdout probabilities
+(float16 .npz) so `--combine` can measure an average of separately trained models.
+
+The preset's time budget is switched off unless --time-budget is given: accuracy decisions use fixed
+epoch counts, so a loaded machine cannot change them. Reads /work/shared/data/digit-recognizer.zip
+(or --zip / --train-csv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.train_bench import DEFAULT_ZIP, _value  # noqa: E402
+
+HOLDOUT_ROWS = 10_000
+HOLDOUT_SEED = 20261129
+RESULTS = ROOT / "bench" / "results" / "accuracy.jsonl"
+PROBS = ROOT / "bench" / "results" / "probs"
+
+
+# -- the pure parts (tested in tests/test_accuracy_bench.py) -------------------------------------
+
+def holdout_split(targets, rows: int = HOLDOUT_ROWS, seed: int = HOLDOUT_SEED):
+    """(training indices, holdout indices), sorted, stratified by class; fixed by `seed`."""
+    from core.train.data import split_stratified
+
+    train_idx, holdout_idx = split_stratified(targets, int(rows), seed)
+    return np.sort(train_idx), np.sort(holdout_idx)
+
+
+def wilson(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score interval of a binomial proportion (sound near 1, unlike the normal one)."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = correct / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def score(probs: np.ndarray, labels: np.ndarray) -> dict:
+    """Accuracy, its interval and the error count of (rows, classes) probabilities."""
+    correct = int((probs.argmax(1) == labels).sum())
+    low, high = wilson(correct, len(labels))
+    return {"accuracy": round(correct / max(1, len(labels)), 5), "ci95": [round(low, 5), round(high, 5)],
+            "errors": len(labels) - correct, "rows": len(labels)}
+
+
+# -- scoring a checkpoint on the holdout ---------------------------------------------------------
+
+def view_probs(checkpoint: Path, images, labels) -> dict:
+    """{model name: (views, rows, classes) probabilities}, one entry per member (or the one model),
+    one view per test-time shift of the ensemble (core.model.ensemble.TTA_SHIFTS, the plain image first)."""
+    import torch
+
+    from core.model.checkpoint import beside, load_checkpoint
+    from core.model.ensemble import TTA_SHIFTS, shift_views
+    from core.model.spec import to_input
+
+    loaded = load_checkpoint(checkpoint)
+    count = len(loaded.spec.arch_kwargs["members"]) if loaded.spec.arch == "ensemble" else 0
+    paths = [beside(checkpoint).member(i) for i in range(count)] or [checkpoint]
+    out = {}
+    for path in paths:
+        ckpt = load_checkpoint(path)
+        model, spec = ckpt.model(), ckpt.spec
+        views = []
+        for shift in TTA_SHIFTS:
+            chunks = []
+            with torch.inference_mode():
+                for start in range(0, len(images), 1000):
+                    shifted = shift_views(images[start:start + 1000], [tuple(shift)])[0]
+                    chunks.append(torch.softmax(model(to_input(shifted, spec, torch.device("cpu"))).float(), 1))
+            views.append(torch.cat(chunks).numpy())
+        out[path.name] = np.stack(views)
+    return out
+
+
+def figures(per_model: dict, labels: np.ndarray) -> dict:
+    """The holdout figures of the plain model or averaged members, with and without shifts, and each member."""
+    stacked = np.stack(list(per_model.values()))  # (models, views, rows, classes)
+    result = {"plain": score(stacked[:, 0].mean(0), labels), "tta": score(stacked.mean((0, 1)), labels)}
+    if len(per_model) > 1:
+        result["members"] = {name: {"plain": score(p[0], labels), "tta": score(p.mean(0), labels)}
+                             for name, p in per_model.items()}
+    return result
+
+
+# -- the run -------------------------------------------------------------------------------------
+
+class LoadSampler:
+    """The 1-minute load average every `every` seconds while a run goes on (a thread; costs nothing)."""
+
+    def __init__(self, every: float = 15.0):
+        self.every, self.samples, self._stop = every, [os.getloadavg()[0]], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def summary(self) -> dict:
+        return {"mean": round(float(np.mean(self.samples)), 2), "max": round(max(self.samples), 2),
+                "samples": len(self.samples)}
+
+
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def write_rows(source: Path, target: Path, rows) -> None:
+    """Copy the header and the given 0-based data rows of a CSV, byte for byte."""
+    with open(source, "rb") as handle:
+        lines = handle.readlines()
+    wanted = set(int(r) + 1 for r in rows)
+    with open(target, "wb") as out:
+        out.write(lines[0])
+        out.writelines(line for i, line in enumerate(lines) if i in wanted)
+
+
+def run(args) -> dict:
+    from core.base.log import Log
+    from core.train.config import config_for
+    from core.train.data import load_training_data
+    from core.train.pipeline import train_to_checkpoint
+
+    overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    config = config_for(args.preset, seed=args.seed, device="cpu", **overrides)
+    config.time_budget_min = args.time_budget  # None unless asked: fixed epochs decide
+    started, cpu_before = time.monotonic(), cpu_seconds()
+    with tempfile.TemporaryDirectory(prefix="accuracy-bench-") as tmp, LoadSampler() as load:
+        tmp = Path(tmp)
+        source = _train_csv(args, tmp)
+        images, labels, classes = load_training_data(source)
+        train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
+        write_rows(source, tmp / "train.csv", train_idx)
+        checkpoint = args.checkpoint or tmp / "model.pt"
+        trained_at, cpu_train = time.monotonic(), cpu_seconds()
+        result = train_to_checkpoint(tmp / "train.csv", checkpoint, config, Log(fmt="json"))
+        train_wall, train_cpu = time.monotonic() - trained_at, cpu_seconds() - cpu_train
+        y = labels[holdout_idx].numpy()
+        per_model = view_probs(checkpoint, images[holdout_idx], y)
+    run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{args.label or args.preset}"
+    if args.probs_dir:
+        args.probs_dir.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(args.probs_dir / f"{run_id}.npz", labels=y,
+                            **{k: v.astype(np.float16) for k, v in per_model.items()})
+    found = figures(per_model, y)
+    headline = found["tta"] if config.tta else found["plain"]
+    m = result.metrics
+    return {
+        "bench": "accuracy", "run_id": run_id, "label": args.label, "preset": args.preset, "overrides": overrides,
+        "commit": _commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, **headline, "variants": found,
+        "val_accuracy": m["val_accuracy"], "member_val_accuracy": m.get("member_val_accuracy"),
+        "epochs_run": m["epochs_run"], "best_epoch": m["best_epoch"], "stop_reason": m.get("stop_reason"),
+        "train_rows": m["train_rows"], "val_rows": m["val_rows"],
+        "wall_s": round(time.monotonic() - started, 1), "train_wall_s": round(train_wall, 1),
+        "cpu_s": round(cpu_seconds() - cpu_before, 1), "train_cpu_s": round(train_cpu, 1),
+        "threads": os.environ.get("KAGGLE_JOB_THREADS") or len(os.sched_getaffinity(0)),
+        "loadavg": load.summary(), "config": asdict(config),
+    }
+
+
+def combine(args) -> dict:
+    """Average the saved holdout probabilities of earlier runs: an ensemble of separately trained models."""
+    per_model, labels = {}, None
+    for run_id in args.combine:
+        with np.load(args.probs_dir / f"{run_id}.npz") as saved:
+            y = saved["labels"]
+            if labels is not None and not np.array_equal(labels, y):
+                raise SystemExit(f"{run_id}: scored on other holdout rows")
+            labels = y
+            per_model.update({f"{run_id}/{k}": saved[k].astype(np.float32) for k in saved.files if k != "labels"})
+    found = figures(per_model, labels)
+    return {"bench": "accuracy-combine", "label": args.label, "runs": args.combine, "commit": _commit(),
+            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found["plain"], "variants": found}
+
+
+def _train_csv(args, tmp: Path) -> Path:
+    if args.train_csv:
+        return args.train_csv
+    with zipfile.ZipFile(args.zip) as archive:
+        archive.extract("train.csv", tmp / "source")
+    return tmp / "source" / "train.csv"
+
+
+def _commit() -> str | None:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--time-budget", type=float, help="minutes; default: none (fixed epochs)")
+    parser.add_argument("--label", help="a name for this run in the results")
+    parser.add_argument("--holdout", type=int, default=HOLDOUT_ROWS)
+    parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED)
+    parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
+    parser.add_argument("--train-csv", type=Path, help="use this labelled CSV instead of the zip's train.csv")
+    parser.add_argument("--checkpoint", type=Path, help="keep the checkpoint (and members) here")
+    parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
+    parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
+    parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
+    parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
+    args = parser.parse_args(argv)
+    if args.threads:
+        os.environ["KAGGLE_JOB_THREADS"] = str(args.threads)
+    line = combine(args) if args.combine else run(args)
+    text = json.dumps(line)
+    print(text, flush=True)
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.output, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,75 @@
+"""bench/accuracy_bench.py: the fixed holdout, the interval, and one real (tiny) run end to end on the
+demo's train.csv; the real competition zip is never needed here."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from bench.accuracy_bench import HOLDOUT_SEED, holdout_split, main, score, wilson, write_rows
+from core.train.data import load_training_data
+
+
+@pytest.fixture(scope="module")
+def demo_labels(demo_dir) -> torch.Tensor:
+    return load_training_data(demo_dir / "train.csv")[1]
+
+
+def test_holdout_is_disjoint_complete_stratified_and_fixed(demo_labels):
+    train, holdout = holdout_split(demo_labels, 1000)
+    assert len(holdout) == 1000 and len(train) == len(demo_labels) - 1000
+    assert not set(train) & set(holdout)
+    assert np.array_equal(np.sort(np.concatenate([train, holdout])), np.arange(len(demo_labels)))
+    counts = np.bincount(demo_labels.numpy(), minlength=10)
+    held = np.bincount(demo_labels.numpy()[holdout], minlength=10)
+    assert np.abs(held - counts * 1000 / len(demo_labels)).max() <= 1  # each class in proportion, to a row
+    again_train, again = holdout_split(demo_labels, 1000)
+    assert np.array_equal(again, holdout) and np.array_equal(again_train, train)
+    assert not np.array_equal(holdout_split(demo_labels, 1000, HOLDOUT_SEED + 1)[1], holdout)
+
+
+def test_wilson_interval_brackets_the_rate_and_pins_the_edges():
+    low, high = wilson(9965, 10000)
+    assert low < 0.9965 < high and high - low < 0.0025
+    # Reference values: scipy.stats.binomtest(k, n).proportion_ci(0.95, "wilson").
+    assert wilson(9965, 10000) == pytest.approx((0.9951364681, 0.9974822215), abs=1e-8)
+    assert wilson(100, 100) == pytest.approx((0.9630065018, 1.0), abs=1e-8)  # a perfect score is still uncertain
+    assert wilson(0, 100)[0] == 0.0 and wilson(0, 100)[1] > 0.0
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_score_counts_errors():
+    probs = np.eye(3)[[0, 1, 2, 2]]
+    result = score(probs, np.array([0, 1, 2, 0]))
+    assert result["errors"] == 1 and result["accuracy"] == 0.75 and result["rows"] == 4
+
+
+def test_write_rows_copies_only_the_chosen_lines(tmp_path):
+    source = tmp_path / "in.csv"
+    source.write_bytes(b"label,pixel0\r\n1,0\r\n2,5\r\n3,9")
+    write_rows(source, tmp_path / "out.csv", [2, 0])
+    assert (tmp_path / "out.csv").read_bytes() == b"label,pixel0\r\n1,0\r\n3,9"
+
+
+def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, capsys):
+    out, probs, train_csv = tmp_path / "runs.jsonl", tmp_path / "probs", tmp_path / "train.csv"
+    write_rows(demo_dir / "train.csv", train_csv, range(1500))
+    argv = ["--preset", "demo", "--set", "arch=baseline", "--set", "epochs=1", "--train-csv", str(train_csv),
+            "--holdout", "500", "--output", str(out), "--probs-dir", str(probs), "--label", "tiny"]
+    assert main(argv) == 0
+    line = json.loads(out.read_text().splitlines()[-1])
+    assert json.loads(capsys.readouterr().out) == line
+    assert line["holdout"]["rows"] == line["rows"] == 500
+    assert line["train_rows"] + line["val_rows"] == 1000  # the holdout never reached training
+    assert line["errors"] == round((1 - line["accuracy"]) * 500) and line["ci95"][0] < line["accuracy"]
+    assert line["config"]["time_budget_min"] is None and line["overrides"] == {"arch": "baseline", "epochs": 1}
+    assert line["cpu_s"] > 0 and line["epochs_run"] == 1 and "mean" in line["loadavg"]
+    assert set(line["variants"]) == {"plain", "tta"}
+    saved = np.load(probs / f"{line['run_id']}.npz")
+    assert saved["model.pt"].shape == (5, 500, 10)  # five shifted views of the holdout
+    assert main(["--combine", line["run_id"], "--probs-dir", str(probs), "--output", str(out)]) == 0
+    combined = json.loads(out.read_text().splitlines()[-1])
+    assert combined["accuracy"] == line["accuracy"]  # one run averaged with nothing is itself
