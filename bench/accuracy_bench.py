@@ -3,6 +3,7 @@
     python bench/accuracy_bench.py --preset default                     # one JSON line per run
     python bench/accuracy_bench.py --preset default --set epochs=12 --set elastic_px=1.5 --label screen
     python bench/accuracy_bench.py --combine RUN_ID RUN_ID ...          # average saved holdout probabilities
+    python bench/accuracy_bench.py --table                              # the recorded runs as Markdown
 
 The holdout is HOLDOUT_ROWS rows of train.csv drawn stratified with HOLDOUT_SEED: the same rows on
 every run and every machine. The other rows are written to a temporary train.csv and trained on
@@ -221,6 +222,25 @@ def combine(args) -> dict:
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found["plain"], "variants": found}
 
 
+def table(path: Path) -> str:
+    """The runs recorded in `path` as a Markdown table (what the README's training section quotes)."""
+    rows = ["| run | preset + overrides | epochs | holdout accuracy (95% CI) | errors | with shifts | wall min | CPU min | load |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for line in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+        shifts = line["variants"]["tta"]
+        ci = f"[{100 * line['ci95'][0]:.2f}, {100 * line['ci95'][1]:.2f}]"
+        if line["bench"] == "accuracy-combine":
+            rows.append(f"| {line['label']} | average of {' + '.join(line['runs'])} | | {100 * line['accuracy']:.2f}% {ci} "
+                        f"| {line['errors']} | {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | | | |")
+            continue
+        setting = " ".join([line["preset"], *(f"{k}={json.dumps(v)}" for k, v in line["overrides"].items())])
+        rows.append(f"| {line['label'] or line['run_id']} | `{setting}` | {line['epochs_run']} "
+                    f"| {100 * line['accuracy']:.2f}% {ci} | {line['errors']} "
+                    f"| {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | {line['wall_s'] / 60:.1f} "
+                    f"| {line['cpu_s'] / 60:.1f} | {line['loadavg']['mean']} |")
+    return "\n".join(rows)
+
+
 def _train_csv(args, tmp: Path) -> Path:
     if args.train_csv:
         return args.train_csv
@@ -253,7 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
+    parser.add_argument("--table", action="store_true", help="print the --output file's runs as Markdown")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.output))
+        return 0
     if args.threads:
         os.environ["KAGGLE_JOB_THREADS"] = str(args.threads)
     line = combine(args) if args.combine else run(args)

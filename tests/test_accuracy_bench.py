@@ -73,3 +73,7 @@ def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, c
     assert main(["--combine", line["run_id"], "--probs-dir", str(probs), "--output", str(out)]) == 0
     combined = json.loads(out.read_text().splitlines()[-1])
     assert combined["accuracy"] == line["accuracy"]  # one run averaged with nothing is itself
+    capsys.readouterr()
+    assert main(["--table", "--output", str(out)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert len(rows) == 4 and rows[2].startswith("| tiny | `demo arch=\"baseline\" epochs=1` | 1 |")
