@@ -224,20 +224,22 @@ def combine(args) -> dict:
 
 def table(path: Path) -> str:
     """The runs recorded in `path` as a Markdown table (what the README's training section quotes)."""
-    rows = ["| run | preset + overrides | epochs | holdout accuracy (95% CI) | errors | with shifts | wall min | CPU min | load |",
-            "|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| run | preset (at commit) + overrides | epochs | holdout accuracy (95% CI) | errors | with shifts "
+            "| wall min | CPU min | threads | load |", "|---|---|---|---|---|---|---|---|---|---|"]
     for line in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
         shifts = line["variants"]["tta"]
         ci = f"[{100 * line['ci95'][0]:.2f}, {100 * line['ci95'][1]:.2f}]"
         if line["bench"] == "accuracy-combine":
             rows.append(f"| {line['label']} | average of {' + '.join(line['runs'])} | | {100 * line['accuracy']:.2f}% {ci} "
-                        f"| {line['errors']} | {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | | | |")
+                        f"| {line['errors']} | {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | | | | |")
             continue
-        setting = " ".join([line["preset"], *(f"{k}={json.dumps(v)}" for k, v in line["overrides"].items())])
+        setting = " ".join([f"{line['preset']} ({line['commit']})",
+                            *(f"{k}={json.dumps(v)}" for k, v in line["overrides"].items()),
+                            f"seed={line['config']['seed']}"])
         rows.append(f"| {line['label'] or line['run_id']} | `{setting}` | {line['epochs_run']} "
                     f"| {100 * line['accuracy']:.2f}% {ci} | {line['errors']} "
                     f"| {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | {line['wall_s'] / 60:.1f} "
-                    f"| {line['cpu_s'] / 60:.1f} | {line['loadavg']['mean']} |")
+                    f"| {line['cpu_s'] / 60:.1f} | {line['threads']} | {line['loadavg']['mean']} |")
     return "\n".join(rows)
 
 

@@ -162,9 +162,13 @@ def train(
     val_fraction: Annotated[Optional[float], typer.Option(min=0.0, max=0.9)] = None,
     seed: Annotated[Optional[int], typer.Option()] = None,
     time_budget: Annotated[Optional[float], typer.Option(
-        "--time-budget", min=0.05, help="Minutes for the whole training; the schedule fits inside, the best epoch is kept.")] = None,
+        "--time-budget", min=0.05, help="Minutes for the whole training; the schedule fits inside it.")] = None,
     patience: Annotated[Optional[int], typer.Option(min=1, help="Early stopping: epochs without a better val accuracy.")] = None,
-    members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (best preset: 3).")] = None,
+    members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (the best preset trains several).")] = None,
+    elastic: Annotated[Optional[float], typer.Option(
+        "--elastic", min=0.0, help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
+    keep_last: Annotated[Optional[bool], typer.Option(
+        "--keep-last/--keep-best", help="Keep the last epoch, or the best by validation accuracy [default: the preset's].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     input_shape: Annotated[Optional[str], typer.Option(
         "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
@@ -191,7 +195,8 @@ def train(
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
-                        patience=patience, members=members, resume=resume or None)
+                        patience=patience, members=members, elastic_px=elastic, keep_last=keep_last,
+                        resume=resume or None)
     with exclusive(workspace.home, wait_lock, "train", log):
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)

@@ -76,4 +76,4 @@ def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, c
     capsys.readouterr()
     assert main(["--table", "--output", str(out)]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == 4 and rows[2].startswith("| tiny | `demo arch=\"baseline\" epochs=1` | 1 |")
+    assert len(rows) == 4 and rows[2].startswith(f"| tiny | `demo ({line['commit']}) arch=\"baseline\" epochs=1 seed=0` | 1 |")

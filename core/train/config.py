@@ -27,6 +27,9 @@ class TrainConfig:
     zoom: float = 0.1
     elastic_px: float = 0.0  # elastic distortion strength (core.train.augment); 0 = off
     patience: int | None = None  # stop after this many epochs without a better validation accuracy
+    # Keep the last epoch rather than the best by validation accuracy: the one-cycle schedule ends
+    # annealed, and a few-thousand-row split picks the "best" epoch largely by noise.
+    keep_last: bool = False
     members: int = 1  # > 1: an ensemble of members with seeds seed, seed+1, ... on one shared split
     tta: bool = False  # bundle test-time shifts into the checkpoint
     split_seed: int | None = None  # seed of the validation split; None: `seed`
@@ -38,22 +41,26 @@ class TrainConfig:
                              elastic_px=self.elastic_px)
 
 
-# The recipe behind `default`, measured on 2 CPU cores (see README, Training): leannet, ±2 px shifts,
-# ±8° rotations and 8% zooms, AdamW + one-cycle, label smoothing 0.1, batch 128.
-_RECIPE = dict(arch="leannet", batch_size=128, lr=3e-3, shift_px=2.0, rotate_deg=8.0, zoom=0.08)
+# The recipe behind `default`, chosen on bench/accuracy_bench.py's 10,000-row holdout (README, Training):
+# leannet, ±2 px shifts, ±8° rotations and 8% zooms, AdamW + one-cycle, label smoothing 0.1, batch 128,
+# the last (annealed) epoch kept. Elastic distortions and test-time shifts measured no better there.
+_RECIPE = dict(arch="leannet", batch_size=128, lr=3e-3, shift_px=2.0, rotate_deg=8.0, zoom=0.08, keep_last=True)
 _SMALL = {"stages": [16, 32, 64]}  # a quarter of the compute of the default widths
 
 PRESETS: dict[str, TrainConfig] = {
     # The demo's 4.5k rows: a small net, light augmentation, well under a minute on 2 cores.
     # No time budget: the demo run must be reproducible.
     "demo": TrainConfig(**{**_RECIPE, "batch_size": 64, "lr": 4e-3, "shift_px": 1.0, "rotate_deg": 0.0,
-                           "zoom": 0.0}, epochs=8, arch_kwargs=_SMALL),
-    # >= 99.0% in <= 3 min on 2 cores.
-    "fast": TrainConfig(**_RECIPE, epochs=14, arch_kwargs=_SMALL, time_budget_min=2.75),
-    # >= 99.6% in <= 15 min on 2 cores.
+                           "zoom": 0.0, "keep_last": False}, epochs=8, arch_kwargs=_SMALL),
+    # The 3-minute preset. Epoch counts are fixed (accuracy must not depend on the machine's load) and
+    # sized to fit their budget on a quiet 2-core machine; the budget is only a safety net.
+    # Measured on the holdout: the default widths for 8 epochs beat 16-32-64 for 11 at equal CPU time.
+    "fast": TrainConfig(**_RECIPE, epochs=8, time_budget_min=2.75),
+    # The 15-minute preset: ~30 x 17 s epochs on 37,800 rows, quiet 2 cores.
     "default": TrainConfig(**_RECIPE, epochs=30, time_budget_min=14.5),
-    # Several default members + test-time shifts; costs members x default on a CPU.
-    "best": TrainConfig(**_RECIPE, epochs=30, members=3, tta=True),
+    # Independent default members (seeds seed, seed+1, ...) averaged: 10 x ~9 min fits 2 hours with room
+    # for a slower machine; the budget shares what is left among the members still to train.
+    "best": TrainConfig(**_RECIPE, epochs=30, members=10, time_budget_min=115),
 }
 
 

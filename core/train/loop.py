@@ -348,7 +348,8 @@ def _evaluate_epoch(run: _Run, epoch: int, clock: _Clock, train_loss: float, tra
            "val_acc": val_acc, "lr": lr, "elapsed_s": round(clock.elapsed(), 2)}
     run.history.append(row)
     best = run.best
-    if not has_val or val_acc > best["acc"] or (val_acc == best["acc"] and val_loss < best["loss"]):
+    if (not has_val or run.config.keep_last or val_acc > best["acc"]
+            or (val_acc == best["acc"] and val_loss < best["loss"])):
         run.best = {"acc": val_acc, "loss": val_loss,
                     "state": {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}}
     return row
@@ -381,7 +382,8 @@ def _result(run: _Run, clock: _Clock, stop_reason: str, log: Log) -> TrainResult
     model = run.spec.build()  # plain modules (no DDP wrapper, no SyncBatchNorm), on the CPU
     model.load_state_dict(run.best["state"])
     has_val = len(run.x_val) > 0
-    chosen = max(history, key=lambda r: (r["val_acc"], -r["val_loss"])) if has_val else history[-1]
+    keep_best = has_val and not run.config.keep_last
+    chosen = max(history, key=lambda r: (r["val_acc"], -r["val_loss"])) if keep_best else history[-1]
     metrics = {"val_accuracy": chosen["val_acc"], "val_loss": chosen["val_loss"], "best_epoch": chosen["epoch"],
                "epochs_run": len(history), "train_seconds": round(clock.elapsed(), 2), "stop_reason": stop_reason,
                "train_rows": len(run.x_train), "val_rows": len(run.x_val), "device": str(run.device),
