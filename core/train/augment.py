@@ -58,7 +58,8 @@ def elastic_field(batch: int, height: int, width: int, config: AugmentConfig,
     Gaussian-filtered noise for a fraction of the cost, and drawn on the CPU from `generator`.
     """
     coarse = torch.randn(batch, 2, config.elastic_grid, config.elastic_grid, generator=generator)
-    # Bicubic upsampling is separable: two small matrix products, 20x cheaper than F.interpolate's kernel.
+    # Bicubic upsampling is separable: two small matrix products, ~6x cheaper than F.interpolate (2.9 -> 0.4 ms
+    # for a batch of 128 on one core), which keeps the elastic field well under a percent of a step.
     field = torch.einsum("hi,bcij,wj->bchw", _cubic_rows(config.elastic_grid, height),
                          coarse, _cubic_rows(config.elastic_grid, width))
     pixel = torch.tensor([2.0 / width, 2.0 / height]).view(1, 2, 1, 1)  # x then y, as grid_sample reads them
