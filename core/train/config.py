@@ -56,7 +56,7 @@ PRESETS: dict[str, TrainConfig] = {
     # sized to fit their budget on a quiet 2-core machine; the budget is only a safety net.
     # Measured on the holdout: the default widths for 8 epochs beat 16-32-64 for 11 (67 vs 83 errors of 10,000).
     "fast": TrainConfig(**_RECIPE, epochs=8, time_budget_min=2.75),
-    # The 15-minute preset: ~30 x 17 s epochs on 37,800 rows, quiet 2 cores.
+    # The 15-minute preset: 30 epochs of 16.3 s (37,800 rows, quiet 2 cores, bench/results/calibration.jsonl).
     "default": TrainConfig(**_RECIPE, epochs=30, time_budget_min=14.5),
     # Independent default members (seeds seed, seed+1, ...) averaged over the image and its 1-px shifts
     # (on the holdout the shifts helped averaged members by 0-4 errors): 10 x ~9 min fits 2 hours with
