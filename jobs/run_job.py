@@ -20,7 +20,7 @@ from pathlib import Path
 # a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
 from core.base.errors import ExitCode, JobError
 from core.base.log import Log
-from core.base.workspace import DEFAULT_COMPETITION, Workspace
+from core.base.workspace import DEFAULT_COMPETITION, Workspace, check_slug
 from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
@@ -55,6 +55,7 @@ class RunOutcome:
 def run_job(config: RunConfig, log: Log) -> RunOutcome:
     if config.checkpoint is not None and config.retrain:
         raise JobError("give --checkpoint or --retrain, not both", ExitCode.BAD_INPUT)
+    check_slug(config.competition)  # before anything, the lock included, is looked for under the home
     demo = _choose_demo(config, log)
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
     world = current_world()

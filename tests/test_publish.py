@@ -89,3 +89,28 @@ def test_every_checkpoint_that_produced_a_submission_is_kept(runner, isolated, d
         kept = manifest["checkpoint_kept"]
         assert sha256_file(kept) == manifest["checkpoint_sha256"]
         load_checkpoint(kept)
+
+
+@pytest.mark.parametrize("slug, ok", [
+    ("digit-recognizer", True), ("Kannada-MNIST", True), ("a", True), ("x" * 100, True),
+    ("x" * 101, False), ("", False), ("..", False), ("../../etc", False), ("a/b", False), ("-x", False),
+    ("with space", False),
+])
+def test_competition_slugs_that_could_leave_the_home_are_refused(tmp_path, slug, ok):
+    from core.base.errors import BadInput
+
+    if ok:
+        assert Workspace(tmp_path, slug).data_dir == tmp_path / "data" / slug
+    else:
+        with pytest.raises(BadInput, match="not a Kaggle competition slug"):
+            Workspace(tmp_path, slug)
+
+
+@pytest.mark.parametrize("command", [["run"], ["download"], ["train"], ["inspect"]])
+def test_a_hostile_slug_is_one_line_and_exit_2(runner, isolated, command):
+    from jobs.cli import app
+
+    result = runner.invoke(app, [*command, "--competition", "../../etc", "--log-format", "json"])
+    assert result.exit_code == 2, result.output
+    assert "not a Kaggle competition slug" in result.output and "Traceback" not in result.output
+    assert not (isolated.parent / "etc").exists()

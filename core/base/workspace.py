@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.base.errors import BadInput
+
 DEFAULT_COMPETITION = "digit-recognizer"
 HOME_ENV = "KAGGLE_JOB_HOME"
+# Kaggle's competition slugs (digit-recognizer, Kannada-MNIST): the slug names folders under the
+# home, so anything that could leave them (`..`, `/`) is refused before a path is built.
+SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def check_slug(competition: str) -> str:
+    """The competition slug, or BadInput: it becomes a folder name under the home."""
+    if not SLUG.fullmatch(competition or ""):
+        raise BadInput(f"--competition: {competition!r} is not a Kaggle competition slug; expected letters, "
+                       "digits, '-' and '_' (up to 100), e.g. digit-recognizer")
+    return competition
 
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
@@ -22,6 +36,9 @@ class Workspace:
     home: Path
     competition: str = DEFAULT_COMPETITION
     demo: bool = False
+
+    def __post_init__(self) -> None:
+        check_slug(self.competition)
 
     @property
     def slug(self) -> str:
