@@ -49,15 +49,11 @@ WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECOND
 @contextlib.contextmanager
 def exclusive(home: Path, wait_s: float, command: str, log: Log):
     """The home's lock (core.run.lock: one writer per home) and SIGTERM handled like Ctrl-C, for a
-    command that writes under the home; leftovers of killed earlier commands are swept first."""
+    command that writes under the home."""
     from core.base.signals import terminate_as_interrupt
-    from core.dist.world import current_world
-    from core.run.lock import hold_lock
+    from core.run.lock import hold_home
 
-    # Under torchrun rank 0 holds it for every rank; a lock rank 0 cannot get ends them all (exit 7).
-    with contextlib.ExitStack() as held, terminate_as_interrupt():
-        lock = current_world().from_rank0(lambda: held.enter_context(hold_lock(home, wait_s, command)))
-        log.info(f"holding {lock}", event=f"{command}.lock", lock=lock)
+    with terminate_as_interrupt(), hold_home(home, wait_s, command, log):
         yield
 
 

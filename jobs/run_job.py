@@ -11,7 +11,6 @@ collective timeout), so all ranks end with the same result or the same error.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
 from core.run.ledger import same_file, settle, upload
-from core.run.lock import hold_lock
+from core.run.lock import hold_home
 from core.run.manifest import build_manifest, submitted_manifests, utc_now, write_manifest
 from core.run.submit_policy import decide
 
@@ -59,9 +58,7 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
     demo = _choose_demo(config, log)
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
     world = current_world()
-    with contextlib.ExitStack() as held:
-        lock = world.from_rank0(lambda: held.enter_context(hold_lock(workspace.home, config.wait_lock_s, "run")))
-        log.info(f"holding {lock}", event="run.lock", lock=lock)
+    with hold_home(workspace.home, config.wait_lock_s, "run", log):
         return _run_locked(config, workspace, log, world)
 
 

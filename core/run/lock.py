@@ -22,6 +22,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.base.errors import ExitCode, JobError
+from core.base.log import Log
+from core.dist.world import current_world
 
 LOCK_NAME = ".kaggle-job.lock"
 POLL_S = 0.2
@@ -80,6 +82,16 @@ def hold_lock(home: Path, wait_s: float = 0.0, command: str | None = None) -> It
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def hold_home(home: Path, wait_s: float, command: str, log: Log) -> Iterator[Path]:
+    """`hold_lock` for the command's every rank, logged: under torchrun rank 0 holds it for all of
+    them, and a lock rank 0 cannot get ends every rank (exit 7)."""
+    with contextlib.ExitStack() as held:
+        path = current_world().from_rank0(lambda: held.enter_context(hold_lock(home, wait_s, command)))
+        log.info(f"holding {path}", event=f"{command}.lock", lock=path)
+        yield path
 
 
 def _acquire(fd: int, path: Path, wait_s: float) -> None:
