@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.base.errors import ExitCode, JobError, safe_description
+from core.base.errors import ExitCode, JobError, internal_error
 from core.base.log import FORMATS, Log, check_format
 from core.base.workspace import DEFAULT_COMPETITION
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
@@ -106,8 +106,7 @@ def handled(fn=None, *, distributed: bool = False):
         except Exception as exc:  # a bug: say so in one line, traceback on request
             if os.environ.get("KAGGLE_JOB_DEBUG"):
                 raise
-            log.error(f"internal error: {safe_description(exc)} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)",
-                      exit_code=int(ExitCode.FAILURE))
+            log.error(internal_error(exc), exit_code=int(ExitCode.FAILURE))
             raise typer.Exit(int(ExitCode.FAILURE)) from None
         finally:
             log.close()

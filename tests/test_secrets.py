@@ -100,3 +100,13 @@ def test_safe_description_keeps_the_type_and_drops_what_could_be_a_header():
     basic = ValueError("Authorization: Basic YWxpY2U6c2VjcmV0LWtleQ==")
     assert "YWxp" not in safe_description(basic) and "ValueError" in safe_description(basic)
     assert safe_description(ValueError("bad value 3")) == "ValueError: bad value 3"
+
+
+def test_an_unexpected_error_on_a_rank_hides_what_could_be_a_header_as_one_process_does():
+    from core.base.errors import internal_error
+    from core.dist.world import _failure
+
+    leaky = RuntimeError(f"Authorization: Bearer {TOKEN}")
+    message, code = _failure(leaky)  # what every rank raises when one rank hit a bug
+    assert TOKEN not in message and message.startswith("internal error: RuntimeError") and code == 1
+    assert message == internal_error(leaky)  # the same line the CLI prints for a single process

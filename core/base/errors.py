@@ -63,3 +63,8 @@ def safe_description(exc: BaseException) -> str:
             any(marker in text.lower() for marker in _SECRET_MARKERS):
         return f"{type(exc).__name__} (details not shown: they may hold credentials)"
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
+def internal_error(exc: BaseException) -> str:
+    """The one line for an unexpected exception (a bug), in a single process or from any rank."""
+    return f"internal error: {safe_description(exc)} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from core.base.errors import BadInput, ExitCode, JobError, first_line
+from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 1800.0  # torch's own default for gloo; waits for a download or an upload fit in it
@@ -223,8 +223,7 @@ def _failure(exc: Exception) -> tuple[str, int]:
         return exc.message, int(exc.exit_code)
     if os.environ.get("KAGGLE_JOB_DEBUG"):
         traceback.print_exc()
-    return (f"internal error: {type(exc).__name__}: {first_line(exc)} "
-            "(rerun with KAGGLE_JOB_DEBUG=1 for a traceback)", int(ExitCode.FAILURE))
+    return internal_error(exc), int(ExitCode.FAILURE)
 
 
 def _raise_first(failures: list) -> None:
