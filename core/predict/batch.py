@@ -26,7 +26,8 @@ class BatchScores:
 def score_pixels(predictor: Predictor, pixels: np.ndarray) -> BatchScores:
     """Score uint8 pixels shaped (rows, num_pixels) in pixel0.. order, or (rows, C, H, W).
 
-    Runs in slices of the predictor's batch size, so a big batch does not grow memory with it.
+    Predictor.predict_proba runs it in slices of the predictor's batch size, so a big batch does
+    not grow memory with it.
     """
     pixels = np.asarray(pixels)
     spec = predictor.spec
@@ -39,8 +40,6 @@ def score_pixels(predictor: Predictor, pixels: np.ndarray) -> BatchScores:
     else:
         raise BadInput(f"pixels: shape {pixels.shape}; expected (rows, {spec.num_pixels}) or "
                        f"(rows, {', '.join(map(str, spec.input_shape))})")
-    probs = np.empty((len(flat), spec.num_classes), np.float32)
-    for start in range(0, len(flat), predictor.batch_size):
-        probs[start:start + predictor.batch_size] = predictor.predict_proba(flat[start:start + predictor.batch_size])
+    probs = predictor.predict_proba(flat)
     return BatchScores(labels=predictor.labels_for(probs), confidence=probs.max(axis=1) if len(probs) else
                        np.zeros(0, np.float32), probs=probs)
