@@ -28,6 +28,7 @@ from core.kaggle.submit import (
 from core.run.ledger import same_file, settle, upload
 from core.run.manifest import build_submit_manifest, write_manifest
 from core.run.publish import publish, staged_submission
+from core.run.submit_policy import already_landed
 
 
 def submit_recorded(config: SubmitConfig, workspace: Workspace, log: Log) -> SubmitOutcome:
@@ -63,8 +64,7 @@ def _record_and_upload(config: SubmitConfig, workspace: Workspace, landed: list,
     again = same_file(landed, manifest["submission_sha256"])
     if again is not None:
         ref = str(again["submission_ref"])
-        log.result(f"{path}: this very file already landed on Kaggle as ref {ref} (the reply to that upload "
-                   "was lost); not uploading it twice", event="submit.result", ref=ref, file=path)
+        log.result(f"{path}: {already_landed(again)}", event="submit.result", ref=ref, file=path)
         return SubmitOutcome(path, prepared.rows, ref)
     log.info(f"uploading {path} ({prepared.rows} rows) to {config.competition}", event="submit.upload", file=path)
     ref = upload(folder, manifest, config.competition, config.message, log)
@@ -82,4 +82,3 @@ def _manifest(config: SubmitConfig, prepared: Prepared) -> dict:
         competition=config.competition, rows=prepared.rows, submission_sha256=sha256_file(prepared.file),
         checkpoints=checkpoints, checkpoint_sha256=sha256_file(checkpoints[0]) if len(checkpoints) == 1 else None,
         val_accuracy=val_accuracy, source_file=config.file, message=config.message)
-

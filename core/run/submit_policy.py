@@ -19,6 +19,12 @@ class SubmitDecision:
         return {"submit": self.submit, "reason": self.reason}
 
 
+def already_landed(record: dict) -> str:
+    """Why a file whose lost upload was settled as landed is not uploaded again, by `run` or `submit`."""
+    return (f"this very file already landed on Kaggle as ref {record.get('submission_ref')} "
+            "(the reply to that upload was lost); not uploading it twice")
+
+
 def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | None,
            last_submitted: dict | None, landed_now: dict | None = None) -> SubmitDecision:
     """`last_submitted`: the latest manifest that reached Kaggle, a pending upload settled as landed
@@ -29,8 +35,7 @@ def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | No
     if demo:
         return SubmitDecision(False, "the demo is not a real competition: nothing is uploaded")
     if landed_now is not None:
-        return SubmitDecision(False, f"this very file already landed on Kaggle as ref {landed_now.get('submission_ref')} "
-                                     "(the reply to that upload was lost); not uploading it twice")
+        return SubmitDecision(False, already_landed(landed_now))
     if force:
         return SubmitDecision(True, "--force-submit")
     if last_submitted is None:
