@@ -280,9 +280,11 @@ def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs
     from core.predict.outputs import write_probs, write_scores
     from core.predict.stream import unknown_labels_note
 
-    note = unknown_labels_note(csv, predictions, predictor.spec.classes)
+    unknown_rows = predictions.unknown_labels(predictor.spec.classes)  # found once, told three ways
+    unknown = len(unknown_rows)
+    note = unknown_labels_note(csv, predictions, unknown_rows, predictor.spec.classes)
     if note:
-        log.warn(note, event="score.unknown_labels", rows=len(predictions.unknown_labels(predictor.spec.classes)))
+        log.warn(note, event="score.unknown_labels", rows=unknown)
     if output:
         write_scores(output, predictions)
         log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
@@ -296,7 +298,6 @@ def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs
         log.result(f"report: {written.html}", event="score.report", report=written.html,
                    files=[str(p) for p in written.files])
     if predictions.accuracy is not None:
-        unknown = len(predictions.unknown_labels(predictor.spec.classes))
         counted = f" ({unknown} with labels outside the model's classes, counted as wrong)" if unknown else ""
         log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows{counted}",
                    event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels),

@@ -48,9 +48,9 @@ class Predictions:
         return np.zeros(0, np.int64) if self.true_labels is None else outside(self.true_labels, classes)
 
 
-def unknown_labels_note(path: Path, predictions: Predictions, classes: list) -> str | None:
-    """One line on the rows whose labels the model cannot predict, or None when there are none."""
-    rows = predictions.unknown_labels(classes)
+def unknown_labels_note(path: Path, predictions: Predictions, rows: np.ndarray, classes: list) -> str | None:
+    """One line on the rows whose labels the model cannot predict (`rows`, from
+    `Predictions.unknown_labels`), or None when there are none."""
     if not len(rows):
         return None
     examples = ", ".join(f"data row {i + 1}: {predictions.true_labels[i]!r}" for i in rows[:SHOWN])

@@ -52,7 +52,8 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
     html = HtmlReport(f"Scoring report: {Path(csv_path).name}")
     labelled = predictions.true_labels is not None
     evaluation = evaluate(predictions.true_labels, predictions.labels, model.classes) if labelled else None
-    _summary(html, csv_path, predictions, model, evaluation, scores_file)
+    unknown = len(predictions.unknown_labels(model.classes))  # labelled rows no class of the model fits
+    _summary(html, csv_path, predictions, model, evaluation, unknown, scores_file)
 
     files: list[Path] = []
     if evaluation is not None:
@@ -64,7 +65,7 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
                "mean_confidence": float(np.mean(predictions.confidence)) if len(predictions.confidence) else None,
                "predicted_counts": _counts(predictions.labels, model.classes)}
     if evaluation is not None:
-        metrics.update(evaluation.as_dict(), unknown_labels=len(predictions.unknown_labels(model.classes)))
+        metrics.update(evaluation.as_dict(), unknown_labels=unknown)
     metrics_path = directory / "metrics.json"
     atomic_write_text(metrics_path, json.dumps(metrics, indent=2) + "\n")
     html.paragraph("The numbers above are also in metrics.json beside this file.", css="note")
@@ -74,10 +75,10 @@ def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInf
     return ScoreReport(directory=directory, html=report_path, files=files, evaluation=evaluation)
 
 
-def _summary(html: HtmlReport, csv_path, predictions, model: ModelInfo, evaluation, scores_file) -> None:
+def _summary(html: HtmlReport, csv_path, predictions, model: ModelInfo, evaluation, unknown: int,
+             scores_file) -> None:
     if evaluation is not None:
         right = int(np.trace(evaluation.confusion))
-        unknown = len(predictions.unknown_labels(model.classes))
         outside = f", {unknown} of them with labels outside the model's classes" if unknown else ""
         html.paragraph(f"accuracy {evaluation.accuracy:.4f} on {evaluation.rows} rows "
                        f"({right} right, {evaluation.rows - right} wrong{outside})", css="big")
