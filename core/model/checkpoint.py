@@ -96,10 +96,11 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
                     metrics: dict | None = None, **meta: Any) -> Path:
     """Write atomically: a crash mid-save leaves any earlier file at `path` whole."""
     path = Path(path)
-    spec_from_plain({**asdict(spec), "input_shape": list(spec.input_shape)})  # never write what would not load
+    plain = {**asdict(spec), "input_shape": list(spec.input_shape)}
+    spec_from_plain(plain)  # never write what would not load
     payload = {
         "format": FORMAT,
-        "spec": {**asdict(spec), "input_shape": list(spec.input_shape)},
+        "spec": plain,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "metrics": dict(metrics or {}),
         "meta": {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
