@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import os
 import zlib
+from collections.abc import Callable
 
 from core.data.layout import PixelLayout, open_binary
 from core.data.parts import FilePart
@@ -41,15 +42,21 @@ def share(total: int, rank: int, world: int) -> tuple[int, int]:
     return total * rank // world, total * (rank + 1) // world
 
 
+def _cuts(body: int, size: int, world: int, line_start_at: Callable[[int], int]) -> list[int]:
+    """Where each rank's share of the text [body, size) starts: the first line start at or after
+    an even cut (`line_start_at`), never before the previous rank's."""
+    cuts = [body]
+    for rank in range(1, world):
+        target = body + share(size - body, rank, world)[0]
+        cuts.append(max(cuts[-1], line_start_at(target)))
+    return cuts
+
+
 def _plain_cuts(layout: PixelLayout, world: int) -> list[int]:
     size = os.path.getsize(layout.path)
     with open(layout.path, "rb") as handle:
         body = _line_start_after(handle, 0, size)  # the header is line 1
-        cuts = [body]
-        for rank in range(1, world):
-            target = body + share(size - body, rank, world)[0]
-            cuts.append(max(cuts[-1], _line_start_at(handle, target, size)))
-    return cuts
+        return _cuts(body, size, world, lambda target: _line_start_at(handle, target, size))
 
 
 def _line_start_at(handle, offset: int, size: int) -> int:
@@ -91,13 +98,12 @@ def _gzip_cuts(layout: PixelLayout, world: int) -> list[int]:
     except (EOFError, OSError, zlib.error):
         pass  # cut what could be read; the reader reports the damage with its line number
     size = position
-    body = size if body is None else body
-    cuts = [body]
-    for rank in range(1, world):
-        target = body + share(size - body, rank, world)[0]
+
+    def candidate_at(target: int) -> int:
         at = bisect.bisect_left(candidates, target)
-        cuts.append(max(cuts[-1], candidates[at] if at < len(candidates) else size))
-    return cuts
+        return candidates[at] if at < len(candidates) else size
+
+    return _cuts(size if body is None else body, size, world, candidate_at)
 
 
 def _parquet_parts(layout: PixelLayout, world: int) -> list[FilePart]:
