@@ -79,7 +79,7 @@ def sweep_leftovers(workspace: Workspace, log: Log, extra: list[Path] = ()) -> l
 
 
 def _folders_to_sweep(workspace: Workspace) -> list[Path]:
-    data_root = workspace.home / "data"  # a download's staging folder sits beside data/<competition>/
+    data_root = workspace.data_dir.parent  # a download's staging folder sits beside data/<competition>/
     folders = [f for f in (workspace.submissions_root, workspace.checkpoints_dir, data_root, workspace.data_dir)
                if f.is_dir()]
     if workspace.submissions_root.is_dir():  # a manifest rewritten after upload lives in its folder
