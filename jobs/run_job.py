@@ -174,7 +174,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, da
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
-    train_to_checkpoint(train_csv, path, config_for(preset, device=config.device), log)
+    train_to_checkpoint(train_csv, path, config_for(preset, device=config.device), log, data_sha=data_sha)
     timings["train_s"] = time.monotonic() - started
     return path, True
 

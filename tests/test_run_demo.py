@@ -2,22 +2,28 @@
 
 import csv
 import json
+from pathlib import Path
 
 import numpy as np
 
+from core.base.hashing import sha256_file
 from core.data.demo import demo_test_labels
 from core.model.checkpoint import load_checkpoint
 from jobs.cli import app
 from tests.cli_output import records
 
 
-def test_run_without_credentials_runs_the_demo(runner, isolated):
+def test_run_without_credentials_runs_the_demo(runner, isolated, monkeypatch):
     # A model.pt that no longer loads (a truncated copy, say) is set aside and retrained, not a daily failure.
     broken = isolated / "checkpoints" / "digit-recognizer-demo" / "model.pt"
     broken.parent.mkdir(parents=True)
     broken.write_bytes(b"PK\x03\x04 truncated")
+    hashed = []  # the placed train.csv is hashed once: to decide whether to train, then the same digest is saved
+    for module in ("core.base.hashing", "core.train.pipeline"):
+        monkeypatch.setattr(f"{module}.sha256_file", lambda path, real=sha256_file: hashed.append(Path(path)) or real(path))
     result = runner.invoke(app, ["run"])
     assert result.exit_code == 0, result.output
+    assert hashed.count(isolated / "data" / "digit-recognizer-demo" / "train.csv") == 1, hashed
     assert "running the embedded demo" in result.output
     (retrain,) = [r for r in records(result) if r.get("event") == "run.retrain"]
     assert str(broken) in retrain["msg"] and "training a new model" in retrain["msg"]
