@@ -258,3 +258,15 @@ def test_the_emulator_serves_a_built_zip_as_listed(emu, creds):
     listed = emu.competitions[comp.slug]
     assert listed.header == ("id", "label")
     assert sorted(listed.file_sizes) == ["Dig-MNIST.csv", "sample_submission.csv", "test.csv", "train.csv"]
+
+
+@pytest.mark.parametrize("paths", [["train.csv"], "train.csv", {"train": "../../etc/passwd"}, {"test": 7}])
+def test_a_files_json_with_odd_paths_falls_back_to_the_names_in_the_folder(tmp_path, paths):
+    from core.data.competition import CompetitionFiles
+
+    for name in ("train.csv", "test.csv", "sampleSubmission.csv"):
+        (tmp_path / name).write_text("x\n")
+    (tmp_path / "files.json").write_text(json.dumps({"paths": paths}))
+    files = CompetitionFiles(tmp_path).check()
+    assert (files.train, files.test, files.sample) == (tmp_path / "train.csv", tmp_path / "test.csv",
+                                                       tmp_path / "sampleSubmission.csv")

@@ -42,16 +42,31 @@ class CompetitionFiles:
         return self.path_of("sample")
 
     def path_of(self, role: str) -> Path:
-        """Where files.json says the file is, else the top-level file with one of the role's names."""
-        recorded = (self.record().get("paths") or {}).get(role)
-        if isinstance(recorded, str) and _inside(recorded):
-            return self.directory / recorded
+        return self.paths()[role]
+
+    def paths(self, record: dict | None = None) -> dict[str, Path]:
+        """role -> where files.json (`record`, read here when not given) says the file is, else the
+        top-level file with one of the role's names. One read of files.json and of the folder."""
+        recorded = (self.record() if record is None else record).get("paths")
+        recorded = recorded if isinstance(recorded, dict) else {}
+        present = None
+        found = {}
+        for role, names in ROLES.items():
+            place = recorded.get(role)
+            if isinstance(place, str) and _inside(place):
+                found[role] = self.directory / place
+                continue
+            if present is None:
+                present = self._present()
+            found[role] = self.directory / next((present[name] for name in names if name in present), names[0])
+        return found
+
+    def _present(self) -> dict[str, str]:
+        """lower-cased name -> name of what the folder holds."""
         try:
-            present = {name.lower(): name for name in os.listdir(self.directory)}
+            return {name.lower(): name for name in os.listdir(self.directory)}
         except OSError:
-            present = {}
-        found = next((present[name] for name in ROLES[role] if name in present), ROLES[role][0])
-        return self.directory / found
+            return {}
 
     def record(self) -> dict:
         path = self.directory / RECORD
@@ -62,7 +77,7 @@ class CompetitionFiles:
         return record if isinstance(record, dict) else {}
 
     def check(self) -> "CompetitionFiles":
-        missing = [ROLES[role][0] for role in ROLES if not self.path_of(role).is_file()]
+        missing = [ROLES[role][0] for role, path in self.paths().items() if not path.is_file()]
         if missing:
             raise BadInput(f"{self.directory}: missing {', '.join(missing)}; run `kaggle-job download` first")
         return self
@@ -115,7 +130,7 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
 def intact(files: CompetitionFiles, record: dict) -> bool:
     """Every expected file is there and every recorded file still has its recorded sha256."""
     recorded = record.get("files") or {}
-    if not all(files.path_of(role).is_file() for role in ROLES) or not recorded:
+    if not all(path.is_file() for path in files.paths(record).values()) or not recorded:
         return False
     for name, digest in recorded.items():
         path = files.directory / name
