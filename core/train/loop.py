@@ -1,8 +1,9 @@
 """Training one model: in-memory uint8 tensors, batched augmentation, a progress-driven one-cycle
-schedule that fits a time budget, keep-best-by-validation, and a resume file after every epoch.
+schedule that fits a time budget, the best epoch by validation kept (or the last, with
+`keep_last`), and a resume file after every epoch.
 
 `train_model` reads top to bottom as the steps of a run: set up, restore (when resuming), wrap for
-data parallelism, epochs (each: train, evaluate, keep the best, save the resume state, decide
+data parallelism, epochs (each: train, evaluate, keep the best (or last), save the resume state, decide
 whether to stop), result.
 
 Under torchrun the ranks train one model with DistributedDataParallel: every rank holds the data
@@ -337,7 +338,8 @@ def _train_batch(run: _Run, idx: torch.Tensor):
 
 
 def _evaluate_epoch(run: _Run, epoch: int, clock: _Clock, train_loss: float, train_acc: float, lr: float) -> dict:
-    """Validate, append the epoch's history row and keep the weights if they are the best so far."""
+    """Validate, append the epoch's history row and keep the weights if they are the best so far
+    (with `keep_last`: always)."""
     has_val = len(run.x_val) > 0
     for buffer in run.model.buffers():  # BatchNorm statistics: rank 0's on every rank
         run.world.broadcast_(buffer)
@@ -372,7 +374,7 @@ def _save_state(run: _Run, epoch: int, clock: _Clock, state_for: Path) -> None:
 
 
 def _result(run: _Run, clock: _Clock, stop_reason: str, log: Log) -> TrainResult:
-    """The best epoch's weights, on the CPU, with the run's metrics."""
+    """The kept epoch's weights (the best, or the last with `keep_last`), on the CPU, with the run's metrics."""
     history = run.history
     if not history:
         raise BadInput("the time budget ended before the first training step; give more --time-budget")
