@@ -21,7 +21,7 @@ import contextlib
 import os
 import traceback
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error
@@ -38,7 +38,6 @@ class World:
     rank: int = 0
     size: int = 1
     local_rank: int = 0
-    backend: str | None = None  # "gloo" | "nccl" once a group is up
     timeout_s: float = DEFAULT_TIMEOUT_S
     control: Any = field(default=None, compare=False, repr=False)  # gloo group for control messages
 
@@ -196,8 +195,7 @@ def session(device: str = "auto", environ: Mapping[str, str] = os.environ) -> It
                        ExitCode.PEERS) from None
     try:
         control = dist.new_group(backend="gloo", timeout=timeout) if backend != "gloo" else None
-        _active = World(rank=world.rank, size=world.size, local_rank=world.local_rank, backend=backend,
-                        timeout_s=world.timeout_s, control=control)
+        _active = replace(world, control=control)
         yield _active
     finally:
         _active = None
