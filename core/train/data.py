@@ -55,7 +55,7 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
         return index, index[:0]
     labels = targets.numpy()
     counts = np.bincount(labels)
-    single = np.flatnonzero(counts == 1)
+    single = index[counts[labels] == 1]  # the rows of one-row classes: they train, never validate
     splittable = index[counts[labels] > 1]
     try:
         train, val = train_test_split(splittable, test_size=val_fraction, stratify=labels[splittable],
@@ -64,4 +64,4 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
         if log is not None:
             log.warn(f"validation split not stratified ({exc}); a random split instead", event="train.split")
         train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)
-    return np.sort(np.concatenate([train, index[counts[labels] == 1]])) if len(single) else train, val
+    return (np.sort(np.concatenate([train, single])) if len(single) else train), val
