@@ -1,4 +1,5 @@
-"""One run at a time per home directory: an advisory flock on <home>/.kaggle-job.lock.
+"""One writing command at a time per home directory (run, download, train, submit): an advisory
+flock on <home>/.kaggle-job.lock, held by rank 0 for every rank under torchrun (`hold_home`).
 
 flock belongs to the open file, so the kernel drops it the moment the holder exits, however it
 exits (kill -9 included): there is never a stale lock to clean up by hand. The holder writes its
