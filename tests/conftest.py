@@ -43,10 +43,11 @@ def runner() -> CliRunner:
 @pytest.fixture(scope="session")
 def demo_dir(tmp_path_factory) -> Path:
     """The embedded demo competition, unpacked once per session (read-only use)."""
-    from core.data.archive import safe_extract
+    from core.data.archive import extracted
 
     target = tmp_path_factory.mktemp("demo") / "digit-recognizer-demo"
-    safe_extract(DEMO_ZIP, target)
+    with extracted(DEMO_ZIP, target):
+        pass  # checked member by member, swapped into place when the block ends
     return target
 
 

@@ -45,13 +45,6 @@ def check_members(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInf
     return members
 
 
-def safe_extract(zip_path: str | os.PathLike, dest: str | os.PathLike) -> list[Path]:
-    """Extract every file of `zip_path` into `dest` (replacing it whole). Returns the files."""
-    with extracted(zip_path, dest) as (staging, files):
-        pass
-    return [Path(dest) / rel for rel in files]
-
-
 @contextlib.contextmanager
 def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[tuple[Path, list[Path]]]:
     """Extract into a hidden staging folder beside `dest` and yield (staging, relative file paths).
