@@ -61,3 +61,16 @@ def test_a_bad_row_surfaces_in_the_consumer_with_its_line(tmp_path):
             seen += len(batch.images)
     assert 0 < seen <= 1500
     assert not _reader_threads()
+
+
+@pytest.mark.parametrize("budget, reads_ahead", [("1", False), ("2", True)])
+def test_a_budget_of_one_thread_parses_inline(tmp_path, monkeypatch, budget, reads_ahead):
+    """A torchrun rank with OMP_NUM_THREADS=1 must not keep a second core busy reading ahead."""
+    monkeypatch.setenv("KAGGLE_JOB_THREADS", budget)
+    source = _write(tmp_path / "small.csv", 3000)
+    seen_reader, rows = False, 0
+    for batch in batch_loader(read_layout(source, 16), (1, 4, 4), batch_size=32, block_bytes=2048):
+        seen_reader = seen_reader or bool(_reader_threads())
+        rows += len(batch.images)
+    assert rows == 3000
+    assert seen_reader is reads_ahead

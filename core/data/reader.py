@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import BadInput, first_line
+from core.base.threads import thread_budget
 from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem
@@ -93,13 +94,14 @@ def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert):
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True)
+    threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
+    read = pacsv.ReadOptions(column_names=layout.names, use_threads=threads)
     try:
         return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
         if "straddl" not in str(exc):
             raise
-    read = pacsv.ReadOptions(column_names=layout.names, use_threads=True, block_size=len(chunk) + 1)
+    read = pacsv.ReadOptions(column_names=layout.names, use_threads=threads, block_size=len(chunk) + 1)
     return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse, convert_options=convert)
 
 

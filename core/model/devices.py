@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import torch
 
 from core.base.errors import BadInput
+from core.base.threads import thread_budget
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -58,23 +57,7 @@ def describe(device: torch.device) -> str:
 
 
 def configure_threads() -> int:
-    """Intra-op threads: KAGGLE_JOB_THREADS, else OMP_NUM_THREADS (torchrun sets it to 1 per rank
-    unless told otherwise, so N ranks do not each claim every core), else every core we are allowed.
-
-    Respects affinity masks (taskset, cgroups) rather than the machine's raw core count.
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS
-        cores = os.cpu_count() or 1
-    threads = cores
-    for name in ("KAGGLE_JOB_THREADS", "OMP_NUM_THREADS"):
-        text = os.environ.get(name, "").strip()
-        if text:
-            try:
-                threads = int(text)
-            except ValueError:
-                raise BadInput(f"{name}={text!r}: expected a whole number of threads") from None
-            break
-    torch.set_num_threads(max(1, threads))
+    """Intra-op threads: the process's thread budget (core.base.threads), so N ranks under torchrun
+    (OMP_NUM_THREADS=1 each unless told otherwise) do not each claim every core."""
+    torch.set_num_threads(thread_budget())
     return torch.get_num_threads()

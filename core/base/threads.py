@@ -1,0 +1,35 @@
+"""The process's CPU thread budget: one number that torch's intra-op pool and pyarrow's CSV parser share.
+
+Under torchrun every rank is told its share through OMP_NUM_THREADS (torchrun sets 1 unless told
+otherwise); a rank that still parsed with pyarrow's pool on every core, or read ahead in a second
+busy thread, would take turns with the other ranks' models for the same cores. Measured on 2 cores
+with OMP_NUM_THREADS=1: one predict process spent 127% CPU when pyarrow parsed on its whole pool.
+"""
+
+from __future__ import annotations
+
+import os
+
+from core.base.errors import BadInput
+
+THREAD_VARIABLES = ("KAGGLE_JOB_THREADS", "OMP_NUM_THREADS")  # the first one set wins
+
+
+def available_cores() -> int:
+    """Cores this process may run on: affinity masks (taskset, cgroups) rather than the machine's count."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
+def thread_budget() -> int:
+    """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at least 1."""
+    for name in THREAD_VARIABLES:
+        text = os.environ.get(name, "").strip()
+        if text:
+            try:
+                return max(1, int(text))
+            except ValueError:
+                raise BadInput(f"{name}={text!r}: expected a whole number of threads") from None
+    return available_cores()
