@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from core.base.errors import BadInput
 from jobs.cli import app
 from tests.cli_output import one_error, records
 
@@ -105,6 +106,9 @@ def test_timeouts_come_from_the_environment(monkeypatch):
     assert Timeouts.from_env() == Timeouts()
     monkeypatch.setenv("KAGGLE_JOB_HTTP_TIMEOUT", "2.5")
     assert Timeouts.from_env().read_s == 2.5 and Timeouts.from_env().connect_s == 2.5
+    monkeypatch.setenv("KAGGLE_JOB_HTTP_TIMEOUT", "")
+    assert Timeouts.from_env() == Timeouts()
     for bad in ("0", "-1", "abc", "nan", "inf"):
         monkeypatch.setenv("KAGGLE_JOB_HTTP_TIMEOUT", bad)
-        assert Timeouts.from_env() == Timeouts()
+        with pytest.raises(BadInput, match=f"KAGGLE_JOB_HTTP_TIMEOUT='{bad}': expected a positive number of seconds"):
+            Timeouts.from_env()

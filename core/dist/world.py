@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+from core.base.env import positive_seconds
 from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error
 
 T = TypeVar("T")
@@ -242,13 +243,4 @@ def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
 
 
 def _timeout(environ: Mapping[str, str]) -> float:
-    text = environ.get(TIMEOUT_ENV, "")
-    if not text.strip():
-        return DEFAULT_TIMEOUT_S
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise BadInput(f"{TIMEOUT_ENV}={text!r}: expected a positive number of seconds")
-    return value
+    return positive_seconds(TIMEOUT_ENV, DEFAULT_TIMEOUT_S, environ)

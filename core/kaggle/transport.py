@@ -17,9 +17,9 @@ backoff, a server that never answers ends a command in at most 6 x 40 + 31 = 271
 from __future__ import annotations
 
 import functools
-import math
-import os
 from dataclasses import dataclass
+
+from core.base.env import positive_seconds
 
 # Seconds to wait for each read; tests shorten it so a hang drill takes a second. Never needed in production.
 TIMEOUT_ENV = "KAGGLE_JOB_HTTP_TIMEOUT"
@@ -33,12 +33,7 @@ class Timeouts:
     @classmethod
     def from_env(cls) -> "Timeouts":
         """$KAGGLE_JOB_HTTP_TIMEOUT (seconds, positive) as the read timeout, else the defaults."""
-        try:
-            read_s = float(os.environ.get(TIMEOUT_ENV, ""))
-        except ValueError:
-            return cls()
-        if not math.isfinite(read_s) or read_s <= 0:
-            return cls()
+        read_s = positive_seconds(TIMEOUT_ENV, cls.read_s)
         return cls(connect_s=min(cls.connect_s, read_s), read_s=read_s)
 
     def pair(self) -> tuple[float, float]:
