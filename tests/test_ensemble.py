@@ -92,3 +92,29 @@ def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_pa
         "best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", resume=True), Log(fmt="json"))
     assert beside(checkpoint).member(0).stat().st_mtime_ns == mtime
     assert again.metrics["val_accuracy"] == loaded.metrics["val_accuracy"]
+
+
+def test_member_variants_cycle_over_the_members_and_bundle_together(small_dir, tmp_path):
+    checkpoint = tmp_path / "mixed.pt"
+    variants = ({}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}})
+    config = config_for("best", arch="leannet", arch_kwargs={"stages": [8, 16]}, epochs=1, members=3, batch_size=64,
+                        device="cpu", tta=False, member_variants=variants)
+    train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
+
+    members = [load_checkpoint(beside(checkpoint).member(i)) for i in range(3)]
+    assert [m.spec.arch_kwargs for m in members] == [{"stages": [8, 16]}, variants[1]["arch_kwargs"],
+                                                     {"stages": [8, 16]}]
+    assert [m.meta["train_config"]["seed"] for m in members] == [0, 1, 2]
+    assert [m.meta["train_config"]["member_variants"] for m in members] == [(), (), ()]
+    bundle = load_checkpoint(checkpoint)
+    assert [m["arch_kwargs"] for m in bundle.spec.arch_kwargs["members"]] == [m.spec.arch_kwargs for m in members]
+    assert members[1].state_dict["features.0.weight"].shape[-1] == 3  # the variant's 3x3 first layer
+    assert members[0].state_dict["features.0.weight"].shape[-1] == 5
+
+
+@pytest.mark.parametrize("variant, name", [({"epoch": 3}, "epoch"), ({"member_variants": ()}, "member_variants")])
+def test_a_member_variant_with_an_unknown_option_is_refused(variant, name):
+    from core.base.errors import BadInput
+
+    with pytest.raises(BadInput, match=f"unknown training option '{name}'"):
+        config_for("best", member_variants=(variant,))

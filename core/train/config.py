@@ -31,9 +31,23 @@ class TrainConfig:
     # annealed, and a few-thousand-row split picks the "best" epoch largely by noise.
     keep_last: bool = False
     members: int = 1  # > 1: an ensemble of members with seeds seed, seed+1, ... on one shared split
+    # Per-member overrides, cycled (member i trains with member_variants[i % len]): members that
+    # differ by more than their seed make errors an average can fix (README, Training).
+    member_variants: tuple[dict, ...] = ()
     tta: bool = False  # bundle test-time shifts into the checkpoint
     split_seed: int | None = None  # seed of the validation split; None: `seed`
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
+
+    def __post_init__(self):
+        for variant in self.member_variants:
+            unknown = sorted(set(variant) - set(self.__dataclass_fields__) - {"member_variants"})
+            if unknown or "member_variants" in variant:
+                raise BadInput(f"member variant {variant}: unknown training option {(unknown or ['member_variants'])[0]!r}")
+
+    def for_member(self, i: int) -> "TrainConfig":
+        """Member i's own recipe: its seed, its variant, and a single model."""
+        variant = self.member_variants[i % len(self.member_variants)] if self.member_variants else {}
+        return replace(self, members=1, tta=False, seed=self.seed + i, member_variants=(), **variant)
 
     @property
     def augmentation(self) -> AugmentConfig:

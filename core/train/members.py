@@ -71,7 +71,7 @@ def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoin
 
 
 def _member_config(i: int, config: TrainConfig, split_seed: int) -> TrainConfig:
-    return replace(config, members=1, tta=False, seed=config.seed + i, split_seed=split_seed)
+    return replace(config.for_member(i), split_seed=split_seed)
 
 
 def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainConfig, split_seed: int, log: Log,
@@ -82,7 +82,10 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
     if reused is not None:
         log.info(f"member {i + 1}/{config.members}: reusing {path}", event="train.member", member=i + 1)
         return reused
-    log.info(f"member {i + 1}/{config.members} (seed {member_config.seed})", event="train.member", member=i + 1)
+    variant = config.member_variants[i % len(config.member_variants)] if config.member_variants else {}
+    described = "".join(f", {key}={value}" for key, value in variant.items())
+    log.info(f"member {i + 1}/{config.members} (seed {member_config.seed}{described})", event="train.member",
+             member=i + 1)
     result = train_model(images, targets, classes, member_config, log, deadline=deadline, state_for=path,
                          world=SINGLE)
     save_result(path, result, member_config, data_sha)
