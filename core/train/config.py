@@ -44,10 +44,13 @@ class TrainConfig:
             if unknown or "member_variants" in variant:
                 raise BadInput(f"member variant {variant}: unknown training option {(unknown or ['member_variants'])[0]!r}")
 
+    def variant(self, i: int) -> dict:
+        """Member i's overrides (none without member_variants)."""
+        return dict(self.member_variants[i % len(self.member_variants)]) if self.member_variants else {}
+
     def for_member(self, i: int) -> "TrainConfig":
         """Member i's own recipe: its seed, its variant, and a single model."""
-        variant = self.member_variants[i % len(self.member_variants)] if self.member_variants else {}
-        return replace(self, members=1, tta=False, seed=self.seed + i, member_variants=(), **variant)
+        return replace(self, members=1, tta=False, seed=self.seed + i, member_variants=(), **self.variant(i))
 
     @property
     def augmentation(self) -> AugmentConfig:

@@ -82,8 +82,7 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
     if reused is not None:
         log.info(f"member {i + 1}/{config.members}: reusing {path}", event="train.member", member=i + 1)
         return reused
-    variant = config.member_variants[i % len(config.member_variants)] if config.member_variants else {}
-    described = "".join(f", {key}={value}" for key, value in variant.items())
+    described = "".join(f", {key}={value}" for key, value in config.variant(i).items())
     log.info(f"member {i + 1}/{config.members} (seed {member_config.seed}{described})", event="train.member",
              member=i + 1)
     result = train_model(images, targets, classes, member_config, log, deadline=deadline, state_for=path,
