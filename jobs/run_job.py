@@ -191,8 +191,9 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
         check_daily_limit(config.competition, config.max_per_day, log)
         upload(folder, manifest, config.competition, message, log)
     except JobError as exc:
-        manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
-        write_manifest(folder, manifest)
+        if "upload" not in manifest:  # refused before uploading; an upload's own failure is in manifest["upload"]
+            manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}
+            write_manifest(folder, manifest)
         raise
 
 

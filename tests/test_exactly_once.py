@@ -38,6 +38,7 @@ def test_lost_reply_then_second_run_submit_leaves_exactly_one_submission(runner,
     assert pending["upload"]["tag"] in emu.submissions[0].description
     assert pending["upload"]["submission_sha256"] == pending["submission_sha256"]
     assert pending["upload"]["checkpoint_sha256"] == pending["checkpoint_sha256"]
+    assert pending["upload"]["error"]["exit_code"] == 6 and "submission_error" not in pending  # recorded once
 
     second = run(runner, tiny_checkpoint, "--submit")
     assert second.exit_code == 0, second.output

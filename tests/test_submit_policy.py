@@ -98,7 +98,8 @@ def test_failed_upload_keeps_the_folder_and_records_why(runner, isolated, tmp_pa
     assert "daily submission limit" in result.output
     (folder,) = folders(isolated)
     manifest = read_manifest(folder)
-    assert manifest["submitted"] is False and manifest["submission_error"]["exit_code"] == 9
+    assert manifest["submitted"] is False and manifest["upload"]["state"] == "failed"
+    assert manifest["upload"]["error"]["exit_code"] == 9 and "submission_error" not in manifest  # recorded once
     assert (folder / "submission.csv").is_file()
     assert submitted_manifests(isolated / "submissions" / "digit-recognizer") == []
 
