@@ -7,7 +7,7 @@ Two jobs, each launched exactly as a user would (`torchrun --standalone --nproc-
 
 - predict on a 10x copy of Digit Recognizer's test.csv (280,000 rows) with the seed net;
   target: 2 ranks <= 0.6x the wall of 1 rank. The two outputs must be byte-identical.
-- one training epoch of the seed net (`--arch baseline`, the default recipe) on train.csv;
+- one training epoch of the seed net (`--arch baseline`, the default recipe; `--train-arch` for another) on train.csv;
   target: 2 ranks <= 0.7x the wall of 1 rank. The epoch alone (train_seconds in the checkpoint)
   is reported beside the wall.
 
@@ -45,14 +45,14 @@ def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
     return {**paths, "data": paths["test"].parent}
 
 
-def command(job: str, ranks: int, paths: dict[str, Path]) -> list[str]:
+def command(job: str, ranks: int, paths: dict[str, Path], arch: str = "baseline") -> list[str]:
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks),
               "-m", "jobs"]
     if job == "predict":
         return launch + ["predict", "--checkpoint", str(paths["checkpoint"]), "--input", str(paths["big"]),
                          "--output", str(paths["out"] / f"predict_{ranks}.csv"), "--device", "cpu"]
     return launch + ["train", "--data-dir", str(paths["data"]), "--checkpoint", str(paths["out"] / f"train_{ranks}.pt"),
-                     "--arch", "baseline", "--epochs", "1", "--device", "cpu"]
+                     "--arch", arch, "--epochs", "1", "--device", "cpu"]
 
 
 def run_once(argv: list[str]) -> tuple[float, float, float]:
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--copies", type=int, default=10, help="size of the predict file, in copies of test.csv")
     parser.add_argument("--jobs", default="predict,train", help="which of predict,train to time")
+    parser.add_argument("--train-arch", default="baseline",
+                        help="the network trained (baseline: the seed net the targets are about)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     jobs = [job for job in args.jobs.split(",") if job]
@@ -97,7 +99,7 @@ def main() -> None:
             for job in jobs:
                 for ranks in order:
                     name = f"{job}_{ranks}"
-                    wall, cpu, load = run_once(command(job, ranks, paths))
+                    wall, cpu, load = run_once(command(job, ranks, paths, args.train_arch))
                     figures[name]["wall"].append(wall)
                     figures[name]["cpu"].append(cpu)
                     figures[name]["load"].append(load)
@@ -109,7 +111,7 @@ def main() -> None:
                 same = (paths["out"] / "predict_1.csv").read_bytes() == (paths["out"] / "predict_2.csv").read_bytes()
                 if not same:
                     sys.exit("2-rank predictions differ from 1-rank predictions")
-    report = summarise(figures, jobs, args.rounds)
+    report = {**summarise(figures, jobs, args.rounds), "train_arch": args.train_arch}
     print_report(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
