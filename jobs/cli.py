@@ -164,6 +164,9 @@ def train(
         "--elastic", min=0.0, help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
     keep_last: Annotated[Optional[bool], typer.Option(
         "--keep-last/--keep-best", help="Keep the last epoch, or the best by validation accuracy [default: the preset's].")] = None,
+    tta: Annotated[Optional[bool], typer.Option(
+        "--tta/--no-tta", help="Bundle test-time 1-px shifts into the checkpoint (5x the prediction work) "
+                               "[default: the preset's, off].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     input_shape: Annotated[Optional[str], typer.Option(
         "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
@@ -190,7 +193,7 @@ def train(
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
-                        patience=patience, members=members, elastic_px=elastic, keep_last=keep_last,
+                        patience=patience, members=members, elastic_px=elastic, keep_last=keep_last, tta=tta,
                         resume=resume or None)
     with exclusive(workspace.home, wait_lock, "train", log):
         if not files.train.is_file():

@@ -61,7 +61,7 @@ def test_bundle_round_trips_and_averages_members_over_shifted_views(tmp_path):
 
 def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_path, runner):
     checkpoint = tmp_path / "best.pt"
-    config = config_for("best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu")
+    config = config_for("best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", tta=True)
     result = train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
 
     assert beside(checkpoint).member(0).is_file() and beside(checkpoint).member(1).is_file()
@@ -89,7 +89,8 @@ def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_pa
     # --resume after a finished member reuses it instead of training it again.
     mtime = beside(checkpoint).member(0).stat().st_mtime_ns
     again = train_to_checkpoint(small_dir / "train.csv", checkpoint, config_for(
-        "best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", resume=True), Log(fmt="json"))
+        "best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", tta=True, resume=True),
+        Log(fmt="json"))
     assert beside(checkpoint).member(0).stat().st_mtime_ns == mtime
     assert again.metrics["val_accuracy"] == loaded.metrics["val_accuracy"]
 
