@@ -22,3 +22,15 @@ def positive_seconds(name: str, default: float, environ: Mapping[str, str] = os.
     if not (math.isfinite(value) and value > 0):
         raise BadInput(f"{name}={text!r}: expected a positive number of seconds")
     return value
+
+
+def whole_number(name: str, default: int | None, environ: Mapping[str, str] = os.environ,
+                 expected: str = "a whole number") -> int | None:
+    """`environ[name]` as an integer; `default` when unset or blank."""
+    text = environ.get(name, "")
+    if not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise BadInput(f"{name}={text!r}: expected {expected}") from None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from core.base.errors import BadInput
+from core.base.env import whole_number
 
 THREAD_VARIABLES = ("KAGGLE_JOB_THREADS", "OMP_NUM_THREADS")  # the first one set wins
 
@@ -26,10 +26,7 @@ def available_cores() -> int:
 def thread_budget() -> int:
     """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at least 1."""
     for name in THREAD_VARIABLES:
-        text = os.environ.get(name, "").strip()
-        if text:
-            try:
-                return max(1, int(text))
-            except ValueError:
-                raise BadInput(f"{name}={text!r}: expected a whole number of threads") from None
+        threads = whole_number(name, None, expected="a whole number of threads")
+        if threads is not None:
+            return max(1, threads)
     return available_cores()

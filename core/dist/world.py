@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
-from core.base.env import positive_seconds
+from core.base.env import positive_seconds, whole_number
 from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error
 
 T = TypeVar("T")
@@ -48,8 +48,8 @@ class World:
         size = _int_env(environ, "WORLD_SIZE", 1)
         if size <= 1:
             return cls()
-        rank, local_rank = _int_env(environ, "RANK", -1), _int_env(environ, "LOCAL_RANK", 0)
-        if rank == -1 and not environ.get("RANK", "").strip():
+        rank, local_rank = _int_env(environ, "RANK", None), _int_env(environ, "LOCAL_RANK", 0)
+        if rank is None:
             raise BadInput(f"WORLD_SIZE={size} but RANK is not set; start the ranks with torchrun")
         if not 0 <= rank < size:
             raise BadInput(f"RANK={rank} is outside 0..{size - 1} (WORLD_SIZE={size}); start ranks with torchrun")
@@ -232,14 +232,8 @@ def _raise_first(failures: list) -> None:
             raise JobError(message, ExitCode(code))
 
 
-def _int_env(environ: Mapping[str, str], name: str, default: int) -> int:
-    text = environ.get(name, "")
-    if not text.strip():
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise BadInput(f"{name}={text!r}: expected an integer (set by torchrun)") from None
+def _int_env(environ: Mapping[str, str], name: str, default: int | None) -> int | None:
+    return whole_number(name, default, environ, expected="an integer (set by torchrun)")
 
 
 def _timeout(environ: Mapping[str, str]) -> float:
