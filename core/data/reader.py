@@ -69,10 +69,11 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     convert = pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     parse = pacsv.ParseOptions(delimiter=",")
+    threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
     try:
         for offset, chunk in _line_chunks(layout, block_bytes, part.byte_span):
-            table = _parse_chunk(chunk, layout, parse, convert)
+            table = _parse_chunk(chunk, layout, parse, convert, threads)
             for record_batch in table.combine_chunks().to_batches():
                 if record_batch.num_rows:
                     yield _to_pixel_batch(record_batch, layout, rows_done, offset)
@@ -88,13 +89,12 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
 
 
-def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert):
+def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert, threads: bool):
     """pyarrow parses in 1 MiB blocks, several at once, and refuses a row that straddles two
     ("straddling object"); a chunk holding such a row is parsed as one block instead."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     read = pacsv.ReadOptions(column_names=layout.names, use_threads=threads)
     try:
         return pacsv.read_csv(pa.py_buffer(chunk), read_options=read, parse_options=parse, convert_options=convert)
