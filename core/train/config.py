@@ -39,10 +39,9 @@ class TrainConfig:
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
 
     def __post_init__(self):
+        settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
         for variant in self.member_variants:
-            unknown = sorted(set(variant) - set(self.__dataclass_fields__) - {"member_variants"})
-            if unknown or "member_variants" in variant:
-                raise BadInput(f"member variant {variant}: unknown training option {(unknown or ['member_variants'])[0]!r}")
+            _refuse_unknown(variant, settable, f"member variant {variant}: ")
 
     def variant(self, i: int) -> dict:
         """Member i's overrides (none without member_variants)."""
@@ -92,7 +91,11 @@ def config_for(preset: str, **overrides) -> TrainConfig:
     chosen = {k: v for k, v in overrides.items() if v is not None}
     if chosen.get("arch", base.arch) != base.arch and "arch_kwargs" not in chosen:
         chosen["arch_kwargs"] = {}  # the preset's kwargs belong to its own architecture
-    unknown = sorted(set(chosen) - set(TrainConfig.__dataclass_fields__))
-    if unknown:
-        raise BadInput(f"unknown training option {unknown[0]!r}")
+    _refuse_unknown(chosen, set(TrainConfig.__dataclass_fields__))
     return replace(base, **chosen)
+
+
+def _refuse_unknown(options, allowed: set[str], where: str = "") -> None:
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise BadInput(f"{where}unknown training option {unknown[0]!r}")
