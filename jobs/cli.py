@@ -171,6 +171,8 @@ def train(
     input_shape: Annotated[Optional[str], typer.Option(
         "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
     device: Device = "auto",
+    precision: Annotated[str, typer.Option(
+        help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units).")] = "auto",
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
@@ -192,7 +194,7 @@ def train(
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
-                        val_fraction=val_fraction, seed=seed, device=device, time_budget_min=time_budget,
+                        val_fraction=val_fraction, seed=seed, device=device, precision=precision, time_budget_min=time_budget,
                         patience=patience, members=members, elastic_px=elastic, keep_last=keep_last, tta=tta,
                         resume=resume or None)
     with exclusive(workspace.home, wait_lock, "train", log):

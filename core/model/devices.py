@@ -8,6 +8,7 @@ from core.base.errors import BadInput
 from core.base.threads import thread_budget
 
 CHOICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def _mps_available() -> bool:
@@ -31,6 +32,41 @@ def pick_device(requested: str = "auto") -> torch.device:
     if requested == "mps" and not _mps_available():
         raise BadInput("--device mps: Apple MPS is not available on this machine (try --device auto)")
     return torch.device(requested)
+
+
+def training_precision(device: torch.device, requested: str = "auto") -> torch.dtype | None:
+    """The autocast dtype training runs under on `device`; None: plain fp32.
+
+    auto: bf16 (fp16 where a GPU lacks bf16) on CUDA, and bf16 on CPUs with bf16 units (AMX or
+    AVX512-BF16), where oneDNN runs the convolutions in bf16: a training step of leannet 48-96-192
+    measured 1.9x faster (109 -> 58 ms at 2 threads, 183 -> 95 ms at 1, channels_last, batch 128).
+    CPUs without those units emulate bf16: the same step took 2.2x longer (oneDNN held to
+    AVX512_CORE), so auto keeps them in fp32. Weights, optimizer state and the loss stay fp32.
+    """
+    requested = parse_precision(requested)
+    if requested == "fp32" or (requested == "auto" and device.type == "mps"):
+        return None
+    if device.type == "mps":
+        raise BadInput("--precision bf16: not supported on mps (use fp32 or auto)")
+    if device.type == "cuda":
+        if requested == "auto" and not torch.cuda.is_bf16_supported():
+            return torch.float16
+        return torch.bfloat16
+    return torch.bfloat16 if requested == "bf16" or _cpu_has_bf16_units() else None
+
+
+def parse_precision(requested: str) -> str:
+    """One of PRECISIONS (any case), or a user error."""
+    chosen = (requested or "auto").lower()
+    if chosen not in PRECISIONS:
+        raise BadInput(f"--precision: expected one of {', '.join(PRECISIONS)}, got {requested!r}")
+    return chosen
+
+
+def _cpu_has_bf16_units() -> bool:
+    cpu = torch.cpu
+    probes = [getattr(cpu, name, None) for name in ("_is_amx_tile_supported", "_is_avx512_bf16_supported")]
+    return any(probe() for probe in probes if probe is not None)
 
 
 def prefers_channels_last(device: torch.device) -> bool:

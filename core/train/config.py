@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
+from core.model.devices import parse_precision
 from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
 
@@ -18,6 +19,7 @@ class TrainConfig:
     val_fraction: float = 0.1
     seed: int = 0
     device: str = "auto"
+    precision: str = "auto"  # autocast dtype: auto|fp32|bf16 (core.model.devices.training_precision)
     label_smoothing: float = 0.1
     time_budget_min: float | None = None  # whole run, loading included; the schedule fits inside it
     arch_kwargs: dict = field(default_factory=dict)
@@ -39,6 +41,7 @@ class TrainConfig:
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
 
     def __post_init__(self):
+        parse_precision(self.precision)  # a typo fails before any data is read
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
         for variant in self.member_variants:
             _refuse_unknown(variant, settable, f"member variant {variant}: ")
