@@ -36,3 +36,12 @@ def test_bad_log_format_is_one_line(runner):
     assert result.exit_code == 2
     assert "--log-format" in result.output
     assert "Traceback" not in result.output
+
+
+def test_unknown_precision_is_one_line_before_any_data_is_read(runner, tmp_path):
+    missing = tmp_path / "nowhere"  # a data folder that does not exist: the option must be refused first
+    result = runner.invoke(app, ["train", "--demo", "--data-dir", str(missing), "--precision", "fp16",
+                                 "--home", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "--precision: expected one of auto, fp32, bf16, got 'fp16'" in result.output
+    assert "Traceback" not in result.output

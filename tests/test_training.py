@@ -211,6 +211,16 @@ def test_keep_last_saves_the_final_epoch_not_the_best_by_validation(small_csv, t
     assert loaded.metrics["val_accuracy"] == last["val_acc"] and loaded.metrics["best_epoch"] == 2
 
 
+def test_bf16_training_keeps_fp32_weights_and_changes_the_arithmetic(small_csv, tmp_path):
+    half = train_to_checkpoint(small_csv, tmp_path / "h.pt", quick(epochs=1, precision="bf16"), Log(fmt="json"))
+    full = train_to_checkpoint(small_csv, tmp_path / "f.pt", quick(epochs=1, precision="fp32"), Log(fmt="json"))
+    weights = load_checkpoint(tmp_path / "h.pt").model().state_dict()
+    assert all(w.dtype in (torch.float32, torch.int64) for w in weights.values())  # autocast, not a bf16 model
+    # Same seed, same batches: only the precision of the convolutions differs, and it shows in the loss.
+    assert half.history[0]["train_loss"] != full.history[0]["train_loss"]
+    assert abs(half.history[0]["train_loss"] - full.history[0]["train_loss"]) < 0.05
+
+
 def test_resume_with_other_recipe_is_refused(small_csv, tmp_path):
     checkpoint = tmp_path / "r.pt"
     _run_killed(small_csv, checkpoint, epochs=3, kill_at="state")

@@ -39,7 +39,8 @@ def training_precision(device: torch.device, requested: str = "auto") -> torch.d
 
     auto: bf16 (fp16 where a GPU lacks bf16) on CUDA, and bf16 on CPUs with bf16 units (AMX or
     AVX512-BF16), where oneDNN runs the convolutions in bf16: a training step of leannet 48-96-192
-    measured 1.9x faster (109 -> 58 ms at 2 threads, 183 -> 95 ms at 1, channels_last, batch 128).
+    measured 1.9x faster (109 -> 58 ms at 2 threads, 183 -> 95 ms at 1, channels_last, batch 128), and
+    an epoch of it on 37,800 rows 1.6x (27.3 -> 17.2 s, augmentation and validation included).
     CPUs without those units emulate bf16: the same step took 2.2x longer (oneDNN held to
     AVX512_CORE), so auto keeps them in fp32. Weights, optimizer state and the loss stay fp32.
     """

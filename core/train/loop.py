@@ -121,15 +121,15 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
 
 
 def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, spec: ModelSpec,
-             device: torch.device, batch_size: int = 1024, amp_dtype: torch.dtype | None = None,
-             world: World = SINGLE) -> tuple[float, float]:
-    """(mean cross-entropy, accuracy) of `model` on uint8 images, in eval mode. Under a distributed
-    `world` each rank scores its contiguous share and the sums are all-reduced."""
+             device: torch.device, batch_size: int = 1024, world: World = SINGLE) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of `model` on uint8 images, in eval mode and in fp32 whatever the
+    training precision, as predict runs the saved weights. Under a distributed `world` each rank
+    scores its contiguous share and the sums are all-reduced."""
     model.eval()
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     low, high = share(len(images), world.rank, world.size)
-    with torch.inference_mode(), _autocast(device, amp_dtype):
+    with torch.inference_mode():
         for start in range(low, high, batch_size):
             stop = min(start + batch_size, high)
             logits = model(to_input(images[start:stop], spec, device)).float()
@@ -336,8 +336,7 @@ def _evaluate_epoch(run: _Run, epoch: int, clock: _Clock, train_loss: float, tra
     has_val = len(run.x_val) > 0
     for buffer in run.model.buffers():  # BatchNorm statistics: rank 0's on every rank
         run.world.broadcast_(buffer)
-    val_loss, val_acc = (evaluate(run.model, run.x_val, run.y_val, run.spec, run.device, amp_dtype=run.amp_dtype,
-                                  world=run.world)
+    val_loss, val_acc = (evaluate(run.model, run.x_val, run.y_val, run.spec, run.device, world=run.world)
                          if has_val else (float("nan"), float("nan")))
     row = {"epoch": epoch, "train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss,
            "val_acc": val_acc, "lr": lr, "elapsed_s": round(clock.elapsed(), 2)}
