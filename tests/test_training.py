@@ -216,6 +216,7 @@ def test_bf16_training_keeps_fp32_weights_and_changes_the_arithmetic(small_csv, 
     full = train_to_checkpoint(small_csv, tmp_path / "f.pt", quick(epochs=1, precision="fp32"), Log(fmt="json"))
     weights = load_checkpoint(tmp_path / "h.pt").model().state_dict()
     assert all(w.dtype in (torch.float32, torch.int64) for w in weights.values())  # autocast, not a bf16 model
+    assert (half.metrics["precision"], full.metrics["precision"]) == ("bf16", "fp32")
     # Same seed, same batches: only the precision of the convolutions differs, and it shows in the loss.
     assert half.history[0]["train_loss"] != full.history[0]["train_loss"]
     assert abs(half.history[0]["train_loss"] - full.history[0]["train_loss"]) < 0.05

@@ -381,11 +381,16 @@ def _result(run: _Run, clock: _Clock, stop_reason: str, log: Log) -> TrainResult
     metrics = {"val_accuracy": chosen["val_acc"], "val_loss": chosen["val_loss"], "best_epoch": chosen["epoch"],
                "epochs_run": len(history), "train_seconds": round(clock.elapsed(), 2), "stop_reason": stop_reason,
                "train_rows": len(run.x_train), "val_rows": len(run.x_val), "device": str(run.device),
-               "ranks": run.world.size}
+               "precision": _precision_name(run.amp_dtype), "ranks": run.world.size}
     return TrainResult(model=model.eval(), spec=run.spec, metrics=metrics, history=history)
 
 
 # -- small helpers -------------------------------------------------------------------------------
+
+def _precision_name(amp_dtype: torch.dtype | None) -> str:
+    """What the weights were trained in, as the checkpoint's metrics say it: fp32, bf16 or fp16."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
+
 
 def _autocast(device: torch.device, amp_dtype: torch.dtype | None):
     return torch.autocast(device.type, dtype=amp_dtype or torch.bfloat16, enabled=amp_dtype is not None)
