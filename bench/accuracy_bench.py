@@ -3,6 +3,7 @@
     python bench/accuracy_bench.py --preset default                     # one JSON line per run
     python bench/accuracy_bench.py --preset default --set epochs=12 --set elastic_px=1.5 --label screen
     python bench/accuracy_bench.py --combine RUN_ID RUN_ID ...          # average saved holdout probabilities
+    python bench/accuracy_bench.py --combine RUN_ID ... --subsets       # ... and every subset of them, by size
     python bench/accuracy_bench.py --table                              # the recorded runs as Markdown
 
 The holdout is HOLDOUT_ROWS rows of train.csv drawn stratified with HOLDOUT_SEED: the same rows on
@@ -16,7 +17,9 @@ while it ran) so a figure taken on a shared machine can be told from a quiet one
 Every model is also scored under the ensemble's test-time shifts, and an ensemble's members one by
 one, from the same forward passes, so "do the shifts help" and "does the ensemble beat its best
 member" are answered on the same 10,000 rows. `--probs-dir` keeps each run's holdout probabilities
-(float16 .npz) so `--combine` can measure an average of separately trained models.
+(float16 .npz) so `--combine` can measure an average of separately trained models, and
+`--subsets` how an average grows: for every size k, the mean errors of the averages of all k-model
+subsets and how often such an average beats its own best member (what `best`'s member count rests on).
 
 The preset's time budget is switched off unless --time-budget is given: accuracy decisions use fixed
 epoch counts, so a loaded machine cannot change them. Reads /work/shared/data/digit-recognizer.zip
@@ -26,6 +29,7 @@ epoch counts, so a loaded machine cannot change them. Reads /work/shared/data/di
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -218,8 +222,34 @@ def combine(args) -> dict:
             labels = y
             per_model.update({f"{run_id}/{k}": saved[k].astype(np.float32) for k in saved.files if k != "labels"})
     found = figures(per_model, labels)
-    return {"bench": "accuracy-combine", "label": args.label, "runs": args.combine, "commit": _commit(),
+    line = {"bench": "accuracy-combine", "label": args.label, "runs": args.combine, "commit": _commit(),
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found["plain"], "variants": found}
+    if args.subsets:
+        line["subsets"] = subsets({name: p[0] for name, p in per_model.items()}, labels)
+    return line
+
+
+MAX_SUBSET_MODELS = 12  # 4,095 subsets: seconds; every model more doubles it
+
+
+def subsets(plain: dict, labels: np.ndarray) -> list[dict]:
+    """For each size k >= 2: the averages of every k-model subset of `plain` (name: probabilities),
+    their mean, lowest and highest error count, and the share of them with fewer errors than their
+    best member (and with as many)."""
+    if len(plain) > MAX_SUBSET_MODELS:
+        raise SystemExit(f"--subsets: {len(plain)} models; at most {MAX_SUBSET_MODELS}")
+    errors = {name: int((p.argmax(1) != labels).sum()) for name, p in plain.items()}
+    rows = []
+    for k in range(2, len(plain) + 1):
+        found = []
+        for combo in itertools.combinations(plain, k):
+            averaged = int((sum(plain[n] for n in combo).argmax(1) != labels).sum())
+            found.append((averaged, min(errors[n] for n in combo)))
+        rows.append({"size": k, "subsets": len(found), "mean_errors": round(float(np.mean([a for a, _ in found])), 2),
+                     "min_errors": min(a for a, _ in found), "max_errors": max(a for a, _ in found),
+                     "beats_best_member": round(sum(a < b for a, b in found) / len(found), 3),
+                     "ties_best_member": round(sum(a == b for a, b in found) / len(found), 3)})
+    return rows
 
 
 def table(path: Path) -> str:
@@ -275,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
+    parser.add_argument("--subsets", action="store_true", help="with --combine: every subset's average, by size")
     parser.add_argument("--table", action="store_true", help="print the --output file's runs as Markdown")
     args = parser.parse_args(argv)
     if args.table:
