@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from bench.accuracy_bench import HOLDOUT_SEED, holdout_split, main, score, wilson, write_rows
+from bench.accuracy_bench import (
+    HOLDOUT_SEED,
+    MAX_SUBSET_MODELS,
+    holdout_split,
+    main,
+    score,
+    subsets,
+    wilson,
+    write_rows,
+)
 from core.train.data import load_training_data
 
 
@@ -45,6 +54,36 @@ def test_score_counts_errors():
     probs = np.eye(3)[[0, 1, 2, 2]]
     result = score(probs, np.array([0, 1, 2, 0]))
     assert result["errors"] == 1 and result["accuracy"] == 0.75 and result["rows"] == 4
+
+
+def _probs(predicted: list[int], confidence: list[float]) -> np.ndarray:
+    """Three classes: each row's predicted class at its confidence, the rest shared by the other two."""
+    probs = np.repeat(((1 - np.array(confidence, np.float32)) / 2)[:, None], 3, axis=1)
+    probs[np.arange(len(predicted)), predicted] = confidence
+    return probs
+
+
+def test_subsets_count_each_size_and_whether_the_average_beats_its_best_member():
+    labels = np.array([0, 1, 2, 0])
+    models = {"a": _probs([0, 1, 2, 1], [.9, .9, .9, .4]),   # one unsure mistake (row 4)
+              "b": _probs([0, 1, 1, 0], [.9, .9, .95, .9]),  # one sure mistake (row 3)
+              "c": _probs([0, 0, 2, 0], [.9, .4, .9, .9])}   # one unsure mistake (row 2)
+    rows = subsets(models, labels)
+    assert [r["size"] for r in rows] == [2, 3] and [r["subsets"] for r in rows] == [3, 1]
+    # a+b and b+c keep b's sure mistake (1 error each: a tie with their best member); a+c outvotes
+    # both unsure mistakes (0 errors: beats it); all three outvote b's too (2 to 1 on row 3).
+    assert (rows[0]["min_errors"], rows[0]["max_errors"], rows[0]["mean_errors"]) == (0, 1, round(2 / 3, 2))
+    assert rows[0]["beats_best_member"] == round(1 / 3, 3) and rows[0]["ties_best_member"] == round(2 / 3, 3)
+    assert rows[1] == {"size": 3, "subsets": 1, "mean_errors": 0.0, "min_errors": 0, "max_errors": 0,
+                       "beats_best_member": 1.0, "ties_best_member": 0.0}
+
+
+def test_subsets_refuse_more_models_than_the_limit():
+    labels = np.array([0])
+    few = {str(i): _probs([0], [.9]) for i in range(MAX_SUBSET_MODELS)}
+    assert len(subsets(few, labels)) == MAX_SUBSET_MODELS - 1
+    with pytest.raises(SystemExit, match="at most"):
+        subsets({**few, "one more": _probs([0], [.9])}, labels)
 
 
 def test_write_rows_copies_only_the_chosen_lines(tmp_path):
