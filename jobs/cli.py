@@ -171,8 +171,9 @@ def train(
     input_shape: Annotated[Optional[str], typer.Option(
         "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
     device: Device = "auto",
-    precision: Annotated[str, typer.Option(
-        help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units).")] = "auto",
+    precision: Annotated[Optional[str], typer.Option(
+        help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
+             "[default: the preset's, auto].")] = None,
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,

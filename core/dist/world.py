@@ -204,7 +204,7 @@ def session(device: str = "auto", environ: Mapping[str, str] = os.environ) -> It
         # active exception", SIGABRT) once bf16 made its steps quicker. Not on an error path: a dead
         # peer would hold the barrier until the timeout.
         dist.barrier()
-        gc.collect()  # DistributedDataParallel's reducer holds the group: free it before the group
+        gc.collect()  # release what still refers to the group (the DDP wrapper) before destroying it
     finally:
         _active = None
         dist.destroy_process_group()

@@ -56,6 +56,11 @@ def training_precision(device: torch.device, requested: str = "auto") -> torch.d
     return torch.bfloat16 if requested == "bf16" or _cpu_has_bf16_units() else None
 
 
+def precision_name(amp_dtype: torch.dtype | None) -> str:
+    """training_precision's answer as PRECISIONS spell it (fp16 for a GPU without bf16)."""
+    return {None: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}[amp_dtype]
+
+
 def parse_precision(requested: str) -> str:
     """One of PRECISIONS (any case), or a user error."""
     chosen = (requested or "auto").lower()
