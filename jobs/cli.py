@@ -188,6 +188,7 @@ def train(
     from core.data.layout import parse_shape
     from core.model.checkpoint import beside
     from core.train.config import config_for
+    from core.train.outputs import describe_validation
     from core.train.pipeline import train_to_checkpoint
 
     shape = parse_shape(input_shape) if input_shape else None
@@ -202,7 +203,7 @@ def train(
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape)
-    log.result(f"saved {target}: val_accuracy={result.metrics['val_accuracy']:.4f} "
+    log.result(f"saved {target}: {describe_validation(result.metrics)} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
     curves = beside(target).curves

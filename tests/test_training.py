@@ -3,6 +3,7 @@ on a small slice of the demo data, with real torch and real files."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -333,6 +334,25 @@ def test_cli_train_with_options_and_history(runner, small_csv, tmp_path):
     spec = load_checkpoint(checkpoint).spec  # --tta: one model bundled with its shifted views
     assert spec.arch == "ensemble" and len(spec.arch_kwargs["members"]) == 1 and len(spec.arch_kwargs["tta_shifts"]) == 5
     assert len(read_history(beside(checkpoint).history)) == 2
+
+
+def test_cli_train_on_every_row_logs_strict_json_and_says_there_is_no_validation(runner, small_csv, tmp_path):
+    """--val-fraction 0 (a refit on all rows): no NaN may reach the JSON lines, which strict parsers reject."""
+    checkpoint = tmp_path / "all.pt"
+    result = runner.invoke(app, ["train", "--data-dir", str(small_csv.parent), "--checkpoint", str(checkpoint),
+                                 "--preset", "demo", "--arch", "baseline", "--epochs", "2", "--val-fraction", "0",
+                                 "--members", "2", "--device", "cpu", "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+
+    def refuse(constant):
+        raise AssertionError(f"{constant} in a JSON line")
+    lines = [json.loads(line, parse_constant=refuse) for line in result.output.splitlines() if line.startswith("{")]
+    final = [r for r in lines if r["event"] == "train.result"][-1]
+    rows = len(small_csv.read_text().splitlines()) - 1
+    assert final["val_accuracy"] is None and final["val_rows"] == 0 and final["train_rows"] == rows
+    assert f"no validation (trained on all {rows} rows)" in final["msg"]
+    assert [r["val_acc"] for r in lines if r.get("phase") == "advance"] == [None] * 4  # 2 members x 2 epochs
+    assert load_checkpoint(checkpoint).metrics["member_val_accuracy"] == [None, None]
 
 
 def test_cli_train_bad_preset_is_one_line_exit_2(runner, small_csv, tmp_path):

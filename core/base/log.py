@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -33,8 +34,8 @@ def _utc_now() -> str:
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, float):
-        return round(value, 6)
+    if isinstance(value, float):  # NaN and infinity are not JSON: a strict parser rejects the whole line
+        return round(value, 6) if math.isfinite(value) else None
     if isinstance(value, (str, int, bool)) or value is None:
         return value
     if isinstance(value, Path):

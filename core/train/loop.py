@@ -386,7 +386,8 @@ def _result(run: _Run, clock: _Clock, stop_reason: str, log: Log) -> TrainResult
     has_val = len(run.x_val) > 0
     keep_best = has_val and not run.config.keep_last
     chosen = max(history, key=lambda r: (r["val_acc"], -r["val_loss"])) if keep_best else history[-1]
-    metrics = {"val_accuracy": chosen["val_acc"], "val_loss": chosen["val_loss"], "best_epoch": chosen["epoch"],
+    metrics = {"val_accuracy": chosen["val_acc"] if has_val else None,  # None: trained on every row
+               "val_loss": chosen["val_loss"] if has_val else None, "best_epoch": chosen["epoch"],
                "epochs_run": len(history), "train_seconds": round(clock.elapsed(), 2), "stop_reason": stop_reason,
                "train_rows": len(run.x_train), "val_rows": len(run.x_val), "device": str(run.device),
                "precision": precision_name(run.amp_dtype), "ranks": run.world.size}

@@ -26,7 +26,7 @@ from core.model.spec import ModelSpec
 from core.train.config import TrainConfig
 from core.train.data import split_stratified
 from core.train.loop import TrainResult, evaluate, train_model
-from core.train.outputs import save_result
+from core.train.outputs import describe_validation, save_result
 from core.train.resume import RESUMABLE_CHANGES
 
 
@@ -60,8 +60,9 @@ def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoin
     model.load_state_dict(bundle_state_dict([m.model for m in members]))
     metrics = _bundle_metrics(model.eval(), spec, members, images, targets, config, split_seed)
     log.info(f"ensemble of {len(members)} with {metrics['tta_views']} test-time views: "
-             f"val_accuracy={metrics['val_accuracy']:.4f} "
-             f"(members {', '.join(f'{a:.4f}' for a in metrics['member_val_accuracy'])})",
+             f"{describe_validation(metrics)}"
+             + (f" (members {', '.join(f'{a:.4f}' for a in metrics['member_val_accuracy'])})"
+                if metrics["val_accuracy"] is not None else ""),
              event="train.ensemble", **metrics)
     history = [{**row, "member": i + 1} for i, m in enumerate(members) for row in m.history]
     result = TrainResult(model=model.cpu().eval(), spec=spec, metrics=metrics, history=history)
@@ -114,7 +115,7 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
     _, val_idx = split_stratified(targets, config.val_fraction, split_seed)
     device = pick_device(config.device)
     val_loss, val_acc = (evaluate(model.to(device), images[val_idx], targets[val_idx], spec, device, batch_size=512)
-                         if len(val_idx) else (float("nan"), float("nan")))
+                         if len(val_idx) else (None, None))
     return {"val_accuracy": val_acc, "val_loss": val_loss,
             "member_val_accuracy": [m.metrics["val_accuracy"] for m in members],
             "members": len(members), "tta_views": len(spec.arch_kwargs["tta_shifts"]),

@@ -21,3 +21,10 @@ def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data
 
     write_curves(result.history, beside(checkpoint).curves)
     remove_state(checkpoint)
+
+
+def describe_validation(metrics: dict) -> str:
+    """The validation figure for a message; a model trained on every row (--val-fraction 0) has none."""
+    if metrics.get("val_accuracy") is None:
+        return f"no validation (trained on all {metrics['train_rows']} rows)"
+    return f"val_accuracy={metrics['val_accuracy']:.4f}"
