@@ -75,7 +75,7 @@ def main() -> int:
     wall = time.monotonic() - started
     line = {
         "bench": "train", "preset": args.preset, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "val_accuracy": round(result.metrics["val_accuracy"], 5), "epochs_run": result.metrics["epochs_run"],
+        "val_accuracy": _rounded(result.metrics["val_accuracy"]), "epochs_run": result.metrics["epochs_run"],
         "best_epoch": result.metrics["best_epoch"], "stop_reason": result.metrics.get("stop_reason"),
         "wall_s": round(wall, 1), "train_s": result.metrics["train_seconds"],
         # CPU seconds used: with --threads 1 about what a quiet machine's wall time would be for one core.
@@ -92,6 +92,10 @@ def main() -> int:
         with open(args.output, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
     return 0
+
+
+def _rounded(accuracy: float | None) -> float | None:
+    return None if accuracy is None else round(accuracy, 5)  # None: trained on every row (--set val_fraction=0)
 
 
 if __name__ == "__main__":

@@ -180,8 +180,8 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, da
 
 
 def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
-    message = config.message or (f"kaggle-job {manifest['arch']} val_acc={manifest['val_accuracy']} "
-                                 f"ckpt={manifest['checkpoint_sha256'][:12]}")
+    val = "" if manifest["val_accuracy"] is None else f"val_acc={manifest['val_accuracy']} "  # None: every row
+    message = config.message or f"kaggle-job {manifest['arch']} {val}ckpt={manifest['checkpoint_sha256'][:12]}"
     log.info(f"submitting {folder / 'submission.csv'} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
     from core.kaggle.allowance import check_daily_limit

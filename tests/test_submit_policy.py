@@ -88,6 +88,27 @@ def test_submits_only_a_better_model_unless_forced(runner, isolated, tmp_path, r
     assert len(folders(isolated)) == 4
 
 
+def test_a_model_trained_on_every_row_is_uploaded_first_then_only_when_forced(runner, isolated, tmp_path,
+                                                                             real_competition):
+    """The default preset keeps no validation split: nothing to compare, so only the first upload is automatic."""
+    first, later = checkpoint_with(tmp_path, "a.pt", None), checkpoint_with(tmp_path, "b.pt", None)
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(first), "--submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 1 and "no earlier submission recorded" in result.output
+    message = real_competition[0][3]
+    assert "kaggle-job baseline ckpt=" in message and "val_acc" not in message
+    assert read_manifest(folders(isolated)[0])["val_accuracy"] is None
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(later), "--submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 1 and "it trained on every row" in result.output
+
+    result = runner.invoke(app, ["run", "--checkpoint", str(later), "--force-submit"])
+    assert result.exit_code == 0, result.output
+    assert len(real_competition) == 2
+
+
 def test_failed_upload_keeps_the_folder_and_records_why(runner, isolated, tmp_path, real_competition, monkeypatch):
     def refuse(comp, path, message, **_):
         raise JobError("could not submit: daily submission limit reached", ExitCode.LIMIT)

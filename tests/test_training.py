@@ -246,6 +246,9 @@ def test_config_for_rejects_unknown_presets_and_options():
     assert best.members >= 5 and not best.tta and not default.tta and best.epochs == default.epochs
     assert best.arch_kwargs == default.arch_kwargs == {"stages": [48, 96, 192]}
     assert default.elastic_px == 0  # measured: no better on the holdout (README, variants that lost)
+    # default refits on every row (the holdout chose the schedule; the last epoch needs no validation);
+    # best's members keep one shared 10% split: on every row they made no better average (README, Training)
+    assert default.val_fraction == 0 and fast.val_fraction == best.val_fraction == 0.1
 
 
 # -- kill -9 and resume ---------------------------------------------------------------------------
@@ -353,6 +356,8 @@ def test_cli_train_on_every_row_logs_strict_json_and_says_there_is_no_validation
     assert f"no validation (trained on all {rows} rows)" in final["msg"]
     assert [r["val_acc"] for r in lines if r.get("phase") == "advance"] == [None] * 4  # 2 members x 2 epochs
     assert load_checkpoint(checkpoint).metrics["member_val_accuracy"] == [None, None]
+    # demo keeps the best epoch by validation: with none to judge by, the last is kept, and said so
+    assert any(r["event"] == "train.no_validation" and r["level"] == "warning" for r in lines), result.output
 
 
 def test_cli_train_bad_preset_is_one_line_exit_2(runner, small_csv, tmp_path):

@@ -168,6 +168,8 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
 
     split_seed = config.seed if config.split_seed is None else config.split_seed
     train_idx, val_idx = split_stratified(targets, config.val_fraction, split_seed, log)
+    if not len(val_idx) and (not config.keep_last or config.patience):
+        log.warn("no validation rows: the last epoch is kept and early stopping is off", event="train.no_validation")
     x_train, y_train = images[train_idx], targets[train_idx]
     pixels = x_train.float().div(255.0)
     spec = ModelSpec(arch=config.arch, input_shape=tuple(images.shape[1:]), classes=list(classes),
