@@ -155,8 +155,7 @@ def train(
     batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
     lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,
     val_fraction: Annotated[Optional[float], typer.Option(
-        min=0.0, max=0.9, help="Share held out for validation; 0 trains on every row [default: the preset's: "
-                               "0 for default, 0.1 for the others].")] = None,
+        min=0.0, max=0.9, help="Share held out for validation; 0 trains on every row [default: the preset's].")] = None,
     seed: Annotated[Optional[int], typer.Option()] = None,
     time_budget: Annotated[Optional[float], typer.Option(
         "--time-budget", min=0.05, help="Minutes for the whole training; the schedule fits inside it.")] = None,
