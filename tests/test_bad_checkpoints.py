@@ -89,6 +89,10 @@ CASES = {
     "not-a-dict": payload_of(lambda: [1, 2, 3]),
     "weights-not-a-dict": payload_of(lambda: {**good_payload(), "state_dict": [1, 2]}),
     "metrics-not-a-dict": payload_of(lambda: {**good_payload(), "metrics": "high"}),
+    "val-accuracy-text": payload_of(lambda: {**good_payload(), "metrics": {"val_accuracy": "high"}}),
+    "val-accuracy-above-1": payload_of(lambda: {**good_payload(), "metrics": {"val_accuracy": 1.0001}}),
+    "val-accuracy-negative": payload_of(lambda: {**good_payload(), "metrics": {"val_accuracy": -0.0001}}),
+    "val-accuracy-infinite": payload_of(lambda: {**good_payload(), "metrics": {"val_accuracy": float("inf")}}),
     "wrong-weight-shape": payload_of(wrong_weights),
     "missing-weight": payload_of(missing_weight),
     "unknown-arch": payload_of(lambda: with_spec(arch="transformer9000")),
@@ -136,6 +140,15 @@ def test_the_limits_are_pinned_at_their_boundary(tmp_path):
         payload["spec"].update(too_big)
         with pytest.raises(Exception, match="edge.pt"):
             load_checkpoint(saved(tmp_path, payload, "edge.pt"))
+
+
+@pytest.mark.parametrize("stored, loaded", [(0.0, 0.0), (1.0, 1.0), (1, 1.0), (None, None), (float("nan"), None)])
+def test_val_accuracy_loads_as_a_fraction_or_none(tmp_path, stored, loaded):
+    """NaN: what a model trained on every row stored before that case was handled; it means none."""
+    payload = good_payload()
+    payload["metrics"] = {"val_accuracy": stored, "epochs_run": 3}
+    metrics = load_checkpoint(saved(tmp_path, payload)).metrics
+    assert metrics == {"val_accuracy": loaded, "epochs_run": 3}
 
 
 def test_a_good_checkpoint_still_loads_and_predicts(untrained_checkpoint):

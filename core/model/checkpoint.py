@@ -144,9 +144,21 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         if not all(isinstance(part, dict) for part in (state_dict, metrics, meta)):
             raise BadInput("weights, metrics or meta are not mappings")
         check_weights(spec, state_dict)
+        if "val_accuracy" in metrics:
+            metrics = {**metrics, "val_accuracy": _val_accuracy(metrics["val_accuracy"])}
     except BadInput as exc:
         raise BadInput(f"checkpoint {path}: {exc.message}") from None
     return Checkpoint(spec=spec, state_dict=state_dict, metrics=metrics, meta=meta, path=path)
+
+
+def _val_accuracy(value: Any) -> float | None:
+    """The one metric decisions read (run --submit compares it): a fraction, or None for a model with no
+    validation rows, which checkpoints saved before that case was handled stored as NaN."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise BadInput(f"metrics: val_accuracy {value!r} is not a fraction between 0 and 1")
+    return float(value)
 
 
 def check_weights(spec: ModelSpec, state_dict: dict) -> None:
