@@ -43,8 +43,8 @@ def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | No
     previous = last_submitted.get("val_accuracy")
     when = last_submitted.get("submitted_at") or last_submitted.get("created") or "unknown time"
     if val_accuracy is None:
-        return SubmitDecision(False, "the model has no validation accuracy to compare (it trained on every row); "
-                                     "use --force-submit")
+        return SubmitDecision(False, "the model has no validation accuracy to compare (it trained on every row, "
+                                     "or recorded none); use --force-submit")
     if previous is None:
         return SubmitDecision(True, f"the last submission ({when}) recorded no validation accuracy")
     if val_accuracy > previous:
