@@ -6,6 +6,8 @@ import contextlib
 import signal
 from collections.abc import Iterator
 
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
+
 
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
@@ -18,6 +20,28 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
     try:
+        with held_interrupts():
+            import torch  # noqa: F401  (why: held_interrupts)
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def held_interrupts() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block ends, then let them arrive.
+
+    An exception raised by a signal handler while torch's C++ extension is importing its Python
+    modules does not unwind: pybind11 calls std::terminate and the process aborts (exit 134, a core
+    dump, temp files and lock left behind). A scheduler's SIGTERM in the second or two of `import
+    torch` did exactly that (tests/test_cron_wrapper.py, under load). Held, the signal is delivered
+    as soon as the import is done, in plain Python, and the run ends as interrupted (exit 130).
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)

@@ -1,0 +1,63 @@
+"""SIGTERM handled like Ctrl-C, and never delivered while torch's C++ extension is importing."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from core.base.signals import held_interrupts, terminate_as_interrupt
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_sigterm_becomes_keyboard_interrupt_and_the_handler_is_restored():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with terminate_as_interrupt():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.sigtimedwait([], 0)  # nothing to wait for: a boundary where Python runs handlers
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_held_interrupts_deliver_after_the_block_and_restore_the_mask():
+    reached_end = False
+    with pytest.raises(KeyboardInterrupt):
+        with terminate_as_interrupt():
+            with held_interrupts():
+                os.kill(os.getpid(), signal.SIGTERM)
+                assert signal.SIGTERM in signal.sigpending()
+                reached_end = True
+    assert reached_end
+    assert signal.SIGTERM not in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+
+
+# A SIGTERM sent the moment `import torch` starts importing torch.nn (from a meta-path hook) must
+# wait for the import to finish, then end the run as an interrupt: before, the handler raised inside
+# torch's C++ import and the process aborted (exit 134).
+MID_IMPORT = textwrap.dedent("""
+    import os, signal, sys
+    class KillOnImport:
+        def find_spec(self, name, path=None, target=None):
+            if name == "torch.nn":
+                os.kill(os.getpid(), signal.SIGTERM)
+            return None
+    sys.meta_path.insert(0, KillOnImport())
+    from core.base.signals import terminate_as_interrupt
+    try:
+        with terminate_as_interrupt():
+            print("body ran")
+    except KeyboardInterrupt:
+        torch = sys.modules["torch"]
+        print("interrupted; torch whole:", hasattr(torch, "Tensor") and hasattr(torch.nn, "Module"))
+        sys.exit(130)
+""")
+
+
+def test_sigterm_during_the_torch_import_waits_for_it_then_interrupts():
+    done = subprocess.run([sys.executable, "-c", MID_IMPORT], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert done.stdout.strip() == "interrupted; torch whole: True"
