@@ -33,7 +33,7 @@ def held_interrupts() -> Iterator[None]:
 
     An exception raised by a signal handler while torch's C++ extension is importing its Python
     modules does not unwind: pybind11 calls std::terminate and the process aborts (exit 134, a core
-    dump, temp files and lock left behind). A scheduler's SIGTERM in the second or two of `import
+    dump, no "interrupted" line, no clean-up). A scheduler's SIGTERM in the second or two of `import
     torch` did exactly that (tests/test_cron_wrapper.py, under load). Held, the signal is delivered
     as soon as the import is done, in plain Python, and the run ends as interrupted (exit 130).
     """
