@@ -188,6 +188,55 @@ def test_a_class_with_a_single_row_still_trains(runner, tmp_path):
     assert load_checkpoint(model).spec.classes == ["a", "b", "lonely"]
 
 
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_a_file_too_small_to_validate_trains_on_every_row_from_two(runner, tmp_path, rows):
+    data = tmp_path / "tiny"
+    data.mkdir()
+    pixels = np.random.default_rng(2).integers(0, 255, (rows, 16), dtype=np.uint8)
+    (data / "train.csv").write_bytes(pixel_csv(pixels, labels=np.arange(rows)))  # every class one row
+    model = tmp_path / "tiny.pt"
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
+                    "--epochs", "1")
+    if rows == 1:
+        assert result.exit_code == 2
+        assert one_error(result) == "1 row(s) to train on after the validation split; training needs at least 2"
+        assert not model.exists()
+        return
+    assert result.exit_code == 0, result.output
+    assert any(r.get("event") == "train.split" and "training on every row" in r["msg"] for r in records(result))
+    assert load_checkpoint(model).metrics["train_rows"] == rows
+
+
+def test_a_last_batch_of_one_row_is_skipped_not_fatal(runner, tmp_path):
+    """4x4 images end leannet at 1x1, where BatchNorm cannot train on one row: 65 rows in batches of
+    64 leave one over."""
+    data = tmp_path / "remainder"
+    data.mkdir()
+    pixels = np.random.default_rng(4).integers(0, 255, (65, 16), dtype=np.uint8)
+    (data / "train.csv").write_bytes(pixel_csv(pixels, labels=np.arange(65) % 2))
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "r.pt"),
+                    "--preset", "demo", "--epochs", "1", "--val-fraction", "0", "--batch-size", "64")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("side, fits", [(1, False), (3, False), (4, True)])
+def test_images_too_small_for_the_network_are_one_line(runner, tmp_path, side, fits):
+    """leannet's demo stages pool twice: 4x4 is the smallest image it takes."""
+    data = tmp_path / f"side{side}"
+    data.mkdir()
+    labels = np.repeat([0, 1], 10)
+    pixels = np.random.default_rng(3).integers(0, 255, (20, side * side), dtype=np.uint8)
+    (data / "train.csv").write_bytes(pixel_csv(pixels, labels=labels))
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "s.pt"),
+                    "--preset", "demo", "--epochs", "1")
+    if fits:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code == 2
+        assert one_error(result).startswith(f"images of 1x{side}x{side} (channels x height x width) are too small "
+                                            "for leannet: ")
+
+
 # -- one line for each bad case ---------------------------------------------------------------------
 
 def _competition_with(emu, slug, **changes):

@@ -31,6 +31,27 @@ def build_model(arch: str, in_channels: int, height: int, width: int, num_classe
     if arch not in _REGISTRY:
         raise BadInput(f"--arch: unknown architecture {arch!r}; expected one of {', '.join(available())}")
     try:
-        return _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
+        model = _REGISTRY[arch](in_channels=in_channels, height=height, width=width, num_classes=num_classes, **kwargs)
     except (TypeError, ValueError) as exc:  # a setting the architecture does not take, or a bad value
         raise BadInput(f"{arch} with settings {kwargs}: {exc}") from None
+    _check_fits(model, arch, (in_channels, height, width))
+    return model
+
+
+def _check_fits(model: nn.Module, arch: str, shape: tuple[int, int, int]) -> None:
+    """One forward pass on a blank image, so an input too small for the network's poolings (a
+    1-pixel file makes 1x1 images) is one line here, not a RuntimeError deep in the first batch.
+    In eval mode: no batch statistics are updated and no random numbers drawn, so seeded runs
+    train exactly as without it."""
+    import torch
+
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, *shape))
+    except RuntimeError as exc:
+        size = "x".join(map(str, shape))
+        raise BadInput(f"images of {size} (channels x height x width) are too small for {arch}: "
+                       f"{str(exc).splitlines()[0]}") from None
+    finally:
+        model.train(was_training)

@@ -61,6 +61,12 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
         train, val = train_test_split(splittable, test_size=val_fraction, stratify=labels[splittable],
                                       random_state=seed)
     except ValueError as exc:  # fewer validation (or training) rows than classes
+        if len(splittable) < 2 or (isinstance(val_fraction, int) and val_fraction >= len(splittable)):
+            # Nothing to split (a one- or two-row file, every class a single row): train on every row.
+            if log is not None:
+                log.warn(f"too few rows to validate ({len(index)} rows, {len(splittable)} in classes with "
+                         "more than one): training on every row", event="train.split")
+            return index, index[:0]
         if log is not None:
             log.warn(f"validation split not stratified ({exc}); a random split instead", event="train.split")
         train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)

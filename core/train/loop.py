@@ -168,6 +168,8 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
 
     split_seed = config.seed if config.split_seed is None else config.split_seed
     train_idx, val_idx = split_stratified(targets, config.val_fraction, split_seed, log)
+    if len(train_idx) < 2:  # batch normalisation needs two rows to normalise
+        raise BadInput(f"{len(train_idx)} row(s) to train on after the validation split; training needs at least 2")
     if not len(val_idx) and (not config.keep_last or config.patience):
         log.warn("no validation rows: the last epoch is kept and early stopping is off", event="train.no_validation")
     x_train, y_train = images[train_idx], targets[train_idx]
@@ -276,6 +278,8 @@ def _train_epoch(run: _Run, clock: _Clock, epoch: int) -> tuple[float, float, fl
         for group in run.optimizer.param_groups:
             group["lr"] = lr
         idx = order[start:start + per_rank]
+        if len(idx) == 1 < per_rank:  # a last batch of one row: BatchNorm cannot normalise a 1x1 map of one
+            continue
         x, y = _train_batch(run, idx)
         with _autocast(device, run.amp_dtype):
             logits = run.net(x)
