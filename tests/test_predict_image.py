@@ -149,3 +149,41 @@ def test_blown_up_mnist_digits_get_the_same_answer_as_their_rows(tmp_path, demo_
     from_rows = predictor.labels_for(predictor.predict_proba(pixels)).astype(str)
     from_images = np.array([r.label for r in predict_images(paths, predictor)])
     assert np.mean(from_rows == from_images) >= 0.93
+
+
+def _png_header(path: Path, width: int, height: int, data: bytes = b"") -> Path:
+    """A grayscale PNG claiming width x height; `data` is its (compressed) pixel stream."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("width, height, too_large", [(10_000, 5_000, False), (10_001, 5_000, True),
+                                                      (10_000, 10_000, True), (30_000, 30_000, True)])
+def test_images_over_50_megapixels_are_refused_before_decoding(tmp_path, width, height, too_large):
+    """The size is read from the header: 50 megapixels is the limit (this one then fails to decode,
+    having no pixels), above it one line, never Pillow's bomb error (100 MP: its warning) as a crash."""
+    path = _png_header(tmp_path / "big.png", width, height)
+    with pytest.raises(BadInput) as refused:
+        prepare_image(path, (1, 28, 28))
+    if too_large:
+        assert re.search(r"big\.png: image (is \d+x\d+ pixels|too large to decode); expected at most 50 megapixels",
+                         refused.value.message)
+    else:
+        assert "not a readable image" in refused.value.message
+
+
+def test_a_decompression_bomb_is_one_line_through_the_cli(runner, tmp_path, untrained_checkpoint):
+    import zlib
+
+    bomb = _png_header(tmp_path / "bomb.png", 20_000, 20_000, zlib.compress(b"\x00" * 20_001 * 20_000, 9))
+    result = runner.invoke(app, ["predict-image", "--checkpoint", str(untrained_checkpoint), str(bomb),
+                                 "--log-format", "json"])
+    assert result.exit_code == 2, result.output
+    assert "bomb.png: image" in result.output and "expected at most 50 megapixels" in result.output

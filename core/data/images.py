@@ -7,6 +7,7 @@ Here the frame is the checkpoint's input shape and the box keeps the same 20/28 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +17,15 @@ from core.base.errors import BadInput
 BOX_FRACTION = 20 / 28  # MNIST: a 20x20 digit box inside a 28x28 frame
 INK_THRESHOLD = 0.2  # of the strongest ink: weaker pixels are paper texture or JPEG noise
 MIN_SIDE = 8  # smaller than this is not a picture of a digit
+# A 48-megapixel phone photo fits; decoding works on 16 bytes a pixel (RGBA float32), so this bounds
+# one image at ~0.8 GB, where a 30000x30000 PNG of 875 KB would ask for 14 GB.
+MAX_PIXELS = 50_000_000
+
+
+def _check_pixels(path: Path, size: tuple[int, int]) -> None:
+    if size[0] * size[1] > MAX_PIXELS:
+        raise BadInput(f"{path}: image is {size[0]}x{size[1]} pixels; expected at most "
+                       f"{MAX_PIXELS // 10**6} megapixels")
 
 
 def load_grayscale(path: str | Path) -> np.ndarray:
@@ -26,9 +36,15 @@ def load_grayscale(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise BadInput(f"{path}: no such file")
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
-            image.load()
+        with warnings.catch_warnings():
+            # Pillow only warns between 89 and 179 megapixels: a warning would break JSON-lines logs.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:  # reads the header only: the size is known before decoding
+                _check_pixels(path, image.size)
+                image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
+                image.load()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadInput(f"{path}: image too large to decode; expected at most {MAX_PIXELS // 10**6} megapixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{path}: not a readable image (expected PNG or JPEG: {exc})") from None
     if min(image.size) < MIN_SIDE:
