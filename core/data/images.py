@@ -19,13 +19,13 @@ INK_THRESHOLD = 0.2  # of the strongest ink: weaker pixels are paper texture or 
 MIN_SIDE = 8  # smaller than this is not a picture of a digit
 # A 48-megapixel phone photo fits; decoding works on 16 bytes a pixel (RGBA float32), so this bounds
 # one image at ~0.8 GB, where a 30000x30000 PNG of 875 KB would ask for 14 GB.
-MAX_PIXELS = 50_000_000
+MAX_PHOTO_PIXELS = 50_000_000
 
 
 def _check_pixels(path: Path, size: tuple[int, int]) -> None:
-    if size[0] * size[1] > MAX_PIXELS:
+    if size[0] * size[1] > MAX_PHOTO_PIXELS:
         raise BadInput(f"{path}: image is {size[0]}x{size[1]} pixels; expected at most "
-                       f"{MAX_PIXELS // 10**6} megapixels")
+                       f"{MAX_PHOTO_PIXELS // 10**6} megapixels")
 
 
 def load_grayscale(path: str | Path) -> np.ndarray:
@@ -44,7 +44,7 @@ def load_grayscale(path: str | Path) -> np.ndarray:
                 image = ImageOps.exif_transpose(image)  # phone photos are often stored sideways
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadInput(f"{path}: image too large to decode; expected at most {MAX_PIXELS // 10**6} megapixels") from None
+        raise BadInput(f"{path}: image too large to decode; expected at most {MAX_PHOTO_PIXELS // 10**6} megapixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInput(f"{path}: not a readable image (expected PNG or JPEG: {exc})") from None
     if min(image.size) < MIN_SIDE:
