@@ -16,7 +16,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.base.errors import ExitCode, JobError, internal_error
+from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
 from core.base.workspace import DEFAULT_COMPETITION
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
@@ -106,6 +106,10 @@ def handled(fn=None, *, distributed: bool = False):
         except Exception as exc:  # a bug: say so in one line, traceback on request
             if os.environ.get("KAGGLE_JOB_DEBUG"):
                 raise
+            known = storage_error(exc)  # unless it is the disk
+            if known is not None:
+                log.error(known.message, exit_code=int(known.exit_code))
+                raise typer.Exit(int(known.exit_code)) from None
             log.error(internal_error(exc), exit_code=int(ExitCode.FAILURE))
             raise typer.Exit(int(ExitCode.FAILURE)) from None
         finally:

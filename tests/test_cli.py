@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,3 +46,14 @@ def test_unknown_precision_is_one_line_before_any_data_is_read(runner, tmp_path)
     assert result.exit_code == 2, result.output
     assert "--precision: expected one of auto, fp32, bf16, got 'fp16'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_readme_exit_table_is_exit_code_in_code():
+    import re
+
+    from core.base.errors import ExitCode
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    codes = {int(code) for code in re.findall(r"^\| (\d+) \|", table, flags=re.M)}
+    assert codes - {124} == {int(code) for code in ExitCode}  # 124: the cron wrapper's own

@@ -50,9 +50,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         _fsync_file(tmp)  # the data must be on disk before the rename makes it the file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.filename in (None, tmp):
+            exc.filename = str(path)  # a failed write names the file asked for, not its temp
         raise
     _fsync_dir(path.parent)
 

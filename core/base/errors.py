@@ -5,6 +5,7 @@ Every command ends with one of these codes, so scripts and schedulers can branch
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -20,6 +21,7 @@ class ExitCode(IntEnum):
     SUBMISSION_FAILED = 8  # the upload failed or Kaggle scored the submission as an error
     LIMIT = 9  # the daily submission limit is reached
     PEERS = 10  # under torchrun: another rank died, or did not answer within KAGGLE_JOB_DIST_TIMEOUT
+    STORAGE = 11  # an output could not be written: the disk is full, over quota or read-only
     INTERRUPTED = 130  # Ctrl-C / SIGINT
 
 
@@ -68,3 +70,18 @@ def safe_description(exc: BaseException) -> str:
 def internal_error(exc: BaseException) -> str:
     """The one line for an unexpected exception (a bug), in a single process or from any rank."""
     return f"internal error: {safe_description(exc)} (rerun with KAGGLE_JOB_DEBUG=1 for a traceback)"
+
+
+# Why the machine, not the job, failed a write. EFBIG: a file past the file system's or the
+# process's size limit (ulimit -f), which a scheduler's sandbox may set.
+_STORAGE_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "disk quota exceeded",
+                   errno.EROFS: "the file system is read-only", errno.EFBIG: "file too large for this file system or limit"}
+
+
+def storage_error(exc: BaseException) -> JobError | None:
+    """A full, over-quota or read-only disk as one line naming the file (exit 11), not as a bug."""
+    if not isinstance(exc, OSError) or exc.errno not in _STORAGE_ERRNOS:
+        return None
+    where = f" writing {exc.filename}" if exc.filename else ""
+    return JobError(f"{_STORAGE_ERRNOS[exc.errno]}{where}: free space there (or point the output elsewhere) and "
+                    "rerun; files written before are whole, nothing half-written was left", ExitCode.STORAGE)

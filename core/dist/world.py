@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from core.base.env import positive_seconds, whole_number
-from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error
+from core.base.errors import BadInput, ExitCode, JobError, first_line, internal_error, storage_error
 
 T = TypeVar("T")
 DEFAULT_TIMEOUT_S = 1800.0  # torch's own default for gloo; waits for a download or an upload fit in it
@@ -225,6 +225,7 @@ def _from_collective(exc: RuntimeError) -> bool:
 
 
 def _failure(exc: Exception) -> tuple[str, int]:
+    exc = storage_error(exc) or exc
     if isinstance(exc, JobError):
         return exc.message, int(exc.exit_code)
     if os.environ.get("KAGGLE_JOB_DEBUG"):

@@ -1,0 +1,64 @@
+"""A disk that cannot take an output (full, over quota, read-only, past a size limit) is one line
+naming the file and exit 11, with nothing half-written. The limit is set with RLIMIT_FSIZE in a real
+`kaggle-job` process: writes past it fail with EFBIG, as a full disk fails them with ENOSPC."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.base.errors import ExitCode, storage_error
+
+KAGGLE_JOB = Path(sys.executable).with_name("kaggle-job")
+
+
+def predict(checkpoint: Path, test_csv: Path, output: Path, max_file_bytes: int | None = None):
+    def limit():
+        if max_file_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    return subprocess.run([str(KAGGLE_JOB), "predict", "--checkpoint", str(checkpoint), "-i", str(test_csv),
+                           "-o", str(output), "--log-format", "json"], capture_output=True, text=True,
+                          preexec_fn=limit, env={**os.environ, "KAGGLE_JOB_THREADS": "1"}, timeout=300)
+
+
+def test_an_output_past_the_file_size_limit_is_one_line_exit_11_and_the_old_file_stays(
+        tmp_path, demo_dir, untrained_checkpoint):
+    output = tmp_path / "out" / "submission.csv"
+    first = predict(untrained_checkpoint, demo_dir / "test.csv", output)
+    assert first.returncode == 0, first.stderr
+    size, before = output.stat().st_size, output.read_bytes()
+
+    exactly = predict(untrained_checkpoint, demo_dir / "test.csv", output, max_file_bytes=size)
+    assert exactly.returncode == 0, exactly.stderr  # the limit is the file's size: it fits
+
+    over = predict(untrained_checkpoint, demo_dir / "test.csv", output, max_file_bytes=size - 1)
+    assert over.returncode == int(ExitCode.STORAGE) == 11, over.stderr
+    errors = [json.loads(line) for line in over.stderr.splitlines() if '"level": "error"' in line]
+    assert len(errors) == 1 and errors[0]["msg"].startswith(f"file too large for this file system or limit "
+                                                            f"writing {output}: ")
+    assert "internal error" not in over.stderr and "Traceback" not in over.stderr
+    assert output.read_bytes() == before  # the earlier submission, whole
+    assert sorted(p.name for p in output.parent.iterdir()) == ["submission.csv"]  # no temp file left
+
+
+@pytest.mark.parametrize("code, expected", [(errno.ENOSPC, "no space left on the device"),
+                                            (errno.EDQUOT, "disk quota exceeded"),
+                                            (errno.EROFS, "the file system is read-only")])
+def test_storage_errors_name_the_cause_and_the_file(code, expected):
+    known = storage_error(OSError(code, os.strerror(code), "/data/model.pt"))
+    assert known.exit_code == ExitCode.STORAGE
+    assert known.message.startswith(f"{expected} writing /data/model.pt: ")
+
+
+def test_other_os_errors_stay_what_they_are():
+    assert storage_error(OSError(errno.EIO, "I/O error")) is None
+    assert storage_error(FileNotFoundError(errno.ENOENT, "gone", "x")) is None
+    assert storage_error(ValueError("not an OSError")) is None
