@@ -240,11 +240,13 @@ def predict(
 ):
     """Predict a pixel file and write a submission: the sample's format, ids and order when there is
     one, else ImageId,Label in the order of its rows."""
+    from core.base.atomic import prepare_target
     from core.dist.world import current_world
     from core.predict.outputs import find_sample, id_names, write_checked_submission
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
+    prepare_target(output)  # a bad path fails before the pass over the file, not after
     sample_format, required = find_sample(sample, input, data_dir)
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
@@ -277,10 +279,15 @@ def score(
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
+    from core.base.atomic import prepare_folder, prepare_target
     from core.dist.world import current_world
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
+    for path in filter(None, (output, probs)):  # a bad path fails before the pass over the file, not after
+        prepare_target(path)
+    if report:
+        prepare_folder(report)
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns)
     current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))

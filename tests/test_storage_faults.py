@@ -62,3 +62,34 @@ def test_other_os_errors_stay_what_they_are():
     assert storage_error(OSError(errno.EIO, "I/O error")) is None
     assert storage_error(FileNotFoundError(errno.ENOENT, "gone", "x")) is None
     assert storage_error(ValueError("not an OSError")) is None
+
+
+def _invoke(runner, *args):
+    from jobs.cli import app
+
+    return runner.invoke(app, [*args, "--log-format", "json"])
+
+
+def test_outputs_that_are_folders_or_under_a_file_are_one_line_before_any_work(runner, tmp_path, demo_dir,
+                                                                              untrained_checkpoint):
+    from tests.cli_output import one_error
+
+    a_file = tmp_path / "taken.csv"
+    a_file.write_text("keep me\n")
+    test_csv = str(demo_dir / "test.csv")
+
+    folder = _invoke(runner, "predict", "--checkpoint", str(untrained_checkpoint), "-i", test_csv, "-o", str(tmp_path))
+    assert folder.exit_code == 2 and one_error(folder) == f"{tmp_path}: is a folder; expected a file name to write"
+
+    under = _invoke(runner, "score", test_csv, "--checkpoint", str(untrained_checkpoint), "-o", str(a_file / "x.csv"))
+    assert under.exit_code == 2
+    assert one_error(under) == f"{a_file / 'x.csv'}: cannot make its folder: {a_file} is a file"
+
+    report = _invoke(runner, "score", test_csv, "--checkpoint", str(untrained_checkpoint), "--report", str(a_file))
+    assert report.exit_code == 2 and one_error(report) == f"{a_file}: is a file; expected a folder to write into"
+    assert not any('"score.result"' in line for line in report.output.splitlines())  # refused before scoring
+
+    train = _invoke(runner, "train", "--data-dir", str(demo_dir), "--checkpoint", str(tmp_path), "--preset", "demo")
+    assert train.exit_code == 2 and one_error(train) == f"{tmp_path}: is a folder; expected a file name to write"
+    assert '"train.start"' not in train.output  # before any training
+    assert a_file.read_text() == "keep me\n"

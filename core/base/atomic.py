@@ -22,6 +22,36 @@ def writer_pid(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
+def prepare_target(path: Path) -> None:
+    """The folder `path` will be written in, made if missing; BadInput when `path` is a folder, or a
+    file stands where one of its folders should be (both an OSError deep in a write otherwise).
+    Long jobs call it first, so a bad --checkpoint fails before hours of training, not after."""
+    from core.base.errors import BadInput
+
+    if path.is_dir():
+        raise BadInput(f"{path}: is a folder; expected a file name to write")
+    _make_folder(path.parent, path)
+
+
+def prepare_folder(path: Path) -> None:
+    """Make the folder `path` (a report's); BadInput when a file stands there or above it."""
+    from core.base.errors import BadInput
+
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"{path}: is a file; expected a folder to write into")
+    _make_folder(path, path)
+
+
+def _make_folder(folder: Path, wanted: Path) -> None:
+    from core.base.errors import BadInput
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocker = next((p for p in reversed(folder.parents) if p.exists() and not p.is_dir()), folder)
+        raise BadInput(f"{wanted}: cannot make its folder: {blocker} is a file") from None
+
+
 def temp_dir(beside: str | os.PathLike) -> Path:
     """A fresh hidden folder beside `beside` (same filesystem, so renaming it over `beside` is atomic)."""
     beside = Path(beside)
@@ -39,7 +69,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     `path` is untouched. Same directory, so the rename is atomic on POSIX.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    prepare_target(path)
     # The pid in the name lets a later run tell a dead writer's leftover from a live one's file.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.atomic import atomic_write_text
+from core.base.atomic import atomic_write_text, prepare_folder
 from core.data.table import read_pixel_table
 from core.predict.stream import Predictions
 from core.report import plots
@@ -48,7 +48,7 @@ class ScoreReport:
 def write_score_report(csv_path: Path, predictions: Predictions, model: ModelInfo, directory: Path,
                        scores_file: Path | None = None) -> ScoreReport:
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    prepare_folder(directory)
     html = HtmlReport(f"Scoring report: {Path(csv_path).name}")
     labelled = predictions.true_labels is not None
     evaluation = evaluate(predictions.true_labels, predictions.labels, model.classes) if labelled else None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from core.base.atomic import prepare_target
 from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
@@ -38,6 +39,7 @@ def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, 
 def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
            input_shape: tuple[int, int, int] | None, data_sha: str | None) -> TrainResult:
     world = current_world()
+    world.on_rank0(lambda: prepare_target(Path(checkpoint)))  # a bad path fails now, not after training
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
     images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log))
