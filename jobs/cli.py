@@ -437,7 +437,7 @@ def inspect_data_command(
 ):
     """First look at the data: shapes, class balance and a 5x5 grid of random digits (PNG)."""
     from core.base.workspace import Workspace, resolve_home
-    from core.report.inspect import inspect_data
+    from core.report.inspect import balance_line, inspect_data
 
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
@@ -445,8 +445,7 @@ def inspect_data_command(
     for item in summary.files:
         log.result(item.line(), event="inspect.file", **vars(item))
     if summary.balance:
-        log.result("class balance: " + ", ".join(f"{label}: {rows} ({share:.1%})" for label, rows, share in summary.balance),
-                   event="inspect.balance", balance={label: rows for label, rows, _ in summary.balance})
+        log.result(balance_line(summary.balance), event="inspect.balance", balance={label: rows for label, rows, _ in summary.balance})
         log.result(f"class balance chart: {summary.balance_chart}", event="inspect.balance_chart", path=summary.balance_chart)
     log.result(f"digit grid: {summary.grid}", event="inspect.grid", path=summary.grid)
 

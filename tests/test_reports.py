@@ -184,3 +184,12 @@ def test_new_commands_have_help(runner, command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0, result.output
     assert "Usage" in result.output
+
+
+def test_the_balance_line_names_at_most_30_classes():
+    from core.report.inspect import balance_line
+
+    thirty = [(f"c{i}", 10 + i, 1 / 31) for i in range(30)]
+    assert balance_line(thirty).count(": ") == 31 and "more classes" not in balance_line(thirty)
+    line = balance_line(thirty + [("c30", 3, 1 / 31), ("c31", 70, 1 / 31)])
+    assert line.endswith("c29: 39 (3.2%), and 2 more classes (3 to 70 rows each)")

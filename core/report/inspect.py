@@ -96,3 +96,17 @@ def _natural_order(labels: np.ndarray) -> list[int]:
         text = labels[i]
         return (0, int(text), "") if text.lstrip("-").isdigit() else (1, 0, text)
     return sorted(range(len(labels)), key=key)
+
+
+BALANCE_SHOWN = 30  # classes named in the one-line summary; the JSON field and the chart hold them all
+
+
+def balance_line(balance: list[tuple[str, int, float]]) -> str:
+    """`class balance: 0: 4132 (9.8%), ...`, naming at most BALANCE_SHOWN classes: a file with
+    thousands of labels would otherwise make one line of hundreds of kilobytes."""
+    shown = ", ".join(f"{label}: {rows} ({share:.1%})" for label, rows, share in balance[:BALANCE_SHOWN])
+    rest = balance[BALANCE_SHOWN:]
+    if rest:
+        counts = [rows for _, rows, _ in rest]
+        shown += f", and {len(rest)} more classes ({min(counts)} to {max(counts)} rows each)"
+    return "class balance: " + shown
