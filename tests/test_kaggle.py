@@ -329,3 +329,37 @@ def test_download_reports_progress_as_json_and_rich(runner, emu, creds):
     rich = runner.invoke(app, ["download", "--data-dir", "data/other", "--log-format", "rich"])
     assert rich.exit_code == 0, rich.output
     assert "download digit-recognizer" in rich.output and "data ready" in rich.output
+
+
+def _encrypted(name: str, data: bytes) -> bytes:
+    """A zip whose one member is flagged encrypted (general-purpose bit 0), as a password-protected
+    archive is: zipfile refuses to read it without a password."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(name, data)
+    raw = bytearray(buffer.getvalue())
+    raw[6] |= 1  # the local header's flags
+    central = raw.rfind(b"PK\x01\x02")
+    raw[central + 8] |= 1  # the central directory's flags
+    return bytes(raw)
+
+
+@pytest.mark.parametrize("case", ["file-and-folder", "encrypted"])
+def test_an_archive_that_cannot_be_unpacked_is_one_line_and_keeps_old_data(runner, emu, creds, isolated, case):
+    assert download(runner).exit_code == 0
+    before = (isolated / "data" / "dr" / "train.csv").read_bytes()
+    if case == "encrypted":
+        payload, member = _encrypted("train.csv", b"label,pixel0\n1,0\n"), "train.csv"
+    else:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("data", "a file named like the folder below")
+            archive.writestr("data/train.csv", "label,pixel0\n1,0\n")
+        payload, member = buffer.getvalue(), "data/train.csv"
+    emu.add_competition(COMP, payload, {})
+    got = download(runner, "--force")
+    assert got.exit_code == 2, got.output
+    assert f"cannot unpack member '{member}'" in one_error(got)
+    assert "internal error" not in got.output
+    assert (isolated / "data" / "dr" / "train.csv").read_bytes() == before
+    assert not [p for p in (isolated / "data").iterdir() if p.name.startswith(".dr.")]  # no staging left

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 from core.base.atomic import TMP_SUFFIX, temp_dir
-from core.base.errors import BadInput
+from core.base.errors import BadInput, storage_error
 
 MAX_TOTAL_BYTES = 20 * 1024**3  # 20 GiB uncompressed
 MAX_RATIO = 1000  # zip bombs compress far better than any CSV
@@ -60,7 +60,8 @@ def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[
     staging = temp_dir(dest)  # named with our pid: a kill -9 leaves a folder the next run sweeps
     try:
         with archive:
-            written = [_extract_member(archive, info, staging) for info in check_members(archive, zip_path)]
+            written = [_extract_member(archive, info, staging, zip_path)
+                       for info in check_members(archive, zip_path)]
         yield staging, written
         swap_into_place(staging, dest)
     except zipfile.BadZipFile as exc:
@@ -71,11 +72,18 @@ def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[
         raise
 
 
-def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path) -> Path:
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Path, source: Path) -> Path:
     target = staging / PurePosixPath(info.filename.replace("\\", "/"))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with archive.open(info) as src, open(target, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out, 1 << 20)
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a compression zipfile lacks
+        raise BadInput(f"{source}: cannot unpack member {info.filename!r} ({exc})") from None
+    except OSError as exc:  # a file and a folder of one name, a name too long for the disk
+        if storage_error(exc):
+            raise  # a full disk is the machine's, not the archive's
+        raise BadInput(f"{source}: cannot unpack member {info.filename!r} ({exc.strerror or exc})") from None
     return target.relative_to(staging)
 
 
