@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from core.base.errors import BadInput
+
 TMP_SUFFIX = ".tmp"
 # Every temp file and folder is named .<name>.<pid>.<random>.tmp: the pid lets a later run tell a
 # dead writer's leftover (swept) from a live one's (kept). mkstemp's random part has no dots.
@@ -26,8 +28,6 @@ def prepare_target(path: Path) -> None:
     """The folder `path` will be written in, made if missing; BadInput when `path` is a folder, or a
     file stands where one of its folders should be (both an OSError deep in a write otherwise).
     Long jobs call it first, so a bad --checkpoint fails before hours of training, not after."""
-    from core.base.errors import BadInput
-
     if path.is_dir():
         raise BadInput(f"{path}: is a folder; expected a file name to write")
     _make_folder(path.parent, path)
@@ -35,16 +35,12 @@ def prepare_target(path: Path) -> None:
 
 def prepare_folder(path: Path) -> None:
     """Make the folder `path` (a report's); BadInput when a file stands there or above it."""
-    from core.base.errors import BadInput
-
     if path.exists() and not path.is_dir():
         raise BadInput(f"{path}: is a file; expected a folder to write into")
     _make_folder(path, path)
 
 
 def _make_folder(folder: Path, wanted: Path) -> None:
-    from core.base.errors import BadInput
-
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
