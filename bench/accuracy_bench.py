@@ -67,6 +67,17 @@ def holdout_split(targets, rows: int = HOLDOUT_ROWS, seed: int = HOLDOUT_SEED):
     return np.sort(train_idx), np.sort(holdout_idx)
 
 
+def training_subset(train_idx: np.ndarray, targets, rows: int | None, seed: int = HOLDOUT_SEED) -> np.ndarray:
+    """`rows` of the training indices, stratified and fixed by `seed` (all of them without `rows`):
+    the smaller training sets of a learning curve, which says what more rows are worth."""
+    if rows is None or rows >= len(train_idx):
+        return train_idx
+    from core.train.data import split_stratified
+
+    _, kept = split_stratified(targets[train_idx], int(rows), seed)
+    return np.sort(train_idx[kept])
+
+
 def wilson(correct: int, n: int, z: float = 1.959964) -> tuple[float, float]:
     """95% Wilson score interval of a binomial proportion (sound near 1, unlike the normal one)."""
     if n == 0:
@@ -182,6 +193,7 @@ def run(args) -> dict:
         source = _train_csv(args, tmp)
         images, labels, classes = load_training_data(source)
         train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
+        train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
         write_rows(source, tmp / "train.csv", train_idx)
         checkpoint = args.checkpoint or tmp / "model.pt"
         trained_at, cpu_train = time.monotonic(), cpu_seconds()
@@ -297,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-budget", type=float, help="minutes; default: none (fixed epochs)")
     parser.add_argument("--label", help="a name for this run in the results")
     parser.add_argument("--holdout", type=int, default=HOLDOUT_ROWS)
+    parser.add_argument("--train-rows", type=int, help="train on this many of the other rows (a learning curve)")
     parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED)
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     parser.add_argument("--train-csv", type=Path, help="use this labelled CSV instead of the zip's train.csv")

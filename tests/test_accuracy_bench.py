@@ -16,6 +16,7 @@ from bench.accuracy_bench import (
     main,
     score,
     subsets,
+    training_subset,
     wilson,
     write_rows,
 )
@@ -38,6 +39,19 @@ def test_holdout_is_disjoint_complete_stratified_and_fixed(demo_labels):
     again_train, again = holdout_split(demo_labels, 1000)
     assert np.array_equal(again, holdout) and np.array_equal(again_train, train)
     assert not np.array_equal(holdout_split(demo_labels, 1000, HOLDOUT_SEED + 1)[1], holdout)
+
+
+def test_training_subset_is_stratified_fixed_inside_the_training_rows(demo_labels):
+    train, holdout = holdout_split(demo_labels, 1000)
+    assert np.array_equal(training_subset(train, demo_labels, None), train)
+    assert np.array_equal(training_subset(train, demo_labels, len(train)), train)  # all of them: unchanged
+    subset = training_subset(train, demo_labels, 2000)
+    assert len(subset) == 2000 and set(subset) <= set(train) and not set(subset) & set(holdout)
+    counts = np.bincount(demo_labels.numpy()[train], minlength=10)
+    kept = np.bincount(demo_labels.numpy()[subset], minlength=10)
+    assert np.abs(kept - counts * 2000 / len(train)).max() <= 1
+    assert np.array_equal(training_subset(train, demo_labels, 2000), subset)
+    assert len(training_subset(train, demo_labels, len(train) - 1)) == len(train) - 1
 
 
 def test_wilson_interval_brackets_the_rate_and_pins_the_edges():
