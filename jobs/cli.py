@@ -91,6 +91,7 @@ def handled(fn=None, *, distributed: bool = False):
             world = World.from_env()
             log.rank = world.rank if world.distributed else None
             check_format(fmt)
+            log.open_file()
             if not distributed:
                 return None if world.rank else fn(*args, log=log, **kwargs)
             with session(kwargs.get("device", "auto")):

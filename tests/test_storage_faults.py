@@ -93,3 +93,20 @@ def test_outputs_that_are_folders_or_under_a_file_are_one_line_before_any_work(r
     assert train.exit_code == 2 and one_error(train) == f"{tmp_path}: is a folder; expected a file name to write"
     assert '"train.start"' not in train.output  # before any training
     assert a_file.read_text() == "keep me\n"
+
+
+def test_a_log_file_or_home_that_cannot_be_used_is_one_line_exit_2(runner, tmp_path, monkeypatch):
+    from tests.cli_output import one_error
+
+    a_file = tmp_path / "taken"
+    a_file.write_text("keep me\n")
+    folder = _invoke(runner, "run", "--home", str(tmp_path / "h"), "--log-file", str(tmp_path))
+    assert folder.exit_code == 2 and one_error(folder) == f"--log-file: {tmp_path}: is a folder; expected a file name to write"
+    assert not (tmp_path / "h").exists()  # refused before any work
+
+    monkeypatch.setenv("KAGGLE_JOB_HOME", str(a_file))
+    home = _invoke(runner, "run")
+    assert home.exit_code == 2
+    assert one_error(home) == (f"--home/KAGGLE_JOB_HOME {a_file}: is a file; expected the folder holding data/, "
+                               "checkpoints/ and submissions/")
+    assert a_file.read_text() == "keep me\n"

@@ -22,15 +22,22 @@ def test_without_variables_every_allowed_core(no_thread_variables):
 
 
 def test_kaggle_job_threads_wins_over_omp(no_thread_variables):
-    no_thread_variables.setenv("OMP_NUM_THREADS", "1")
-    no_thread_variables.setenv("KAGGLE_JOB_THREADS", "3")
-    assert thread_budget() == 3
+    no_thread_variables.setenv("OMP_NUM_THREADS", str(available_cores()))
+    no_thread_variables.setenv("KAGGLE_JOB_THREADS", "1")
+    assert thread_budget() == 1
 
 
 @pytest.mark.parametrize("text, budget", [("1", 1), ("0", 1), ("-1", 1), (" 2 ", 2)])
 def test_omp_num_threads_is_at_least_one(no_thread_variables, text, budget):
     no_thread_variables.setenv("OMP_NUM_THREADS", text)
     assert thread_budget() == budget
+
+
+def test_a_budget_past_the_allowed_cores_is_capped_there(no_thread_variables):
+    cores = available_cores()
+    for asked, given in ((cores, cores), (cores + 1, cores), (100_000, cores)):
+        no_thread_variables.setenv("KAGGLE_JOB_THREADS", str(asked))
+        assert thread_budget() == given
 
 
 @pytest.mark.parametrize("text", ["two", "1.5", "1e3"])

@@ -17,7 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from core.base.errors import ExitCode, JobError
+from core.base.atomic import prepare_target
+from core.base.errors import BadInput, ExitCode, JobError
 
 FORMATS = ("auto", "rich", "json")
 
@@ -107,12 +108,23 @@ class Log:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
 
+    def open_file(self) -> None:
+        """Open --log-file now, so a path that cannot be appended to (a folder, under a file, read-only)
+        is one line and exit 2 before any work, not a traceback at the first message. That line then
+        goes to stderr only."""
+        if self.log_file is None or self._file is not None:
+            return
+        try:
+            prepare_target(Path(self.log_file))
+            self._file = open(self.log_file, "a", encoding="utf-8")
+        except (BadInput, OSError) as exc:
+            self.log_file = None
+            raise BadInput(f"--log-file: {exc.message if isinstance(exc, BadInput) else exc}") from None
+
     def _write_file(self, record: dict) -> None:
         if self.log_file is None:
             return
-        if self._file is None:
-            self.log_file.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.log_file, "a", encoding="utf-8")
+        self.open_file()
         self._file.write(json.dumps(record, ensure_ascii=False) + "\n")
         self._file.flush()
 

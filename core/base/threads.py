@@ -24,9 +24,14 @@ def available_cores() -> int:
 
 
 def thread_budget() -> int:
-    """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at least 1."""
+    """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at least 1 and at
+    most the allowed cores (the `train.start` line says how many were used).
+
+    Why the cap: threads beyond the cores only take turns, and OpenMP's waiting threads spin. On 2
+    busy cores 4 threads made the 15-second demo take 117 s, 8 threads outlasted 200 s, and
+    KAGGLE_JOB_THREADS=100000 crashed OpenMP (a segfault)."""
     for name in THREAD_VARIABLES:
         threads = whole_number(name, None, expected="a whole number of threads")
         if threads is not None:
-            return max(1, threads)
+            return min(max(1, threads), available_cores())
     return available_cores()

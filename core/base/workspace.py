@@ -28,7 +28,11 @@ def check_slug(competition: str) -> str:
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """--home, then $KAGGLE_JOB_HOME, then the current directory."""
     chosen = home or os.environ.get(HOME_ENV) or "."
-    return Path(chosen).expanduser().resolve()
+    path = Path(chosen).expanduser().resolve()
+    if path.exists() and not path.is_dir():
+        raise BadInput(f"--home/{HOME_ENV} {path}: is a file; expected the folder holding data/, checkpoints/ "
+                       "and submissions/")
+    return path
 
 
 @dataclass(frozen=True)
