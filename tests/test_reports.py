@@ -193,3 +193,21 @@ def test_the_balance_line_names_at_most_30_classes():
     assert balance_line(thirty).count(": ") == 31 and "more classes" not in balance_line(thirty)
     line = balance_line(thirty + [("c30", 3, 1 / 31), ("c31", 70, 1 / 31)])
     assert line.endswith("c29: 39 (3.2%), and 2 more classes (3 to 70 rows each)")
+
+
+@pytest.mark.parametrize("labels", [100, 101])
+def test_metrics_keep_a_dense_confusion_matrix_up_to_100_labels_then_its_nonzero_cells(labels):
+    from core.report.metrics import evaluate
+
+    truth = np.arange(labels).astype(str)
+    guess = truth.copy()
+    guess[0] = truth[1]  # one mistake: label 0 taken for 1
+    saved = evaluate(truth, guess, list(truth)).as_dict()
+    if labels == 100:
+        matrix = np.array(saved["confusion"])
+        assert matrix.shape == (100, 100) and matrix[0, 1] == 1 and matrix.trace() == 99
+        assert "confusion_nonzero" not in saved
+    else:
+        assert "confusion" not in saved
+        cells = saved["confusion_nonzero"]
+        assert [0, 1, 1] in cells and sum(count for _, _, count in cells) == 101 and len(cells) == 101

@@ -16,6 +16,9 @@ class ClassScore:
     support: int  # how many rows truly have this label
 
 
+DENSE_CONFUSION_LABELS = 100
+
+
 @dataclass
 class Evaluation:
     accuracy: float
@@ -27,8 +30,17 @@ class Evaluation:
 
     def as_dict(self) -> dict:
         return {"accuracy": self.accuracy, "rows": self.rows, "macro_f1": self.macro_f1,
-                "labels": self.labels, "confusion": self.confusion.tolist(),
+                "labels": self.labels, **self._confusion_fields(),
                 "per_class": [vars(score) for score in self.per_class]}
+
+    def _confusion_fields(self) -> dict:
+        """The matrix as rows of numbers up to DENSE_CONFUSION_LABELS labels; past them only its
+        non-zero cells, [true index, predicted index, count]: 3,000 labels made an 81 MB metrics.json
+        of mostly zeros, where the cells that are not zero are at most one per scored row."""
+        if len(self.labels) <= DENSE_CONFUSION_LABELS:
+            return {"confusion": self.confusion.tolist()}
+        true, predicted = np.nonzero(self.confusion)
+        return {"confusion_nonzero": [[int(t), int(p), int(self.confusion[t, p])] for t, p in zip(true, predicted)]}
 
 
 def label_order(classes: list, *extra: np.ndarray) -> list[str]:
