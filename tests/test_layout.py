@@ -157,4 +157,4 @@ def test_the_check_catches_a_forbidden_import(source, line, expected):
 def test_the_check_catches_a_cycle():
     edges = graph()
     edges["core.base.errors"] = edges["core.base.errors"] | {"core.base.log"}  # log imports errors
-    assert ["core.base.errors", "core.base.log"] in cycles(edges)
+    assert any({"core.base.errors", "core.base.log"} <= set(cycle) for cycle in cycles(edges))
