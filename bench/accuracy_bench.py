@@ -215,7 +215,7 @@ def run(args) -> dict:
         "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, **headline, "variants": found,
         "val_accuracy": m["val_accuracy"], "member_val_accuracy": m.get("member_val_accuracy"),
         "epochs_run": m["epochs_run"], "best_epoch": m["best_epoch"], "stop_reason": m.get("stop_reason"),
-        "train_rows": m["train_rows"], "val_rows": m["val_rows"],
+        "train_rows": m["train_rows"], "val_rows": m["val_rows"], "train_subset": args.train_rows,
         "wall_s": round(time.monotonic() - started, 1), "train_wall_s": round(train_wall, 1),
         "cpu_s": round(cpu_seconds() - cpu_before, 1), "train_cpu_s": round(train_cpu, 1),
         "threads": os.environ.get("KAGGLE_JOB_THREADS") or len(os.sched_getaffinity(0)),
@@ -277,7 +277,8 @@ def table(path: Path) -> str:
             continue
         setting = " ".join([f"{line['preset']} ({line['commit']})",
                             *(f"{k}={json.dumps(v)}" for k, v in line["overrides"].items()),
-                            f"seed={line['config']['seed']}"])
+                            f"seed={line['config']['seed']}",
+                            *([f"--train-rows {line['train_subset']}"] if line.get("train_subset") else [])])
         rows.append(f"| {line['label'] or line['run_id']} | `{setting}` | {line['epochs_run']} "
                     f"| {100 * line['accuracy']:.2f}% {ci} | {line['errors']} "
                     f"| {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | {line['wall_s'] / 60:.1f} "
