@@ -47,13 +47,15 @@ WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECOND
 
 
 @contextlib.contextmanager
-def exclusive(home: Path, wait_s: float, command: str, log: Log):
+def exclusive(home: Path, wait_s: float, command: str, log: Log, uses_torch: bool = True):
     """The home's lock (core.run.lock: one writer per home) and SIGTERM handled like Ctrl-C, for a
-    command that writes under the home."""
-    from core.base.signals import terminate_as_interrupt
+    command that writes under the home; torch imported with signals held when the command uses it."""
+    from core.base.signals import import_torch, terminate_as_interrupt
     from core.run.lock import hold_home
 
     with terminate_as_interrupt(), hold_home(home, wait_s, command, log):
+        if uses_torch:
+            import_torch()
         yield
 
 
@@ -141,7 +143,7 @@ def download(
     from core.run.publish import sweep_leftovers
 
     workspace = Workspace(resolve_home(home), competition, demo=demo)
-    with exclusive(workspace.home, wait_lock, "download", log):
+    with exclusive(workspace.home, wait_lock, "download", log, uses_torch=False):
         sweep_leftovers(workspace, log, extra=[Path(data_dir).parent] if data_dir else [])
         files = fetch(workspace, log, force=force, data_dir=data_dir)
     log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)

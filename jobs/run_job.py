@@ -19,6 +19,7 @@ from pathlib import Path
 # a second or two, not after torch's multi-second import. The heavy ones load in _run_locked.
 from core.base.errors import ExitCode, JobError
 from core.base.log import Log
+from core.base.signals import import_torch
 from core.base.workspace import DEFAULT_COMPETITION, Workspace, check_slug
 from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
@@ -59,6 +60,7 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
     world = current_world()
     with hold_home(workspace.home, config.wait_lock_s, "run", log):
+        import_torch()  # with signals held: see core.base.signals
         return _run_locked(config, workspace, log, world)
 
 

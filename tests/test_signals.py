@@ -46,9 +46,10 @@ MID_IMPORT = textwrap.dedent("""
                 os.kill(os.getpid(), signal.SIGTERM)
             return None
     sys.meta_path.insert(0, KillOnImport())
-    from core.base.signals import terminate_as_interrupt
+    from core.base.signals import import_torch, terminate_as_interrupt
     try:
         with terminate_as_interrupt():
+            import_torch()
             print("body ran")
     except KeyboardInterrupt:
         torch = sys.modules["torch"]
@@ -61,3 +62,12 @@ def test_sigterm_during_the_torch_import_waits_for_it_then_interrupts():
     done = subprocess.run([sys.executable, "-c", MID_IMPORT], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr[-2000:]
     assert done.stdout.strip() == "interrupted; torch whole: True"
+
+
+def test_download_does_not_import_torch(tmp_path):
+    """Only commands that use torch pay for importing it (1-2 s here) under the held signals."""
+    code = ("import sys; from typer.testing import CliRunner; from jobs.cli import app; "
+            f"r = CliRunner().invoke(app, ['download', '--demo', '--home', {str(tmp_path)!r}]); "
+            "print(r.exit_code, 'torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.stdout.split()[-2:] == ["0", "False"], done.stdout + done.stderr

@@ -20,11 +20,17 @@ def terminate_as_interrupt() -> Iterator[None]:
         yield
         return
     try:
-        with held_interrupts():
-            import torch  # noqa: F401  (why: held_interrupts)
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def import_torch() -> None:
+    """Import torch with SIGINT and SIGTERM held (why: held_interrupts). A command that will use
+    torch calls it once it holds the home's lock, so a run that only downloads, or that finds the
+    lock taken, never pays for the import."""
+    with held_interrupts():
+        import torch  # noqa: F401
 
 
 @contextlib.contextmanager
