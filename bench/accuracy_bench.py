@@ -101,11 +101,7 @@ def score(probs: np.ndarray, labels: np.ndarray) -> dict:
 def view_probs(checkpoint: Path, images, labels) -> dict:
     """{model name: (views, rows, classes) probabilities}, one entry per member (or the one model),
     one view per test-time shift of the ensemble (core.model.ensemble.TTA_SHIFTS, the plain image first)."""
-    import torch
-
     from core.model.checkpoint import beside, load_checkpoint
-    from core.model.ensemble import TTA_SHIFTS, shift_views
-    from core.model.spec import to_input
 
     loaded = load_checkpoint(checkpoint)
     count = len(loaded.spec.arch_kwargs["members"]) if loaded.spec.arch == "ensemble" else 0
@@ -113,17 +109,27 @@ def view_probs(checkpoint: Path, images, labels) -> dict:
     out = {}
     for path in paths:
         ckpt = load_checkpoint(path)
-        model, spec = ckpt.model(), ckpt.spec
-        views = []
-        for shift in TTA_SHIFTS:
-            chunks = []
-            with torch.inference_mode():
-                for start in range(0, len(images), 1000):
-                    shifted = shift_views(images[start:start + 1000], [tuple(shift)])[0]
-                    chunks.append(torch.softmax(model(to_input(shifted, spec, torch.device("cpu"))).float(), 1))
-            views.append(torch.cat(chunks).numpy())
-        out[path.name] = np.stack(views)
+        out[path.name] = model_views(ckpt.model(), ckpt.spec, images)
     return out
+
+
+def model_views(model, spec, images) -> np.ndarray:
+    """(views, rows, classes) probabilities of one model in eval mode: the plain image, then each shift."""
+    import torch
+
+    from core.model.ensemble import TTA_SHIFTS, shift_views
+    from core.model.spec import to_input
+
+    model.eval()
+    views = []
+    for shift in TTA_SHIFTS:
+        chunks = []
+        with torch.inference_mode():
+            for start in range(0, len(images), 1000):
+                shifted = shift_views(images[start:start + 1000], [tuple(shift)])[0]
+                chunks.append(torch.softmax(model(to_input(shifted, spec, torch.device("cpu"))).float(), 1))
+        views.append(torch.cat(chunks).numpy())
+    return np.stack(views)
 
 
 def figures(per_model: dict, labels: np.ndarray) -> dict:

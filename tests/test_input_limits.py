@@ -5,6 +5,7 @@ whose own ids must be reconciled with the sample submission's."""
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 import tracemalloc
@@ -100,6 +101,30 @@ def test_odd_pixel_indices_are_one_line(runner, untrained_checkpoint, tmp_path, 
     errors = [line for line in done.stderr.splitlines() if '"level": "error"' in line]
     assert len(errors) == 1 and "Traceback" not in done.stderr
     assert f"line 1, column 785: {name!r} is not a pixel column name: {reason}" in errors[0]
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("missing", "no such file"),
+    ("folder", "is a folder, expected a file"),
+    ("fifo", "not a regular file (a pipe or device cannot be read twice)"),
+])
+def test_an_input_that_is_not_a_file_says_what_it_is(runner, untrained_checkpoint, tmp_path, kind, expected):
+    source = tmp_path / "input"
+    if kind == "folder":
+        source.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(source)  # opened, it would block this test: the check must not open it
+    result = runner.invoke(app, ["predict", "--checkpoint", str(untrained_checkpoint), "--input", str(source),
+                                 "--output", str(tmp_path / "out.csv"), "--log-format", "json"])
+    assert result.exit_code == 2
+    assert one_error(result) == f"{source}: {expected}" + ("; save it to a file first" if kind == "fifo" else "")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_checkpoint_that_is_a_folder_is_named_as_one(runner, demo_dir, tmp_path):
+    result = runner.invoke(app, ["predict", "--checkpoint", str(tmp_path), "--input", str(demo_dir / "test.csv"),
+                                 "--output", str(tmp_path / "out.csv"), "--log-format", "json"])
+    assert result.exit_code == 2 and one_error(result) == f"checkpoint {tmp_path}: is a folder, expected a file"
 
 
 # -- 14.5: long rows and lines without end --------------------------------------------------------------

@@ -44,6 +44,22 @@ class BadInput(JobError):
     exit_code = ExitCode.BAD_INPUT
 
 
+def require_file(path, what: str = "") -> None:
+    """BadInput unless `path` is a regular file, saying what it is instead. Pipes and devices are
+    refused too: inputs are read more than once (the header is checked before the rows stream)."""
+    from pathlib import Path
+
+    path = Path(path)
+    named = f"{what} {path}" if what else str(path)
+    if path.is_file():
+        return
+    if path.is_dir():
+        raise BadInput(f"{named}: is a folder, expected a file")
+    if path.exists():
+        raise BadInput(f"{named}: not a regular file (a pipe or device cannot be read twice); save it to a file first")
+    raise BadInput(f"{named}: no such file")
+
+
 def first_line(exc: BaseException, limit: int = 300) -> str:
     """The first line of an exception's text (libraries' messages can run to a page), or its type."""
     text = str(exc).strip().splitlines()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.errors import BadInput
+from core.base.errors import BadInput, require_file
 
 BOX_FRACTION = 20 / 28  # MNIST: a 20x20 digit box inside a 28x28 frame
 INK_THRESHOLD = 0.2  # of the strongest ink: weaker pixels are paper texture or JPEG noise
@@ -33,8 +33,7 @@ def load_grayscale(path: str | Path) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
+    require_file(path)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 89 and 179 megapixels: a warning would break JSON-lines logs.

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.base.errors import BadInput, first_line
+from core.base.errors import BadInput, first_line, require_file
 from core.data.columns import PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index, pixel_name
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -89,8 +89,7 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     to the recognised ones (the sample submission's).
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
+    require_file(path)
     kind, compressed = file_kind(path)
     if kind == "parquet":
         names = _parquet_names(path)

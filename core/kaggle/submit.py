@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.atomic import atomic_write
-from core.base.errors import BadInput
+from core.base.errors import BadInput, require_file
 from core.base.log import Log
 from core.data.competition import CompetitionFiles
 from core.data.sample import SampleFormat, check_submission, read_sample
@@ -99,8 +99,7 @@ def prepare(config: SubmitConfig, folder: Path, log: Log, predicted: Predicted |
 def check_ready_file(config: SubmitConfig) -> int:
     """--file checked where it is against sample_submission.csv (so errors name it); returns its rows."""
     sample = read_sample(config.files.check().sample)
-    if not config.file.is_file():
-        raise BadInput(f"{config.file}: no such file")
+    require_file(config.file)
     return check_submission(config.file, sample)
 
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from core import __version__
 from core.base.atomic import atomic_write_bytes
-from core.base.errors import BadInput
+from core.base.errors import BadInput, require_file
 from core.model.spec import MAX_PARAMETERS, ModelSpec, spec_from_plain
 
 FORMAT = "kaggle-job/1"
@@ -130,8 +130,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     checkpoint that passes is ever built for real, so a small hostile file cannot ask for terabytes.
     """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"checkpoint {path}: no such file")
+    require_file(path, "checkpoint")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, not a zip, an odd or hostile pickle: torch raises many kinds

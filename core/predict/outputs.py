@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.atomic import atomic_path, atomic_write
-from core.base.errors import BadInput
+from core.base.errors import BadInput, require_file
 from core.base.log import Log
 from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 from core.data.competition import CompetitionFiles
@@ -23,8 +23,7 @@ from core.predict.stream import Predictions
 def find_sample(explicit: Path | None, input_path: Path, data_dir: Path | None) -> tuple[SampleFormat | None, bool]:
     """(sample or None, given explicitly?): --sample, else --data-dir's, else the one beside the input."""
     if explicit is not None:
-        if not explicit.is_file():
-            raise BadInput(f"--sample {explicit}: no such file")
+        require_file(explicit, "--sample")
         return read_sample(explicit), True
     for folder in (data_dir, input_path.parent):
         if folder is not None and (path := CompetitionFiles(Path(folder)).sample).is_file():
