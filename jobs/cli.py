@@ -42,6 +42,9 @@ LogFormat = Annotated[str, typer.Option(
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
 DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
+LabelColumn = Annotated[Optional[str], typer.Option(
+    "--label-column", metavar="NAME",
+    help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
 WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
                                          help="Wait this long for another command on this home to finish before exiting 7.")]
 
@@ -182,6 +185,7 @@ def train(
     precision: Annotated[Optional[str], typer.Option(
         help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
              "[default: the preset's, auto].")] = None,
+    label_column: LabelColumn = None,
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
@@ -194,6 +198,7 @@ def train(
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.data.layout import parse_shape
+    from core.data.sample import label_names
     from core.model.checkpoint import beside
     from core.train.config import config_for
     from core.train.outputs import describe_validation
@@ -210,7 +215,8 @@ def train(
     with exclusive(workspace.home, wait_lock, "train", log):
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
-        result = train_to_checkpoint(files.train, target, config, log, input_shape=shape)
+        result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
+                                     label_names=label_names(files.sample, label_column))
     log.result(f"saved {target}: {describe_validation(result.metrics)} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
@@ -235,6 +241,7 @@ def predict(
              "[default: the one in --data-dir, else beside --input, if any].")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Competition folder holding sample_submission.csv.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
+    label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
     log_format: LogFormat = "auto",
@@ -244,6 +251,7 @@ def predict(
     """Predict a pixel file and write a submission: the sample's format, ids and order when there is
     one, else ImageId,Label in the order of its rows."""
     from core.base.atomic import prepare_target
+    from core.data.sample import label_names
     from core.dist.world import current_world
     from core.predict.outputs import find_sample, id_names, write_checked_submission
     from core.predict.predictor import Predictor
@@ -253,7 +261,8 @@ def predict(
     sample_format, required = find_sample(sample, input, data_dir)
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
-                               id_names=id_names(sample_format))
+                               id_names=id_names(sample_format),
+                               label_names=label_names(sample_format and sample_format.path, label_column))
 
     def write():  # on rank 0, which holds every row under torchrun
         write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
@@ -275,6 +284,7 @@ def score(
         "--probs", help="Also write class probabilities to this Parquet file (for ensembling).")] = None,
     report: Annotated[Optional[Path], typer.Option(help="Folder for the evaluation report.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
+    label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
     log_format: LogFormat = "auto",
@@ -292,7 +302,8 @@ def score(
     if report:
         prepare_folder(report)
     predictor = Predictor.load(checkpoint, device, batch_size)
-    predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns)
+    predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns,
+                               label_names=(label_column,) if label_column else ())
     current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))
 
 
@@ -431,6 +442,7 @@ def inspect_data_command(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
+    label_column: LabelColumn = None,
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
@@ -444,7 +456,8 @@ def inspect_data_command(
 
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
-    summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed)
+    summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed,
+                           label_column=label_column)
     for item in summary.files:
         log.result(item.line(), event="inspect.file", **vars(item))
     if summary.balance:

@@ -21,6 +21,7 @@ from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.base.signals import import_torch
 from core.base.workspace import DEFAULT_COMPETITION, Workspace, check_slug
+from core.data.competition import CompetitionFiles
 from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.credentials import HOW_TO, find_credentials
@@ -101,7 +102,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
 
     files, download_s, sample, data_sha = world.from_rank0(download)
     timings: dict[str, float] = {"download_s": download_s}
-    checkpoint_path, trained = _checkpoint_for(config, workspace, files.train, data_sha, timings, log, world)
+    checkpoint_path, trained = _checkpoint_for(config, workspace, files, data_sha, timings, log, world)
     checkpoint = world.agree(lambda: load_checkpoint(checkpoint_path))
 
     started = time.monotonic()
@@ -162,9 +163,10 @@ def _publish_and_submit(config: RunConfig, workspace: Workspace, files, sample, 
     return RunOutcome(submission=folder / "submission.csv", manifest=manifest)
 
 
-def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, data_sha: str,
+def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionFiles, data_sha: str,
                     timings: dict[str, float], log: Log, world: World) -> tuple[Path, bool]:
     """The checkpoint to predict with, training it (on every rank) first when there is none for this data."""
+    from core.data.sample import label_names
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
@@ -176,7 +178,8 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, train_csv: Path, da
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
-    train_to_checkpoint(train_csv, path, config_for(preset, device=config.device), log, data_sha=data_sha)
+    train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
+                        label_names=label_names(files.sample))
     timings["train_s"] = time.monotonic() - started
     return path, True
 

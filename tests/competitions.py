@@ -65,7 +65,7 @@ class Built:
 
 def build(slug: str, class_names: list, side: int, *, train_per_class=30, test_rows=60, base=0,
           test_id: str | None = None, first_id=1, sample_header=("ImageId", "Label"), folder="",
-          extra_files: tuple[str, ...] = (), seed=0) -> Built:
+          extra_files: tuple[str, ...] = (), seed=0, label_name="label") -> Built:
     """A competition: train.csv (label + pixels), test.csv (optional id + pixels), a sample, extras."""
     rng = np.random.default_rng(seed)
     k = len(class_names)
@@ -74,7 +74,8 @@ def build(slug: str, class_names: list, side: int, *, train_per_class=30, test_r
     names = np.array(class_names, dtype=object)
     ids = np.arange(first_id, first_id + test_rows)
     files = {
-        f"{folder}train.csv": pixel_csv(images(train_idx, k, side, rng), labels=names[train_idx], base=base),
+        f"{folder}train.csv": pixel_csv(images(train_idx, k, side, rng), labels=names[train_idx], base=base,
+                                        label_name=label_name),
         f"{folder}test.csv": pixel_csv(images(test_idx, k, side, rng), ids=ids if test_id else None,
                                        id_name=test_id or "id", base=base),
         f"{folder}sample_submission.csv": (",".join(sample_header) + "\n" + "".join(
@@ -82,7 +83,8 @@ def build(slug: str, class_names: list, side: int, *, train_per_class=30, test_r
     }
     for name in extra_files:  # another labelled set, as Kannada-MNIST's Dig-MNIST.csv
         extra_idx = rng.integers(0, k, size=test_rows)
-        files[f"{folder}{name}"] = pixel_csv(images(extra_idx, k, side, rng), labels=names[extra_idx], base=base)
+        files[f"{folder}{name}"] = pixel_csv(images(extra_idx, k, side, rng), labels=names[extra_idx], base=base,
+                                             label_name=label_name)
     answers = {str(i): str(names[j]) for i, j in zip(ids, test_idx)}
     return Built(slug, files, answers, list(class_names), side)
 
@@ -103,3 +105,9 @@ def small_strings() -> Built:
     """14x14 images, three named classes, an `Id` test column and an `Id,Category` sample."""
     return build("strings-like", ["cat", "dog", "owl"], 14, test_id="Id", sample_header=("Id", "Category"),
                  train_per_class=40)
+
+
+def target_named() -> Built:
+    """A competition that calls the label `target` in its sample (`id,target`) and its train.csv."""
+    return build("target-like", list(range(4)), 16, test_id="id", first_id=0, sample_header=("id", "target"),
+                 label_name="target", extra_files=("extra.csv",), train_per_class=40)

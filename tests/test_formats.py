@@ -14,7 +14,7 @@ import pytest
 from core.model.checkpoint import load_checkpoint
 from jobs.cli import app
 from tests.cli_output import one_error, records
-from tests.competitions import build, kannada_like, one_based_gapped, pixel_csv, small_strings
+from tests.competitions import build, kannada_like, one_based_gapped, pixel_csv, small_strings, target_named
 
 
 def serve(emu, built):
@@ -139,6 +139,41 @@ def test_run_on_14x14_images_with_named_classes(runner, emu, creds, isolated):
     inspected = invoke(runner, "inspect", "--competition", comp.slug)
     assert inspected.exit_code == 0, inspected.output
     assert "class balance: cat: 40" in inspected.output
+
+
+def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, isolated, tmp_path):
+    comp = serve(emu, target_named())
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--submit")
+    assert result.exit_code == 0, result.output
+    submission = published(result)
+    assert rows_of(submission)[0] == ["id", "target"] and accuracy(submission, comp.answers) >= 0.9
+
+    data, model = isolated / "data" / comp.slug, isolated / "checkpoints" / comp.slug / "model.pt"
+    assert load_checkpoint(model).spec.classes == comp.classes
+    # Outside the competition folder nothing says the label is `target`: an extra column, until named.
+    extra = tmp_path / "extra.csv"
+    extra.write_bytes((data / "extra.csv").read_bytes())
+    unnamed = invoke(runner, "score", str(extra), "--checkpoint", str(model))
+    assert unnamed.exit_code == 2 and "column 1: unexpected column 'target'" in one_error(unnamed)
+    named = invoke(runner, "score", str(extra), "--checkpoint", str(model), "--label-column", "TARGET")
+    assert named.exit_code == 0, named.output
+    scored = [r for r in records(named) if r.get("event") == "score.result"][0]
+    assert scored["accuracy"] >= 0.9 and scored["rows"] == 60
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
+                     "--preset", "demo", "--epochs", "1", "--label-column", "target")
+    assert trained.exit_code == 2 and one_error(trained) == f"{tmp_path / 'train.csv'}: no such file; run `kaggle-job download` first"
+    (tmp_path / "train.csv").write_bytes((data / "train.csv").read_bytes())
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
+                     "--preset", "demo", "--epochs", "1")
+    assert trained.exit_code == 2 and one_error(trained).endswith(
+        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN, an optional label and an optional "
+        "ImageId/id column (--label-column target if it holds the labels; predict and score skip it with "
+        "--ignore-extra-columns)")
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
+                     "--preset", "demo", "--epochs", "1", "--label-column", "target")
+    assert trained.exit_code == 0, trained.output
+    inspected = invoke(runner, "inspect", "--data-dir", str(data), "--output", str(tmp_path / "look"))
+    assert inspected.exit_code == 0 and "train.csv: 160 rows x 256 pixels (16x16 images, with labels)" in inspected.output
 
 
 def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp_path):

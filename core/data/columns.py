@@ -52,8 +52,9 @@ def _matches(name: str, recognised: Iterable[str]) -> bool:
     return any(folded == known.casefold() for known in recognised)
 
 
-def is_label(name: str) -> bool:
-    return _matches(name, LABEL_NAMES)
+def is_label(name: str, extra: Iterable[str] = ()) -> bool:
+    """`label` (any case), or one of `extra` (--label-column, or the sample submission's label column)."""
+    return _matches(name, (*LABEL_NAMES, *extra))
 
 
 def is_id(name: str, extra: Iterable[str] = ()) -> bool:

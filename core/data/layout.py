@@ -17,7 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
-from core.data.columns import PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index, pixel_name
+from core.data.columns import (
+    PIXEL_BASES,
+    BadColumnName,
+    describe_conventions,
+    is_id,
+    is_label,
+    pixel_index,
+    pixel_name,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -81,12 +89,12 @@ def open_binary(path: Path, compressed: bool):
 
 
 def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
-                id_names: Iterable[str] = ()) -> PixelLayout:
+                id_names: Iterable[str] = (), label_names: Iterable[str] = ()) -> PixelLayout:
     """Validate the header (or schema) before any row is read.
 
     `num_pixels` (from a checkpoint or --input-shape) is how many pixel columns there must be;
-    without it the file's own contiguous pixel columns decide. `id_names` adds id column names
-    to the recognised ones (the sample submission's).
+    without it the file's own contiguous pixel columns decide. `id_names` and `label_names` add
+    id and label column names to the recognised ones (the sample submission's, --label-column).
     """
     path = Path(path)
     require_file(path)
@@ -97,7 +105,8 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     else:
         names = _csv_header(path, compressed)
         where = "line 1"
-    return _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names))
+    return _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
+                   tuple(label_names))
 
 
 def _csv_header(path: Path, compressed: bool) -> list[str]:
@@ -141,7 +150,7 @@ def _parquet_names(path: Path) -> list[str]:
         raise BadInput(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
 
 
-def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names) -> PixelLayout:
+def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names, label_names) -> PixelLayout:
     seen: dict[str, int] = {}
     for number, name in enumerate(names, start=1):
         if name in seen:
@@ -159,15 +168,16 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
         if index is not None:
             pixels[index] = name
         else:
-            (labels if is_label(name) else ids if is_id(name, id_names) else extra).append(name)
+            (labels if is_label(name, label_names) else ids if is_id(name, id_names) else extra).append(name)
     for role, found in (("label", labels), ("id", ids)):
         if len(found) > 1:
             raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
                            f"besides {found[0]!r}; expected at most one")
     base, count = _pixel_range(path, where, pixels, num_pixels)
     if extra and not ignore_extra:
+        as_label = f"--label-column {extra[0]} if it holds the labels; " if not labels else ""
         raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: unexpected column {extra[0]!r}; expected "
-                       f"{describe_conventions()} (--ignore-extra-columns skips it)")
+                       f"{describe_conventions()} ({as_label}predict and score skip it with --ignore-extra-columns)")
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,

@@ -9,7 +9,7 @@ the error path.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,9 +46,10 @@ def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES,
 
 
 def read_pixels(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
-                block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[PixelBatch]:
+                label_names: Iterable[str] = (), block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[PixelBatch]:
     """read_layout + iter_batches: the header is checked before the first row is parsed."""
-    return iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra), block_bytes)
+    return iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra, label_names=label_names),
+                        block_bytes)
 
 
 class LineTooLong(Exception):

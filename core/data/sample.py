@@ -17,6 +17,7 @@ from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 
 DEFAULT_HEADER = (DEFAULT_ID, DEFAULT_LABEL)  # used when there is no sample to follow
 SHOWN = 3  # ids quoted in a mismatch message
+HEADER_BYTES = 64 * 1024  # a two-column header is short; a sample without line ends is not read whole
 
 
 @dataclass
@@ -49,6 +50,22 @@ def read_sample(path: Path) -> SampleFormat:
     if duplicate is not None:
         raise BadInput(f"{path}: id {duplicate!r} appears more than once; a sample lists each id once")
     return SampleFormat(header=[name.strip() for name in rows[0]], ids=ids, path=Path(path))
+
+
+def label_names(sample_path: Path | None, explicit: str | None = None) -> tuple[str, ...]:
+    """Label column names to recognise besides `label`: --label-column, and the sample submission's
+    own label column (a competition whose sample says `id,target` names the label `target` in its
+    train.csv too). A missing or unreadable sample adds nothing: it is checked where it is used."""
+    names = [explicit] if explicit else []
+    if sample_path is not None:
+        try:
+            with open(sample_path, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader([handle.readline(HEADER_BYTES)]), [])
+        except (OSError, UnicodeDecodeError, csv.Error):
+            header = []
+        if len(header) == 2 and header[1].strip():
+            names.append(header[1].strip())
+    return tuple(dict.fromkeys(names))
 
 
 def order_by_sample(ids: np.ndarray, sample: SampleFormat, source: Path) -> np.ndarray:

@@ -6,6 +6,7 @@ messages as prediction.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,9 +21,11 @@ class PixelTable:
     labels: np.ndarray | None  # one label per row when the file has a label column
 
 
-def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False) -> PixelTable:
-    """Read a whole pixel file. `num_pixels` (from a checkpoint) fixes how many pixel columns to expect."""
-    batches = list(read_pixels(path, num_pixels, ignore_extra=ignore_extra))
+def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
+                     label_names: Iterable[str] = ()) -> PixelTable:
+    """Read a whole pixel file. `num_pixels` (from a checkpoint) fixes how many pixel columns to expect;
+    `label_names` are label column names besides `label`."""
+    batches = list(read_pixels(path, num_pixels, ignore_extra=ignore_extra, label_names=label_names))
     pixels = np.concatenate([b.pixels for b in batches])
     labels = None
     if batches[0].labels is not None:

@@ -69,17 +69,19 @@ class _Share:
 
 
 def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
-                 id_names: Iterable[str] = (), world: World | None = None) -> Predictions | None:
+                 id_names: Iterable[str] = (), label_names: Iterable[str] = (),
+                 world: World | None = None) -> Predictions | None:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
-    `id_names` (the sample submission's id column) are recognised as the id column too.
+    `id_names` (the sample submission's id column) are recognised as the id column too, and
+    `label_names` (--label-column) as the label column.
     Under torchrun every rank must call this; the whole file's Predictions come back on rank 0,
     None on the other ranks, and a bad row on any rank raises the same error on all of them.
     """
     world = world or current_world()
-    id_names = tuple(id_names)
-    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, id_names, world.size))
+    names = {"id_names": tuple(id_names), "label_names": tuple(label_names)}
+    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, names, world.size))
     if layout.ignored:
         log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
                  f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
@@ -89,8 +91,8 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     return None if shares is None else _joined(shares, layout, predictor, path)
 
 
-def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, id_names: tuple, world: int):
-    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra, id_names=id_names)
+def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, names: dict, world: int):
+    layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra, **names)
     return layout, plan_parts(layout, world)
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from core.base.errors import BadInput
 from core.data.competition import CompetitionFiles
 from core.data.layout import square_shape
+from core.data.sample import label_names
 from core.data.table import read_pixel_table
 from core.report import plots
 
@@ -43,9 +44,10 @@ class DataSummary:
     balance_chart: Path | None = None
 
 
-def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary:
+def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None) -> DataSummary:
     data_dir = Path(data_dir)
     files = CompetitionFiles(data_dir)
+    labels = label_names(files.sample, label_column)
     paths = {path.name: path for path in map(files.path_of, DATA_ROLES) if path.is_file()}
     present = list(paths)
     if not present:
@@ -53,7 +55,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0) -> DataSummary
     summary = DataSummary(directory=data_dir)
     tables = {}
     for name in present:
-        table = read_pixel_table(paths[name])
+        table = read_pixel_table(paths[name], label_names=labels)
         tables[name] = table
         pixels = table.pixels
         summary.files.append(FileSummary(

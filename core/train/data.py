@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +16,20 @@ from core.data.layout import square_shape
 from core.data.table import read_pixel_table
 
 
-def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None):
+def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None,
+                       label_names: Iterable[str] = ()):
     """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order).
 
     The classes are whatever labels the file holds (core.data.classes orders them); the image
     shape is `input_shape` (--input-shape) or, without it, the square the pixel count makes.
     """
-    table = read_pixel_table(csv_path, None if input_shape is None else int(np.prod(input_shape)))
+    label_names = tuple(label_names)
+    table = read_pixel_table(csv_path, None if input_shape is None else int(np.prod(input_shape)),
+                             label_names=label_names)
     if table.labels is None:
+        named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names)}
         raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "
-                       f"(named {' or '.join(LABEL_NAMES)}, in any case)")
+                       f"(named {' or '.join(named.values())}, in any case; --label-column names another)")
     shape = input_shape or square_shape(table.pixels.shape[1])
     if shape is None:
         raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
