@@ -127,6 +127,15 @@ def test_a_checkpoint_that_is_a_folder_is_named_as_one(runner, demo_dir, tmp_pat
     assert result.exit_code == 2 and one_error(result) == f"checkpoint {tmp_path}: is a folder, expected a file"
 
 
+def test_a_file_without_a_header_is_named_as_one(runner, untrained_checkpoint, tmp_path):
+    source = tmp_path / "rows.csv"
+    source.write_text("\n".join(",".join(["7"] + ["0"] * 784) for _ in range(3)) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["score", str(source), "--checkpoint", str(untrained_checkpoint), "--log-format", "json"])
+    assert result.exit_code == 2
+    assert one_error(result) == (f"{source}: line 1: numbers, not column names: the file has no header; add one "
+                                 "such as label,pixel0,pixel1,... (the label first, if the rows have one)")
+
+
 # -- 14.5: long rows and lines without end --------------------------------------------------------------
 
 def _four_pixels_and_a_note(path, note_bytes: int, rows: int = 3):

@@ -135,6 +135,10 @@ def _csv_header(path: Path, compressed: bool) -> list[str]:
         found = next((d for d in OTHER_DELIMITERS if d in names[0].strip()), None)
         if found:
             raise BadInput(f"{path}: line 1: columns are separated by {found!r}; expected ','")
+    # Repeated numbers are a data row (EMNIST's CSVs, for one, have no header); unique ones may be names.
+    if all(name.strip().isdecimal() for name in names) and len(set(names)) < len(names):
+        raise BadInput(f"{path}: line 1: numbers, not column names: the file has no header; add one such as "
+                       "label,pixel0,pixel1,... (the label first, if the rows have one)")
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
     return [name.strip() for name in names]
