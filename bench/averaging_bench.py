@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import sys
@@ -80,8 +81,9 @@ class Averages:
                        if value.is_floating_point() else value) for name, value in states[-1].items()}
 
 
-def instrument(averages: Averages) -> None:
-    """Hook the averages into core.train.loop's set-up and epoch end (this process only)."""
+@contextlib.contextmanager
+def instrumented(averages: Averages):
+    """The averages hooked into core.train.loop's set-up and epoch end while inside (this process only)."""
     from core.train import loop
 
     set_up, evaluate_epoch = loop._set_up, loop._evaluate_epoch
@@ -97,6 +99,10 @@ def instrument(averages: Averages) -> None:
         return row
 
     loop._set_up, loop._evaluate_epoch = _set_up, _evaluate_epoch
+    try:
+        yield
+    finally:
+        loop._set_up, loop._evaluate_epoch = set_up, evaluate_epoch
 
 
 def recompute_bn(model, spec, images, batch_size: int = 500) -> None:
@@ -141,9 +147,9 @@ def run(args) -> dict:
     if config.members > 1 or config.tta:
         raise SystemExit("averaging_bench: one model at a time (members=1, no tta)")
     averages = Averages(args.decays, max(args.last, default=1))
-    instrument(averages)
     started, cpu_before = time.monotonic(), cpu_seconds()
-    with tempfile.TemporaryDirectory(prefix="averaging-bench-") as tmp, LoadSampler() as load:
+    with tempfile.TemporaryDirectory(prefix="averaging-bench-") as tmp, LoadSampler() as load, \
+            instrumented(averages):
         tmp = Path(tmp)
         source = _train_csv(args, tmp)
         images, labels, _ = load_training_data(source)
