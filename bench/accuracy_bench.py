@@ -113,8 +113,9 @@ def view_probs(checkpoint: Path, images, labels) -> dict:
     return out
 
 
-def model_views(model, spec, images) -> np.ndarray:
-    """(views, rows, classes) probabilities of one model in eval mode: the plain image, then each shift."""
+def model_views(model, spec, images, shifts: bool = True) -> np.ndarray:
+    """(views, rows, classes) probabilities of one model in eval mode: the plain image, then each shift
+    (only the plain image without `shifts`)."""
     import torch
 
     from core.model.ensemble import TTA_SHIFTS, shift_views
@@ -122,7 +123,7 @@ def model_views(model, spec, images) -> np.ndarray:
 
     model.eval()
     views = []
-    for shift in TTA_SHIFTS:
+    for shift in TTA_SHIFTS if shifts else TTA_SHIFTS[:1]:
         chunks = []
         with torch.inference_mode():
             for start in range(0, len(images), 1000):

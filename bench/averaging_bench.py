@@ -11,8 +11,8 @@ it the bench keeps, without changing a single training step or random draw:
 - the weights at the end of each of the last max(`--last`) epochs, averaged over the last K epochs
   for each K (stochastic weight averaging over the annealed tail), with BatchNorm statistics
   averaged ("swaK") and recomputed over the un-augmented training rows ("swaK-bn").
-One JSON line per run (to bench/results/averaging.jsonl): each variant's holdout errors, plain and
-with the test-time shifts; each variant's probabilities are kept like accuracy_bench's, so
+One JSON line per run (to bench/results/averaging.jsonl): each variant's holdout errors (and with
+the test-time shifts, with --shifts: 5x the scoring); each variant's probabilities are kept like accuracy_bench's, so
 `accuracy_bench.py --combine RUNID-variant ...` averages them with other runs.
 """
 
@@ -160,18 +160,21 @@ def run(args) -> dict:
         train_wall = time.monotonic() - started
         models = variants(result, averages, args.last, images[train_idx])
         y = labels[holdout_idx].numpy()
-        probs = {name: model_views(model, result.spec, images[holdout_idx]) for name, model in models.items()}
+        probs = {name: model_views(model, result.spec, images[holdout_idx], shifts=args.shifts)
+                 for name, model in models.items()}
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{args.label or 'averaging'}"
     if args.probs_dir:
         args.probs_dir.mkdir(parents=True, exist_ok=True)
         for name, p in probs.items():
             np.savez_compressed(args.probs_dir / f"{run_id}-{name}.npz", labels=y, model=p.astype(np.float16))
-    found = {name: {"plain": score(p[0], y), "tta": score(p.mean(0), y)} for name, p in probs.items()}
+    found = {name: {"plain": score(p[0], y), **({"tta": score(p.mean(0), y)} if args.shifts else {})}
+             for name, p in probs.items()}
     return {"bench": "averaging", "run_id": run_id, "label": args.label, "preset": args.preset,
             "overrides": overrides, "commit": _commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, "train_subset": args.train_rows,
             "errors": {name: v["plain"]["errors"] for name, v in found.items()},
-            "errors_tta": {name: v["tta"]["errors"] for name, v in found.items()}, "variants": found,
+            "errors_tta": {name: v["tta"]["errors"] for name, v in found.items()} if args.shifts else None,
+            "variants": found,
             "epochs_run": result.metrics["epochs_run"], "train_rows": result.metrics["train_rows"],
             "wall_s": round(time.monotonic() - started, 1), "train_wall_s": round(train_wall, 1),
             "cpu_s": round(cpu_seconds() - cpu_before, 1),
@@ -186,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int)
     parser.add_argument("--decays", type=float, nargs="*", default=[0.998, 0.999, 0.9995])
     parser.add_argument("--last", type=int, nargs="*", default=[3, 5, 10], help="tail averages over K epochs")
+    parser.add_argument("--shifts", action="store_true", help="also score each variant with the test-time shifts")
     parser.add_argument("--label")
     parser.add_argument("--holdout", type=int, default=10_000)
     parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED)
