@@ -309,6 +309,35 @@ def test_invalid_file_is_refused_before_upload(runner, emu, ready):
     assert not emu.calls("StartSubmissionUpload")
 
 
+@pytest.mark.parametrize("body, problem", [
+    (b"\xef\xbb\xbfid,Label\n1,3\n2,4\n", None),  # a byte order mark (Excel's)
+    (b"id,Label\r\n1,3\r\n2,4", None),  # CRLF, no line end after the last row
+    (b"id,Label\n1,3\n2,4\n\n\n", None),  # blank lines at the end
+    (b"id,Label\n1,3\n\n2,4\n", "line 3: a blank line before more rows"),
+    (b"id,Label\n1,3\n2,4\n3,5\n", "more than the sample submission's 2 rows (line 4)"),
+    (b"id,Label\n1,3\n", "1 rows, sample submission has 2"),
+    (b"id,Label\n1,3,9\n2,4\n", "line 2: 3 columns; expected 2"),
+    (b"id,Label\n2,3\n1,4\n", "line 2: id '2', sample expects '1'"),
+    (b"id, Label\n1,3\n2,4\n", "line 1: header ['id', ' Label'] differs from sample ['id', 'Label']"),
+    (b"id,Label\n1,\xff\n2,4\n", "not UTF-8 text (invalid start byte at byte b'\\xff'); expected a CSV submission "
+                                  "saved as UTF-8"),
+    (b"", "line 1: header [] differs from sample ['id', 'Label']"),
+])
+def test_a_ready_submission_is_checked_as_a_stream(tmp_path, body, problem):
+    from core.base.errors import BadInput
+    from core.data.sample import SampleFormat, check_submission
+
+    path = tmp_path / "ready.csv"
+    path.write_bytes(body)
+    sample = SampleFormat(header=["id", "Label"], ids=["1", "2"])
+    if problem is None:
+        assert check_submission(path, sample) == 2
+    else:
+        with pytest.raises(BadInput) as raised:
+            check_submission(path, sample)
+        assert str(raised.value) == f"{path}: {problem}"
+
+
 def test_submissions_table_on_a_terminal(runner, emu, ready):
     assert submit_file(runner, ready, "--message", "tabled").exit_code == 0
     got = runner.invoke(app, ["submissions", "--log-format", "rich"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.base.errors import BadInput
+from core.base.errors import BadInput, first_line
 from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 
 DEFAULT_HEADER = (DEFAULT_ID, DEFAULT_LABEL)  # used when there is no sample to follow
@@ -88,21 +88,43 @@ def order_by_sample(ids: np.ndarray, sample: SampleFormat, source: Path) -> np.n
 
 
 def check_submission(path: Path, sample: SampleFormat, classes: list | None = None) -> int:
-    """Raise BadInput unless `path` has the sample's header, row count and ids in order."""
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
-    if not rows or rows[0] != sample.header:
-        raise BadInput(f"{path}: line 1: header {rows[0] if rows else []} differs from sample {sample.header}")
-    body = rows[1:]
-    if len(body) != len(sample.ids):
-        raise BadInput(f"{path}: {len(body)} rows, sample submission has {len(sample.ids)}")
+    """Raise BadInput unless `path` has the sample's header, row count and ids in order; returns the rows.
+
+    Read as a stream, so a huge or hostile file costs no more memory than the sample. A UTF-8 byte
+    order mark (Excel writes one) and blank lines at the end are accepted, as Kaggle accepts them.
+    """
     allowed = None if classes is None else {str(c) for c in classes}
-    for line, (row, expected) in enumerate(zip(body, sample.ids), start=2):
-        if len(row) != 2 or row[0] != expected:
-            raise BadInput(f"{path}: line {line}: id {row[0] if row else ''!r}, sample expects {expected!r}")
-        if allowed is not None and row[1] not in allowed:
-            raise BadInput(f"{path}: line {line}: label {row[1]!r} is not one of the model's classes")
-    return len(body)
+    rows, blank_since = 0, None
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            if header != sample.header:
+                raise BadInput(f"{path}: line 1: header {header} differs from sample {sample.header}")
+            for row in reader:
+                line = reader.line_num
+                if not row:
+                    blank_since = blank_since or line
+                    continue
+                if blank_since is not None:
+                    raise BadInput(f"{path}: line {blank_since}: a blank line before more rows")
+                if rows == len(sample.ids):
+                    raise BadInput(f"{path}: more than the sample submission's {len(sample.ids)} rows (line {line})")
+                expected = sample.ids[rows]
+                if len(row) != 2 or row[0] != expected:
+                    raise BadInput(f"{path}: line {line}: id {row[0]!r}, sample expects {expected!r}"
+                                   if len(row) == 2 else f"{path}: line {line}: {len(row)} columns; expected 2")
+                if allowed is not None and row[1] not in allowed:
+                    raise BadInput(f"{path}: line {line}: label {row[1]!r} is not one of the model's classes")
+                rows += 1
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.object[exc.start:exc.start + 1]!r}); "
+                       "expected a CSV submission saved as UTF-8") from None
+    except csv.Error as exc:  # a NUL byte, an unterminated quote: not a CSV a scorer reads
+        raise BadInput(f"{path}: line {reader.line_num}: not CSV ({first_line(exc)})") from None
+    if rows != len(sample.ids):
+        raise BadInput(f"{path}: {rows} rows, sample submission has {len(sample.ids)}")
+    return rows
 
 
 def default_ids(count: int) -> np.ndarray:
