@@ -354,3 +354,20 @@ def test_a_files_json_with_odd_paths_falls_back_to_the_names_in_the_folder(tmp_p
     files = CompetitionFiles(tmp_path).check()
     assert (files.train, files.test, files.sample) == (tmp_path / "train.csv", tmp_path / "test.csv",
                                                        tmp_path / "sampleSubmission.csv")
+
+
+def test_spaces_around_labels_and_ids_are_not_part_of_them(tmp_path):
+    from core.base.errors import BadInput
+    from core.data.classes import classes_of
+    from core.data.reader import read_pixels
+    from core.data.table import read_pixel_table
+
+    source = tmp_path / "spaced.csv"
+    source.write_text("label,ImageId,pixel0,pixel1,pixel2,pixel3\n 3 ,1,0,0,0,0\n3, 2 ,0,0,0,0\n10,3,0,0,0,0\n")
+    table = read_pixel_table(source)
+    assert table.labels.tolist() == ["3", "3", "10"] and classes_of(table.labels) == [3, 10]
+    batch = next(iter(read_pixels(source)))
+    assert batch.ids.tolist() == ["1", "2", "3"]
+    (tmp_path / "blank.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n3,0,0,0,0\n  ,0,0,0,0\n")
+    with pytest.raises(BadInput, match="empty cell; expected a label"):
+        read_pixel_table(tmp_path / "blank.csv")

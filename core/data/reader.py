@@ -224,7 +224,8 @@ def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: 
     extra, labels, ids = layout.num_pixels, None, None
     if layout.label_column:
         column = record_batch.column(extra)
-        labels = column.to_numpy(zero_copy_only=False).astype(str)
+        # Spaces around a cell are never part of a label: " 1" must not become an eleventh class.
+        labels = np.char.strip(column.to_numpy(zero_copy_only=False).astype(str))
         empty = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False) | (labels == ""))
         if len(empty):
             located = locate_csv_problem(layout, chunk_at) if layout.kind == "csv" else None
@@ -232,5 +233,5 @@ def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: 
                                       f"{layout.label_column}: empty cell; expected a label")
         extra += 1
     if layout.id_column:
-        ids = record_batch.column(extra).to_numpy(zero_copy_only=False).astype(str)
+        ids = np.char.strip(record_batch.column(extra).to_numpy(zero_copy_only=False).astype(str))
     return labels, ids
