@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
     LIMIT = 9  # the daily submission limit is reached
     PEERS = 10  # under torchrun: another rank died, or did not answer within KAGGLE_JOB_DIST_TIMEOUT
     STORAGE = 11  # an output could not be written: the disk is full, over quota or read-only
-    INTERRUPTED = 130  # Ctrl-C / SIGINT
+    INTERRUPTED = 130  # Ctrl-C / SIGINT, SIGTERM, SIGHUP (core.base.signals)
 
 
 class JobError(Exception):
