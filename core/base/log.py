@@ -140,13 +140,7 @@ class Log:
         """A progress bar on a terminal; start, every 10%/10 s, and end as JSON lines otherwise."""
         if self.rich:
             from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
             from rich.progress import Progress as RichProgress
 
             columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),

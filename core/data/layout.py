@@ -17,15 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
-from core.data.columns import (
-    PIXEL_BASES,
-    BadColumnName,
-    describe_conventions,
-    is_id,
-    is_label,
-    pixel_index,
-    pixel_name,
-)
+from core.data.columns import PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index, pixel_name
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")

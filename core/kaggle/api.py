@@ -21,20 +21,8 @@ from pathlib import Path
 
 from core.base.errors import ExitCode, JobError
 from core.base.retry import RetryPolicy, delay_scale
-from core.kaggle.credentials import (
-    HOW_TO,
-    Credentials,
-    config_dir,
-    require_credentials,
-    strip_environment,
-)
-from core.kaggle.failures import (
-    UploadFailed,
-    call,
-    download_transient,
-    is_header_error,
-    submit_transient,
-)
+from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_credentials, strip_environment
+from core.kaggle.failures import UploadFailed, call, download_transient, is_header_error, submit_transient
 from core.kaggle.transport import Timeouts, timed_api_class
 
 
@@ -122,9 +110,7 @@ def download_competition_zip(competition: str, dest_dir: Path, *, policy: RetryP
     the same archive. The client's own download retries (up to ~60 s sleeps) are switched off so
     that ours, bounded and configurable, are the only ones.
     """
-    from kagglesdk.competitions.types.competition_api_service import (
-        ApiDownloadDataFilesRequest,
-    )
+    from kagglesdk.competitions.types.competition_api_service import ApiDownloadDataFilesRequest
 
     api = client()
     dest_dir.mkdir(parents=True, exist_ok=True)

@@ -16,12 +16,7 @@ from core.base.errors import BadInput, require_file
 from core.base.log import Log
 from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 from core.data.competition import CompetitionFiles
-from core.data.sample import (
-    SampleFormat,
-    check_submission,
-    order_by_sample,
-    read_sample,
-)
+from core.data.sample import SampleFormat, check_submission, order_by_sample, read_sample
 from core.predict.stream import Predictions
 
 

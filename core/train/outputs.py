@@ -17,9 +17,7 @@ def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data
     save_checkpoint(checkpoint, result.model, result.spec, result.metrics,
                     data_sha256=data_sha, train_config=asdict(config), history=result.history, **meta)
     write_history(checkpoint, result.history)
-    from core.report.plots import (
-        write_curves,  # matplotlib only once there is something to draw
-    )
+    from core.report.plots import write_curves  # matplotlib only once there is something to draw
 
     write_curves(result.history, beside(checkpoint).curves)
     remove_state(checkpoint)
