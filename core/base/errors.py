@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -47,8 +48,6 @@ class BadInput(JobError):
 def require_file(path, what: str = "") -> None:
     """BadInput unless `path` is a regular file, saying what it is instead. Pipes and devices are
     refused too: inputs are read more than once (the header is checked before the rows stream)."""
-    from pathlib import Path
-
     path = Path(path)
     named = f"{what} {path}" if what else str(path)
     if path.is_file():
