@@ -412,6 +412,7 @@ def run(
     wait_lock: WaitLock = 0.0,
     max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
                                              help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
+    label_column: LabelColumn = None,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
@@ -425,7 +426,7 @@ def run(
 
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
-                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day)
+                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column)
     with terminate_as_interrupt():
         outcome = run_job(config, log)
     manifest = outcome.manifest

@@ -45,6 +45,7 @@ class RunConfig:
     force_submit: bool = False  # upload even if the model does not beat the last submission (implies submit)
     wait_lock_s: float = 0.0  # how long to wait for another run to finish before giving up (exit 7)
     max_per_day: int = DEFAULT_MAX_PER_DAY  # the competition's daily allowance
+    label_column: str | None = None  # train.csv's label column, when neither `label` nor the sample's
 
 
 @dataclass
@@ -179,7 +180,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionF
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
     train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
-                        label_names=label_names(files.sample))
+                        label_names=label_names(files.sample, config.label_column))
     timings["train_s"] = time.monotonic() - started
     return path, True
 

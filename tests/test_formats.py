@@ -176,6 +176,16 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
     assert inspected.exit_code == 0 and "train.csv: 160 rows x 256 pixels (16x16 images, with labels)" in inspected.output
 
 
+def test_run_reads_a_label_column_named_on_the_command_line(runner, emu, creds, isolated):
+    comp = serve(emu, build("digit-named", list(range(4)), 16, label_name="digit", train_per_class=40))
+    unnamed = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert unnamed.exit_code == 2 and "unexpected column 'digit'" in one_error(unnamed)
+    assert "--label-column digit if it holds the labels" in one_error(unnamed)
+    named = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--label-column", "digit")
+    assert named.exit_code == 0, named.output
+    assert accuracy(published(named), comp.answers) >= 0.9
+
+
 def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp_path):
     rng = np.random.default_rng(0)
     data = tmp_path / "wide"
