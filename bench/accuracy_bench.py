@@ -188,7 +188,6 @@ def write_rows(source: Path, target: Path, rows) -> None:
 def run(args) -> dict:
     from core.base.log import Log
     from core.train.config import config_for
-    from core.train.data import load_training_data
     from core.train.pipeline import train_to_checkpoint
 
     overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
@@ -197,11 +196,7 @@ def run(args) -> dict:
     started, cpu_before = time.monotonic(), cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="accuracy-bench-") as tmp, LoadSampler() as load:
         tmp = Path(tmp)
-        source = _train_csv(args, tmp)
-        images, labels, classes = load_training_data(source)
-        train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
-        train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
-        write_rows(source, tmp / "train.csv", train_idx)
+        images, labels, train_idx, holdout_idx = split_to_files(args, tmp)
         checkpoint = args.checkpoint or tmp / "model.pt"
         trained_at, cpu_train = time.monotonic(), cpu_seconds()
         result = train_to_checkpoint(tmp / "train.csv", checkpoint, config, Log(fmt="json"))
@@ -291,6 +286,19 @@ def table(path: Path) -> str:
                     f"| {100 * shifts['accuracy']:.2f}% ({shifts['errors']}) | {line['wall_s'] / 60:.1f} "
                     f"| {line['cpu_s'] / 60:.1f} | {line['threads']} | {line['loadavg']['mean']} |")
     return "\n".join(rows)
+
+
+def split_to_files(args, tmp: Path):
+    """(images, labels, training indices, holdout indices) of the source train.csv, with the training
+    rows (all, or --train-rows of them) written to tmp/train.csv for the product to train on."""
+    from core.train.data import load_training_data
+
+    source = _train_csv(args, tmp)
+    images, labels, _ = load_training_data(source)
+    train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
+    train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
+    write_rows(source, tmp / "train.csv", train_idx)
+    return images, labels, train_idx, holdout_idx
 
 
 def _train_csv(args, tmp: Path) -> Path:

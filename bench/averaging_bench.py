@@ -40,13 +40,10 @@ from bench.accuracy_bench import (  # noqa: E402
     PROBS,
     LoadSampler,
     _commit,
-    _train_csv,
     cpu_seconds,
-    holdout_split,
     model_views,
     score,
-    training_subset,
-    write_rows,
+    split_to_files,
 )
 from bench.train_bench import DEFAULT_ZIP, _value  # noqa: E402
 
@@ -138,7 +135,6 @@ def variants(result, averages: Averages, lasts: list[int], train_images) -> dict
 def run(args) -> dict:
     from core.base.log import Log
     from core.train.config import config_for
-    from core.train.data import load_training_data
     from core.train.pipeline import train_to_checkpoint
 
     overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
@@ -151,11 +147,7 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="averaging-bench-") as tmp, LoadSampler() as load, \
             instrumented(averages):
         tmp = Path(tmp)
-        source = _train_csv(args, tmp)
-        images, labels, _ = load_training_data(source)
-        train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
-        train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
-        write_rows(source, tmp / "train.csv", train_idx)
+        images, labels, train_idx, holdout_idx = split_to_files(args, tmp)
         result = train_to_checkpoint(tmp / "train.csv", tmp / "model.pt", config, Log(fmt="json"))
         train_wall = time.monotonic() - started
         models = variants(result, averages, args.last, images[train_idx])
