@@ -198,7 +198,7 @@ def train(
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.data.layout import parse_shape
-    from core.data.sample import label_names
+    from core.data.sample import label_names, sample_label_column
     from core.model.checkpoint import beside
     from core.train.config import config_for
     from core.train.outputs import describe_validation
@@ -216,7 +216,7 @@ def train(
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
-                                     label_names=label_names(files.sample, label_column))
+                                     label_names=label_names(label_column, sample_label_column(files.sample)))
     log.result(f"saved {target}: {describe_validation(result.metrics)} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
@@ -262,7 +262,7 @@ def predict(
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
                                id_names=id_names(sample_format),
-                               label_names=label_names(sample_format and sample_format.path, label_column))
+                               label_names=label_names(label_column, sample_format and sample_format.label_column))
 
     def write():  # on rank 0, which holds every row under torchrun
         write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
@@ -293,6 +293,7 @@ def score(
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
     from core.base.atomic import prepare_folder, prepare_target
+    from core.data.sample import label_names
     from core.dist.world import current_world
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
@@ -303,7 +304,7 @@ def score(
         prepare_folder(report)
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns,
-                               label_names=(label_column,) if label_column else ())
+                               label_names=label_names(label_column))
     current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))
 
 

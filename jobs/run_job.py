@@ -103,7 +103,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
 
     files, download_s, sample, data_sha = world.from_rank0(download)
     timings: dict[str, float] = {"download_s": download_s}
-    checkpoint_path, trained = _checkpoint_for(config, workspace, files, data_sha, timings, log, world)
+    checkpoint_path, trained = _checkpoint_for(config, workspace, files, sample, data_sha, timings, log, world)
     checkpoint = world.agree(lambda: load_checkpoint(checkpoint_path))
 
     started = time.monotonic()
@@ -164,7 +164,7 @@ def _publish_and_submit(config: RunConfig, workspace: Workspace, files, sample, 
     return RunOutcome(submission=folder / "submission.csv", manifest=manifest)
 
 
-def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionFiles, data_sha: str,
+def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionFiles, sample, data_sha: str,
                     timings: dict[str, float], log: Log, world: World) -> tuple[Path, bool]:
     """The checkpoint to predict with, training it (on every rank) first when there is none for this data."""
     from core.data.sample import label_names
@@ -180,7 +180,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionF
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
     train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
-                        label_names=label_names(files.sample, config.label_column))
+                        label_names=label_names(config.label_column, sample.label_column))
     timings["train_s"] = time.monotonic() - started
     return path, True
 

@@ -52,20 +52,22 @@ def read_sample(path: Path) -> SampleFormat:
     return SampleFormat(header=[name.strip() for name in rows[0]], ids=ids, path=Path(path))
 
 
-def label_names(sample_path: Path | None, explicit: str | None = None) -> tuple[str, ...]:
-    """Label column names to recognise besides `label`: --label-column, and the sample submission's
-    own label column (a competition whose sample says `id,target` names the label `target` in its
-    train.csv too). A missing or unreadable sample adds nothing: it is checked where it is used."""
-    names = [explicit] if explicit else []
-    if sample_path is not None:
-        try:
-            with open(sample_path, newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader([handle.readline(HEADER_BYTES)]), [])
-        except (OSError, UnicodeDecodeError, csv.Error):
-            header = []
-        if len(header) == 2 and header[1].strip():
-            names.append(header[1].strip())
-    return tuple(dict.fromkeys(names))
+def label_names(*names: str | None) -> tuple[str, ...]:
+    """Label column names to recognise besides `label`, each once: --label-column and the sample
+    submission's label column (a competition whose sample says `id,target` names the label `target`
+    in its train.csv too). None or empty adds nothing."""
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def sample_label_column(sample_path: Path) -> str | None:
+    """The sample submission's label column from its header alone, for commands that read no more
+    of it (train, inspect). A missing or unreadable sample gives None: it is checked where it is used."""
+    try:
+        with open(sample_path, newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader([handle.readline(HEADER_BYTES)]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return header[1].strip() if len(header) == 2 else None
 
 
 def order_by_sample(ids: np.ndarray, sample: SampleFormat, source: Path) -> np.ndarray:

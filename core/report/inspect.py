@@ -10,7 +10,7 @@ import numpy as np
 from core.base.errors import BadInput
 from core.data.competition import CompetitionFiles
 from core.data.layout import square_shape
-from core.data.sample import label_names
+from core.data.sample import label_names, sample_label_column
 from core.data.table import read_pixel_table
 from core.report import plots
 
@@ -47,7 +47,7 @@ class DataSummary:
 def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None) -> DataSummary:
     data_dir = Path(data_dir)
     files = CompetitionFiles(data_dir)
-    labels = label_names(files.sample, label_column)
+    labels = label_names(label_column, sample_label_column(files.sample))
     paths = {path.name: path for path in map(files.path_of, DATA_ROLES) if path.is_file()}
     present = list(paths)
     if not present:
