@@ -42,6 +42,10 @@ LogFormat = Annotated[str, typer.Option(
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
 DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
+IgnoreExtra = Annotated[bool, typer.Option(
+    "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
+
+
 LabelColumn = Annotated[Optional[str], typer.Option(
     "--label-column", metavar="NAME",
     help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
@@ -186,6 +190,7 @@ def train(
         help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
              "[default: the preset's, auto].")] = None,
     label_column: LabelColumn = None,
+    ignore_extra_columns: IgnoreExtra = False,
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
@@ -216,7 +221,8 @@ def train(
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
-                                     label_names=label_names(label_column, sample_label_column(files.sample)))
+                                     label_names=label_names(label_column, sample_label_column(files.sample)),
+                                     ignore_extra=ignore_extra_columns)
     log.result(f"saved {target}: {describe_validation(result.metrics)} "
                f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=target, **result.metrics)
@@ -226,10 +232,6 @@ def train(
 
 PredictBatch = Annotated[Optional[int], typer.Option(
     "--batch-size", min=1, help="Rows per forward pass [default: 512 on CPU, 2048 on CUDA]; halved on CUDA out of memory.")]
-IgnoreExtra = Annotated[bool, typer.Option(
-    "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
-
-
 @app.command()
 @handled(distributed=True)
 def predict(
@@ -414,6 +416,7 @@ def run(
     max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
                                              help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     label_column: LabelColumn = None,
+    ignore_extra_columns: IgnoreExtra = False,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
@@ -427,7 +430,8 @@ def run(
 
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
-                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column)
+                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column,
+                       ignore_extra=ignore_extra_columns)
     with terminate_as_interrupt():
         outcome = run_job(config, log)
     manifest = outcome.manifest
@@ -445,6 +449,7 @@ def inspect_data_command(
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
     label_column: LabelColumn = None,
+    ignore_extra_columns: IgnoreExtra = False,
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
@@ -459,7 +464,7 @@ def inspect_data_command(
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
     summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed,
-                           label_column=label_column)
+                           label_column=label_column, ignore_extra=ignore_extra_columns)
     for item in summary.files:
         log.result(item.line(), event="inspect.file", **vars(item))
     if summary.balance:

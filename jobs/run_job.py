@@ -46,6 +46,7 @@ class RunConfig:
     wait_lock_s: float = 0.0  # how long to wait for another run to finish before giving up (exit 7)
     max_per_day: int = DEFAULT_MAX_PER_DAY  # the competition's daily allowance
     label_column: str | None = None  # train.csv's label column, when neither `label` nor the sample's
+    ignore_extra: bool = False  # skip columns that are neither label, id nor pixels in train.csv and test.csv
 
 
 @dataclass
@@ -108,7 +109,8 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
-    predictions = predict_file(files.test, predictor, log, id_names=id_names(sample), world=world)
+    predictions = predict_file(files.test, predictor, log, id_names=id_names(sample), world=world,
+                               ignore_extra=config.ignore_extra)
     timings["predict_s"] = time.monotonic() - started
     return world.from_rank0(lambda: _publish_and_submit(config, workspace, files, sample, data_sha, checkpoint_path,
                                                         checkpoint, trained, predictor, predictions, timings, log))
@@ -180,7 +182,7 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionF
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
     train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
-                        label_names=label_names(config.label_column, sample.label_column))
+                        label_names=label_names(config.label_column, sample.label_column), ignore_extra=config.ignore_extra)
     timings["train_s"] = time.monotonic() - started
     return path, True
 

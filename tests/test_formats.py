@@ -167,13 +167,38 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
                      "--preset", "demo", "--epochs", "1")
     assert trained.exit_code == 2 and one_error(trained).endswith(
         "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN, an optional label and an optional "
-        "ImageId/id column (--label-column target if it holds the labels; predict and score skip it with "
-        "--ignore-extra-columns)")
+        "ImageId/id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1", "--label-column", "target")
     assert trained.exit_code == 0, trained.output
     inspected = invoke(runner, "inspect", "--data-dir", str(data), "--output", str(tmp_path / "look"))
     assert inspected.exit_code == 0 and "train.csv: 160 rows x 256 pixels (16x16 images, with labels)" in inspected.output
+
+
+def test_a_comma_ending_every_line_is_named_and_skipped_on_request(runner, emu, creds, isolated):
+    built = build("trailing-commas", list(range(4)), 16, train_per_class=40)
+    for name in ("train.csv", "test.csv"):  # as Excel and some exporters write them
+        built.files[name] = b"".join(line + b",\n" for line in built.files[name].splitlines())
+    comp = serve(emu, built)
+    refused = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo")
+    assert refused.exit_code == 2
+    assert one_error(refused) == (f"{isolated / 'data' / comp.slug / 'train.csv'}: line 1, column 258: a column "
+                                  "without a name (a comma at the end of the header line?); --ignore-extra-columns "
+                                  "skips it")
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--ignore-extra-columns")
+    assert result.exit_code == 0, result.output
+    assert accuracy(published(result), comp.answers) >= 0.9
+    warned = {r["event"]: r["columns"] for r in records(result) if r.get("event", "").endswith("ignored_columns")}
+    assert warned == {"train.ignored_columns": [""], "predict.ignored_columns": [""]}
+    data = isolated / "data" / comp.slug
+    trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(isolated / "m.pt"),
+                     "--preset", "demo", "--epochs", "1", "--ignore-extra-columns")
+    assert trained.exit_code == 0 and "ignoring column(s) ''" in trained.output
+    inspected = invoke(runner, "inspect", "--data-dir", str(data), "--output", str(isolated / "look"))
+    assert inspected.exit_code == 2 and "a column without a name" in one_error(inspected)
+    inspected = invoke(runner, "inspect", "--data-dir", str(data), "--output", str(isolated / "look"),
+                       "--ignore-extra-columns")
+    assert inspected.exit_code == 0 and "train.csv: 160 rows x 256 pixels" in inspected.output
 
 
 def test_run_reads_a_label_column_named_on_the_command_line(runner, emu, creds, isolated):

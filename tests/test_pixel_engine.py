@@ -59,6 +59,12 @@ def _reordered(lines):
     return [",".join(line.split(",")[i] for i in order) for line in lines]
 
 
+def _as_floats(lines, every=1):
+    """Pixels as a pandas float frame writes them ("12.0"), on every `every`-th row."""
+    return [lines[0]] + [",".join(v + ".0" for v in line.split(",")) if i % every == 0 else line
+                         for i, line in enumerate(lines[1:])]
+
+
 def _with_label(lines):
     return ["label," + lines[0]] + [f"{i % 10}," + line for i, line in enumerate(lines[1:])]
 
@@ -70,6 +76,8 @@ VARIANTS = {
     "gzip": lambda p, lines: write_lines(p.with_suffix(".csv.gz"), lines, compress=True),
     "no-final-newline": lambda p, lines: write_lines(p, lines, end=""),
     "label-column": lambda p, lines: write_lines(p, _with_label(lines)),
+    "floats": lambda p, lines: write_lines(p, _as_floats(lines)),
+    "some-rows-floats": lambda p, lines: write_lines(p, _as_floats(lines, every=7)),
     "crlf-bom-gzip-reordered": lambda p, lines: write_lines(
         p.with_suffix(".csv.gz"), _reordered(lines), newline="\r\n", bom=True, compress=True),
 }
@@ -87,14 +95,16 @@ def test_variants_give_identical_predictions(runner, untrained_checkpoint, base_
     assert read_rows(tmp_path / "variant_out.csv") == expected
 
 
-def test_parquet_gives_identical_predictions(runner, untrained_checkpoint, base_lines, tmp_path):
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.float64, np.float32])
+def test_parquet_gives_identical_predictions(runner, untrained_checkpoint, base_lines, tmp_path, dtype):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     plain = write_lines(tmp_path / "plain.csv", base_lines)
     assert predict(runner, untrained_checkpoint, plain, tmp_path / "plain_out.csv").exit_code == 0
     names = base_lines[0].split(",")
-    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=np.int64)
+    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=dtype)
+    assert values.max() == 255  # the top of the range is in the file
     pq.write_table(pa.table({name: values[:, i] for i, name in enumerate(names)}), tmp_path / "in.parquet")
     result = predict(runner, untrained_checkpoint, tmp_path / "in.parquet", tmp_path / "pq_out.csv")
     assert result.exit_code == 0, result.output
@@ -111,7 +121,7 @@ def test_ignore_extra_columns_opt_in(runner, untrained_checkpoint, base_lines, t
     assert predict(runner, untrained_checkpoint, plain, tmp_path / "plain_out.csv").exit_code == 0
     accepted = predict(runner, untrained_checkpoint, source, tmp_path / "out.csv", "--ignore-extra-columns")
     assert accepted.exit_code == 0, accepted.output
-    assert "ignoring column(s) note" in accepted.output
+    assert "ignoring column(s) 'note'" in accepted.output
     assert read_rows(tmp_path / "out.csv") == read_rows(tmp_path / "plain_out.csv")
 
 
@@ -147,6 +157,10 @@ BAD = {
                     ["line 3, column 11 (pixel10):", "'abc' is not an integer", "expected an integer 0..255"]),
     "float": (lambda p, ls: write_lines(p, with_cell(ls, 12, "pixel300", "12.5")),
               ["line 12, column 301 (pixel300):", "'12.5' is not an integer"]),
+    "float-above-255": (lambda p, ls: write_lines(p, with_cell(_as_floats(ls), 4, "pixel2", "256.0")),
+                        ["line 4, column 3 (pixel2):", "'256.0' is out of range"]),
+    "float-nan": (lambda p, ls: write_lines(p, with_cell(_as_floats(ls), ROWS, "pixel2", "nan")),
+                  [f"line {ROWS}, column 3 (pixel2):", "'nan' is not an integer"]),
     "negative": (lambda p, ls: write_lines(p, with_cell(ls, 5, "pixel0", "-3")),
                  ["line 5, column 1 (pixel0):", "'-3' is out of range", "0..255"]),
     "above-255": (lambda p, ls: write_lines(p, with_cell(ls, ROWS + 1, "pixel783", "256")),
@@ -212,18 +226,22 @@ def test_streaming_reader_yields_bounded_batches_in_order(base_lines, tmp_path):
     np.testing.assert_array_equal(stacked, expected)
 
 
-def test_parquet_out_of_range_names_row_and_column(runner, untrained_checkpoint, base_lines, tmp_path):
+@pytest.mark.parametrize("dtype,bad,shown", [(np.int64, 256, "256"), (np.int64, -1, "-1"), (np.float64, 256, "256.0"),
+                                             (np.float64, 12.5, "12.5"), (np.float32, np.nan, "nan"),
+                                             (np.float64, -1, "-1.0")])
+def test_parquet_out_of_range_names_row_and_column(runner, untrained_checkpoint, base_lines, tmp_path, dtype, bad,
+                                                   shown):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     names = base_lines[0].split(",")
-    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=np.int64)
-    values[17, 250] = 300
+    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=dtype)
+    values[17, 250] = bad
     source = tmp_path / "bad.parquet"
     pq.write_table(pa.table({name: values[:, i] for i, name in enumerate(names)}), source)
     result = predict(runner, untrained_checkpoint, source, tmp_path / "out.csv")
     assert result.exit_code == 2
-    assert "row 18, column pixel250: value 300; expected an integer 0..255" in result.output
+    assert f"row 18, column pixel250: value {shown}; expected an integer 0..255" in result.output
     assert not (tmp_path / "out.csv").exists()
 
 

@@ -171,13 +171,26 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
                            f"besides {found[0]!r}; expected at most one")
     base, count = _pixel_range(path, where, pixels, num_pixels)
     if extra and not ignore_extra:
-        as_label = f"--label-column {extra[0]} if it holds the labels; " if not labels else ""
-        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: unexpected column {extra[0]!r}; expected "
-                       f"{describe_conventions()} ({as_label}predict and score skip it with --ignore-extra-columns)")
+        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
                        ignored=extra)
+
+
+def ignoring(path, columns: list[str]) -> str:
+    """The warning for columns skipped with --ignore-extra-columns."""
+    shown = ", ".join(repr(name) for name in columns[:5])
+    return f"{path}: ignoring column(s) {shown}{' ...' if len(columns) > 5 else ''}"
+
+
+def _unexpected(name: str, labels: list[str]) -> str:
+    skip = "--ignore-extra-columns skips it"
+    if not name.strip():
+        # Excel and hand-made exporters end every line with a comma: say so, not "unexpected column ''"
+        return f"a column without a name (a comma at the end of the header line?); {skip}"
+    as_label = f"--label-column {name} if it holds the labels; " if not labels else ""
+    return f"unexpected column {name!r}; expected {describe_conventions()} ({as_label}{skip})"
 
 
 def _pixel_range(path, where, pixels: dict[int, str], expected: int | None) -> tuple[int, int]:

@@ -67,12 +67,29 @@ def _row_problem(line: bytes, width: int, pixel_at: list[int], label_at: int | N
         return f": {len(fields)} fields; expected {width} as in the header"
     for index in pixel_at:
         value = fields[index].strip(b'"')
-        if value.isdigit() and int(value) <= 255:
+        if _is_pixel(value):
             continue
         return f", column {index + 1} ({names[index]}): {_describe(value)}; {EXPECTED_PIXEL}"
     if label_at is not None and not fields[label_at].strip(b'"'):
         return f", column {label_at + 1} ({names[label_at]}): empty cell; expected a label"
     return None
+
+
+def _is_pixel(value: bytes) -> bool:
+    """A whole number 0..255, as the reader takes it: `7`, or `7.0` written by a float frame."""
+    if value.isdigit():
+        return int(value) <= 255
+    number = _number(value.decode("utf-8", "replace"))
+    return number is not None and number.is_integer() and 0 <= number <= 255
+
+
+def _number(text: str) -> float | None:
+    if "_" in text:  # Python reads "1_0" as 10; pyarrow does not
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _describe(value: bytes) -> str:
@@ -83,6 +100,7 @@ def _describe(value: bytes) -> str:
     except UnicodeDecodeError:
         return f"bytes {value[:MAX_SHOWN]!r} are not UTF-8 text"
     shown = repr(text[:MAX_SHOWN] + ("..." if len(text) > MAX_SHOWN else ""))
-    if text.lstrip("-").isdigit():
+    number = _number(text)
+    if text.lstrip("-").isdigit() or (number is not None and number.is_integer()):
         return f"value {shown} is out of range"
     return f"value {shown} is not an integer"

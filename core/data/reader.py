@@ -62,13 +62,7 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    types = {name: pa.uint8() for name in layout.pixel_columns}
-    for name in (layout.label_column, layout.id_column):
-        if name:  # as text: "07" stays "07", and a label column's type never depends on the chunk
-            types[name] = pa.string()
-    # No null values: an empty pixel cell must fail conversion, not become a silent NaN.
-    convert = pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
-                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    convert = tuple(_convert_options(layout, pixel_type) for pixel_type in (pa.uint8(), pa.float64()))
     parse = pacsv.ParseOptions(delimiter=",")
     threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
@@ -90,7 +84,51 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
         raise BadInput(f"{layout.path}: line 1: header only, no data rows follow")
 
 
-def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert, threads: bool):
+def _convert_options(layout: PixelLayout, pixel_type):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    types = {name: pixel_type for name in layout.pixel_columns}
+    for name in (layout.label_column, layout.id_column):
+        if name:  # as text: "07" stays "07", and a label column's type never depends on the chunk
+            types[name] = pa.string()
+    # No null values: an empty pixel cell must fail conversion, not become a silent NaN.
+    return pacsv.ConvertOptions(column_types=types, include_columns=layout.wanted, null_values=[],
+                                strings_can_be_null=False, quoted_strings_can_be_null=False)
+
+
+def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert: tuple, threads: bool):
+    """Pixels as uint8; a chunk that is not all plain integers is read again as floats and kept
+    when every pixel is a whole number 0..255 ("12.0": pandas writes a float frame's pixels so)."""
+    import pyarrow as pa
+
+    as_integers, as_floats = convert
+    try:
+        return _read_chunk(chunk, layout, parse, as_integers, threads)
+    except pa.ArrowInvalid as exc:
+        if "conversion error" not in str(exc):
+            raise
+    return _whole_pixels(_read_chunk(chunk, layout, parse, as_floats, threads), layout)
+
+
+def _whole_pixels(table, layout: PixelLayout):
+    """`table` with its float pixel columns as uint8, or ArrowInvalid (the caller then finds the cell)."""
+    import pyarrow as pa
+
+    for name in layout.pixel_columns:
+        values = table.column(name).to_numpy()
+        if not _whole_bytes(values).all():
+            raise pa.ArrowInvalid(f"column {name}: a value that is not a whole number 0..255")
+        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values.astype(np.uint8)))
+    return table
+
+
+def _whole_bytes(values: np.ndarray) -> np.ndarray:
+    """Which float values are whole numbers 0..255 (NaN and infinities are not)."""
+    return (values >= 0) & (values <= 255) & (np.floor(values) == values)
+
+
+def _read_chunk(chunk: memoryview, layout: PixelLayout, parse, convert, threads: bool):
     """pyarrow parses in 1 MiB blocks, several at once, and refuses a row that straddles two
     ("straddling object"); a chunk holding such a row is parsed as one block instead."""
     import pyarrow as pa
@@ -183,7 +221,7 @@ def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator
     schema = parquet.schema_arrow
     for name in layout.pixel_columns:
         kind = schema.field(name).type
-        if not pa.types.is_integer(kind):
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):  # floats: when whole (checked)
             raise BadInput(f"{layout.path}: schema, column {layout.names.index(name) + 1} ({name}): type {kind}; "
                            "expected integers 0..255")
     rows_done = part.first_row
@@ -209,7 +247,7 @@ def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) ->
             raise BadInput(f"{layout.path}: row {first_row + row + 1}, column {name}: empty value; "
                            "expected an integer 0..255")
         values = column.to_numpy()
-        bad = np.flatnonzero((values < 0) | (values > 255)) if values.dtype != np.uint8 else ()
+        bad = np.flatnonzero(~_whole_bytes(values)) if values.dtype != np.uint8 else ()
         if len(bad):
             raise BadInput(f"{layout.path}: row {first_row + int(bad[0]) + 1}, column {name}: value "
                            f"{values[bad[0]]}; expected an integer 0..255")

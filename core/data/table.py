@@ -12,22 +12,25 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.reader import read_pixels
+from core.data.layout import read_layout
+from core.data.reader import iter_batches
 
 
 @dataclass
 class PixelTable:
     pixels: np.ndarray  # uint8, (rows, num_pixels), pixel columns in pixel0.. order
     labels: np.ndarray | None  # one label per row when the file has a label column
+    ignored: list[str]  # columns skipped with ignore_extra
 
 
 def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
                      label_names: Iterable[str] = ()) -> PixelTable:
     """Read a whole pixel file. `num_pixels` (from a checkpoint) fixes how many pixel columns to expect;
     `label_names` are label column names besides `label`."""
-    batches = list(read_pixels(path, num_pixels, ignore_extra=ignore_extra, label_names=label_names))
+    layout = read_layout(path, num_pixels, ignore_extra=ignore_extra, label_names=label_names)
+    batches = list(iter_batches(layout))
     pixels = np.concatenate([b.pixels for b in batches])
     labels = None
     if batches[0].labels is not None:
         labels = np.concatenate([b.labels for b in batches])
-    return PixelTable(pixels=pixels, labels=labels)
+    return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored)

@@ -15,7 +15,7 @@ import numpy as np
 from core.base.log import Log
 from core.base.memory import keep_heap_for_reuse
 from core.data.classes import outside
-from core.data.layout import PixelLayout, read_layout
+from core.data.layout import PixelLayout, ignoring, read_layout
 from core.data.parts import FilePart
 from core.data.sample import default_ids
 from core.dist.shards import plan_parts
@@ -83,8 +83,7 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     names = {"id_names": tuple(id_names), "label_names": tuple(label_names)}
     layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, names, world.size))
     if layout.ignored:
-        log.warn(f"{path}: ignoring column(s) {', '.join(layout.ignored[:5])}"
-                 f"{' ...' if len(layout.ignored) > 5 else ''}", event="predict.ignored_columns",
+        log.warn(ignoring(path, layout.ignored), event="predict.ignored_columns",
                  columns=layout.ignored)
     share = world.agree(lambda: _predict_share(layout, parts[world.rank], predictor, log, world))
     shares = world.gather(share)

@@ -44,7 +44,8 @@ class DataSummary:
     balance_chart: Path | None = None
 
 
-def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None) -> DataSummary:
+def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None,
+                 ignore_extra: bool = False) -> DataSummary:
     data_dir = Path(data_dir)
     files = CompetitionFiles(data_dir)
     labels = label_names(label_column, sample_label_column(files.sample))
@@ -55,7 +56,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     summary = DataSummary(directory=data_dir)
     tables = {}
     for name in present:
-        table = read_pixel_table(paths[name], label_names=labels)
+        table = read_pixel_table(paths[name], label_names=labels, ignore_extra=ignore_extra)
         tables[name] = table
         pixels = table.pixels
         summary.files.append(FileSummary(

@@ -12,12 +12,12 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
-from core.data.layout import square_shape
+from core.data.layout import ignoring, square_shape
 from core.data.table import read_pixel_table
 
 
 def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None,
-                       label_names: Iterable[str] = ()):
+                       label_names: Iterable[str] = (), ignore_extra: bool = False):
     """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order).
 
     The classes are whatever labels the file holds (core.data.classes orders them); the image
@@ -25,7 +25,9 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     """
     label_names = tuple(label_names)
     table = read_pixel_table(csv_path, None if input_shape is None else int(np.prod(input_shape)),
-                             label_names=label_names)
+                             label_names=label_names, ignore_extra=ignore_extra)
+    if table.ignored and log is not None:
+        log.warn(ignoring(csv_path, table.ignored), event="train.ignored_columns", columns=table.ignored)
     if table.labels is None:
         named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names)}
         raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "

@@ -26,12 +26,13 @@ from core.train.outputs import save_result
 
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
                         input_shape: tuple[int, int, int] | None = None, data_sha: str | None = None,
-                        label_names: tuple[str, ...] = ()) -> TrainResult:
+                        label_names: tuple[str, ...] = (), ignore_extra: bool = False) -> TrainResult:
     """`input_shape` (--input-shape) when the pixels are not one square grayscale image; `data_sha`:
     train_csv's sha256 when the caller has it already (`run` hashes it to decide whether to train);
-    `label_names`: label column names besides `label` (--label-column, the sample's label column)."""
+    `label_names`: label column names besides `label` (--label-column, the sample's label column);
+    `ignore_extra`: skip columns that are neither label, id nor pixels (--ignore-extra-columns)."""
     try:
-        return _train(train_csv, checkpoint, config, log, input_shape, data_sha, label_names)
+        return _train(train_csv, checkpoint, config, log, input_shape, data_sha, label_names, ignore_extra)
     except torch.cuda.OutOfMemoryError:
         # Halving mid-training would change the recipe the checkpoint claims; say what to change instead.
         raise BadInput(f"CUDA out of memory while training with batch size {config.batch_size}; try a smaller "
@@ -39,12 +40,14 @@ def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, 
 
 
 def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
-           input_shape: tuple[int, int, int] | None, data_sha: str | None, label_names: tuple[str, ...]) -> TrainResult:
+           input_shape: tuple[int, int, int] | None, data_sha: str | None, label_names: tuple[str, ...],
+           ignore_extra: bool) -> TrainResult:
     world = current_world()
     world.on_rank0(lambda: prepare_target(Path(checkpoint)))  # a bad path fails now, not after training
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
-    images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log, label_names))
+    images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log, label_names,
+                                                                                  ignore_extra))
     data_sha = data_sha or world.from_rank0(lambda: sha256_file(train_csv))
     if config.members > 1 or config.tta:
         return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world)
