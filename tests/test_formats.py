@@ -391,6 +391,49 @@ def test_a_files_json_with_odd_paths_falls_back_to_the_names_in_the_folder(tmp_p
                                                        tmp_path / "sampleSubmission.csv")
 
 
+def test_labels_written_as_floats_are_the_integer_classes(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.base.errors import BadInput
+    from core.data.classes import classes_of
+    from core.data.table import read_pixel_table
+
+    source = tmp_path / "floats.csv"  # what pandas writes for a frame made float by one NaN, dropped since
+    source.write_text("label,pixel0,pixel1,pixel2,pixel3\n3.0,0.0,255.0,0.0,0.0\n10.00,1.0,0,0,0\n"
+                      "0.0,0,0,0,0\n-1.0,0,0,0,0\n1.5,0,0,0,0\nv1.0,0,0,0,0\n")
+    table = read_pixel_table(source)
+    assert table.labels.tolist() == ["3", "10", "0", "-1", "1.5", "v1.0"]  # only whole numbers change
+    assert table.pixels[:2].tolist() == [[0, 255, 0, 0], [1, 0, 0, 0]]
+    (tmp_path / "whole.csv").write_text("label,pixel0\n3.0,0\n10.0,0\n0.0,0\n")
+    assert classes_of(read_pixel_table(tmp_path / "whole.csv").labels) == [0, 3, 10]
+    labels = np.array([1.0, 2.0, np.nan])
+    pq.write_table(pa.table({"label": labels, "pixel0": np.zeros(3, np.uint8)}), tmp_path / "nan.parquet")
+    with pytest.raises(BadInput, match="data row 3, column label: empty cell; expected a label"):
+        read_pixel_table(tmp_path / "nan.parquet")
+    pq.write_table(pa.table({"label": labels[:2], "pixel0": np.zeros(2, np.uint8)}), tmp_path / "ok.parquet")
+    assert classes_of(read_pixel_table(tmp_path / "ok.parquet").labels) == [1, 2]
+
+
+def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):
+    built = build("float-frame", list(range(4)), 16, train_per_class=40)
+    for name, text in built.files.items():
+        lines = text.decode().splitlines()
+        if name == "train.csv":  # every cell of the labelled file as "7.0"
+            lines = lines[:1] + [",".join(v + ".0" for v in line.split(",")) for line in lines[1:]]
+        (tmp_path / name).write_text("\n".join(lines) + "\n")
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    assert load_checkpoint(model).spec.classes == [0, 1, 2, 3]
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    body = rows_of(tmp_path / "out.csv")[1:]
+    assert {label for _, label in body} <= {"0", "1", "2", "3"}
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+
+
 def test_spaces_around_labels_and_ids_are_not_part_of_them(tmp_path):
     from core.base.errors import BadInput
     from core.data.classes import classes_of

@@ -15,6 +15,19 @@ import numpy as np
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)  # "07" or "+7" would not print back as written
 
 
+_WHOLE_FLOAT = re.compile(r"(-?(?:0|[1-9][0-9]*))\.0*", re.ASCII)
+
+
+def label_texts(cells: np.ndarray) -> np.ndarray:
+    """Label cells as the text every comparison uses: spaces stripped (" 1" must not become an
+    eleventh class) and a float frame's whole numbers as integers ("3.0" is class 3, as in the
+    sample submission, not a class "3.0" that would be written back into submissions)."""
+    texts = np.char.strip(np.asarray(cells).astype(str))
+    distinct, inverse = np.unique(texts, return_inverse=True)
+    canonical = [(m.group(1) if (m := _WHOLE_FLOAT.fullmatch(t)) else t) for t in distinct.tolist()]
+    return np.asarray(canonical, dtype=str)[inverse.reshape(-1)] if len(texts) else texts
+
+
 def classes_of(labels: np.ndarray) -> list:
     """The distinct labels in their stable order: ints when all are plain integers, else str."""
     distinct = [str(text) for text in np.unique(np.asarray(labels).astype(str))]

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.base.errors import BadInput, first_line
 from core.base.threads import thread_budget
+from core.data.classes import label_texts
 from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem
@@ -262,9 +263,12 @@ def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: 
     extra, labels, ids = layout.num_pixels, None, None
     if layout.label_column:
         column = record_batch.column(extra)
-        # Spaces around a cell are never part of a label: " 1" must not become an eleventh class.
-        labels = np.char.strip(column.to_numpy(zero_copy_only=False).astype(str))
-        empty = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False) | (labels == ""))
+        cells = column.to_numpy(zero_copy_only=False)
+        labels = label_texts(cells)
+        missing = column.is_null().to_numpy(zero_copy_only=False) | (labels == "")
+        if cells.dtype.kind == "f":  # a Parquet float column's NaN is a missing label, not a class "nan"
+            missing |= np.isnan(cells)
+        empty = np.flatnonzero(missing)
         if len(empty):
             located = locate_csv_problem(layout, chunk_at) if layout.kind == "csv" else None
             raise BadInput(located or f"{layout.path}: data row {first_row + int(empty[0]) + 1}, column "
