@@ -166,7 +166,8 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1")
     assert trained.exit_code == 2 and one_error(trained).endswith(
-        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN, an optional label and an optional "
+        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW), an "
+        "optional label and an optional "
         "ImageId/id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1", "--label-column", "target")
@@ -413,6 +414,63 @@ def test_labels_written_as_floats_are_the_integer_classes(tmp_path):
         read_pixel_table(tmp_path / "nan.parquet")
     pq.write_table(pa.table({"label": labels[:2], "pixel0": np.zeros(2, np.uint8)}), tmp_path / "ok.parquet")
     assert classes_of(read_pixel_table(tmp_path / "ok.parquet").labels) == [1, 2]
+
+
+def _renamed(text: bytes, rename) -> str:
+    lines = text.decode().splitlines()
+    return "\n".join([",".join(rename(name) for name in lines[0].split(","))] + lines[1:]) + "\n"
+
+
+@pytest.mark.parametrize("scheme,rename", [
+    ("grid", lambda name: f"{int(name[5:]) // 16 + 1}x{int(name[5:]) % 16 + 1}" if name.startswith("pixel") else name),
+    ("padded", lambda name: f"pixel_{int(name[5:]):04d}" if name.startswith("pixel") else name),
+])
+def test_other_pixel_naming_schemes_train_and_predict(runner, tmp_path, scheme, rename):
+    """'MNIST in CSV' names pixels by row and column (label,1x1,...,28x28); the Devanagari characters
+    zero-pad them (pixel_0000,...). Both give the same pixels as pixel0..pixelN-1."""
+    from core.data.table import read_pixel_table
+
+    built = build(f"named-{scheme}", list(range(4)), 16, train_per_class=40)
+    for name, text in built.files.items():
+        (tmp_path / name).write_text(_renamed(text, rename))
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(built.files["train.csv"])
+    table = read_pixel_table(tmp_path / "train.csv")
+    np.testing.assert_array_equal(table.pixels, read_pixel_table(plain).pixels)
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+    header = (tmp_path / "test.csv").read_text().splitlines()[0].split(",")
+    missing = rename("pixel17")
+    header[header.index(missing)] = "something"
+    (tmp_path / "gap.csv").write_text(",".join(header) + "\n" + ",".join(["0"] * len(header)) + "\n")
+    refused = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "gap.csv"),
+                     "-o", str(tmp_path / "gap_out.csv"), "--ignore-extra-columns")
+    assert refused.exit_code == 2 and f"missing column {missing};" in one_error(refused)
+
+
+def test_pixel_names_that_cannot_be_one_image(tmp_path):
+    from core.base.errors import BadInput
+    from core.data.layout import read_layout
+
+    cases = {
+        "pixel0,pixel_0000,pixel1": "column 2: 'pixel_0000' and 'pixel0' (column 1) name pixels in two ways",
+        "pixel_0,pixel_1,pixel_01,pixel_2,pixel_3": "column 3: 'pixel_01' names the same pixel as 'pixel_1' (column 2)",
+        "label,1x2,2x1,2x2": "the first pixel column is 1x2; expected 1x1",
+        "label,1x1,1x2,2x1,2x2,pixel0": "column 6: 'pixel0' and '1x1' (column 2) name pixels in two ways",
+        "pixel_00000000000000007": "the first pixel column is pixel_00000000000000007; expected pixel_0000",
+        "pixel_0000,pixel_99999999999": "column 2: 'pixel_99999999999' is not a pixel column name: index beyond",
+        "0x1,1x1": "unexpected column '0x1'",
+    }
+    for header, expected in cases.items():
+        (tmp_path / "f.csv").write_text(header + "\n" + ",".join(["0"] * len(header.split(","))) + "\n")
+        with pytest.raises(BadInput) as raised:
+            read_layout(tmp_path / "f.csv")
+        assert expected in str(raised.value), (header, str(raised.value))
 
 
 def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):

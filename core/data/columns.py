@@ -2,13 +2,17 @@
 
 Kaggle's pixel CSVs agree on little beyond "one column per pixel": Digit Recognizer and
 Kannada-MNIST number pixels from 0 (`pixel0..pixel783`), the Fashion-MNIST and Sign Language MNIST
-datasets from 1 (`pixel1..pixel784`); the label is `label` (or `Label`); the test file's row id is
-`ImageId`, `id` or whatever the competition's sample_submission.csv calls it.
+datasets from 1 (`pixel1..pixel784`), the Devanagari characters zero-padded (`pixel_0000..
+pixel_1023`), and the "MNIST in CSV" dataset by row and column (`1x1..28x28`); the label is `label`
+(or `Label`); the test file's row id is `ImageId`, `id` or whatever the competition's
+sample_submission.csv calls it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 PIXEL_PREFIX = "pixel"
 PIXEL_BASES = (0, 1)  # pixel0..pixelN-1 or pixel1..pixelN
@@ -18,29 +22,75 @@ ID_NAMES = (DEFAULT_ID, "id")  # recognised in any case, besides the sample's ow
 LABEL_NAMES = ("label",)  # recognised in any case
 
 
+PADDED_PREFIX = PIXEL_PREFIX + "_"  # pixel_0000: zero-padded to one width
+_GRID = re.compile(r"([1-9][0-9]{0,3})x([1-9][0-9]{0,3})", re.ASCII)  # 1x1..28x28: row x column, from 1
+
+
 class BadColumnName(ValueError):
-    """A name that claims to be a pixel column but whose index cannot be one."""
+    """A name that claims to be a pixel column but whose index cannot be one (`name`, once known)."""
+
+    name = ""
 
 
 def pixel_index(name: str) -> int | None:
-    """The index of a pixel column name, None for a name that is not one.
+    """The index of a `pixel<i>` or `pixel_<i>` column name, None for a name that is not one.
 
-    `pixel` followed by digits must be ASCII decimal without leading zeros, below MAX_PIXELS:
-    `pixel007`, `pixel٣` (an Arabic-Indic three) or `pixel99999999999` raise BadColumnName rather
-    than being read as some other column or sending a reader after billions of columns.
+    `pixel` followed by digits must be ASCII decimal without leading zeros (`pixel_` takes
+    zero-padded ones), below MAX_PIXELS: `pixel007`, `pixel٣` (an Arabic-Indic three) or
+    `pixel99999999999` raise BadColumnName rather than being read as some other column or sending
+    a reader after billions of columns.
     """
+    padded = name.startswith(PADDED_PREFIX)
     if not name.startswith(PIXEL_PREFIX):
         return None
-    digits = name[len(PIXEL_PREFIX):]
+    digits = name[len(PADDED_PREFIX if padded else PIXEL_PREFIX):]
     if not digits or not digits.isdigit():
         return None
     if not digits.isascii():
         raise BadColumnName("a pixel index must be ASCII digits 0-9")
-    if len(digits) > 1 and digits[0] == "0":
-        raise BadColumnName("a pixel index has no leading zeros")
-    if len(digits) > len(str(MAX_PIXELS)) or int(digits) >= MAX_PIXELS:
+    if len(digits) > 1 and digits[0] == "0" and not padded:
+        raise BadColumnName(f"a pixel index has no leading zeros (zero-padded ones are named {PADDED_PREFIX}0007)")
+    if len(digits.lstrip("0")) > len(str(MAX_PIXELS)) or int(digits) >= MAX_PIXELS:
         raise BadColumnName(f"index beyond the largest image read ({MAX_PIXELS:,} pixels)")
     return int(digits)
+
+
+@dataclass(frozen=True)
+class PixelNaming:
+    """The pixel columns of one header: {name: index}, the file's name for an index, and where its
+    numbering may start."""
+
+    indices: dict[str, int]
+    name_of: Callable[[int], str]
+    bases: tuple[int, ...] = PIXEL_BASES
+    mixed: tuple[str, str] | None = None  # the first names of two schemes in one header: an error
+
+
+def pixel_naming(names: list[str]) -> PixelNaming:
+    """The pixel columns among `names`. `RxC` names are numbered row by row from 1 (1x1 is 1), the
+    row width being the largest column seen. Raises BadColumnName (with its `name`) for a pixel-like
+    name that cannot be one (pixel_index)."""
+    grid = {name: (int(m[1]), int(m[2])) for name in names if (m := _GRID.fullmatch(name))}
+    width = max((column for _, column in grid.values()), default=0)
+    found: dict[str, int] = {}
+    for name in names:
+        try:
+            index = (grid[name][0] - 1) * width + grid[name][1] if name in grid else pixel_index(name)
+        except BadColumnName as exc:
+            exc.name = name
+            raise
+        if index is not None:
+            found[name] = index
+    schemes: dict[str, str] = {}  # scheme -> its first name
+    for name in found:
+        schemes.setdefault("grid" if name in grid else "padded" if name.startswith(PADDED_PREFIX) else "plain", name)
+    mixed = tuple(schemes.values())[:2] if len(schemes) > 1 else None
+    if grid:
+        return PixelNaming(found, lambda i: f"{(i - 1) // width + 1}x{(i - 1) % width + 1}", (1,), mixed)
+    if "padded" in schemes:
+        digits = len(schemes["padded"]) - len(PADDED_PREFIX)
+        return PixelNaming(found, lambda i: f"{PADDED_PREFIX}{i:0{digits}d}", PIXEL_BASES, mixed)
+    return PixelNaming(found, pixel_name)
 
 
 def pixel_name(index: int | str) -> str:
@@ -64,5 +114,5 @@ def is_id(name: str, extra: Iterable[str] = ()) -> bool:
 
 def describe_conventions() -> str:
     """For error messages: what this reads."""
-    return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')}, "
-            f"an optional {'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")
+    return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} (or {PADDED_PREFIX}0000.., "
+            f"1x1..HxW), an optional {'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")

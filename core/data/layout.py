@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
-from core.data.columns import PIXEL_BASES, BadColumnName, describe_conventions, is_id, is_label, pixel_index, pixel_name
+from core.data.columns import BadColumnName, PixelNaming, describe_conventions, is_id, is_label, pixel_naming
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -153,14 +153,22 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
             raise BadInput(f"{path}: {where}, column {number}: duplicate column name {name!r} "
                            f"(first at column {seen[name]})")
         seen[name] = number
+    try:
+        naming = pixel_naming(names)
+    except BadColumnName as exc:
+        raise BadInput(f"{path}: {where}, column {seen[exc.name]}: {exc.name[:40]!r} is not a pixel column name: "
+                       f"{exc}") from None
+    if naming.mixed:
+        first, other = naming.mixed
+        raise BadInput(f"{path}: {where}, column {seen[other]}: {other!r} and {first!r} (column {seen[first]}) name "
+                       "pixels in two ways; expected one naming for every pixel column")
     pixels: dict[int, str] = {}
     labels, ids, extra = [], [], []
     for number, name in enumerate(names, start=1):
-        try:
-            index = pixel_index(name)
-        except BadColumnName as exc:
-            raise BadInput(f"{path}: {where}, column {number}: {name[:40]!r} is not a pixel column name: "
-                           f"{exc}") from None
+        index = naming.indices.get(name)
+        if index in pixels:
+            raise BadInput(f"{path}: {where}, column {number}: {name!r} names the same pixel as {pixels[index]!r} "
+                           f"(column {seen[pixels[index]]}); expected one column per pixel")
         if index is not None:
             pixels[index] = name
         else:
@@ -169,7 +177,7 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
         if len(found) > 1:
             raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
                            f"besides {found[0]!r}; expected at most one")
-    base, count = _pixel_range(path, where, pixels, num_pixels)
+    base, count = _pixel_range(path, where, pixels, num_pixels, naming)
     if extra and not ignore_extra:
         raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
@@ -193,16 +201,17 @@ def _unexpected(name: str, labels: list[str]) -> str:
     return f"unexpected column {name!r}; expected {describe_conventions()} ({as_label}{skip})"
 
 
-def _pixel_range(path, where, pixels: dict[int, str], expected: int | None) -> tuple[int, int]:
+def _pixel_range(path, where, pixels: dict[int, str], expected: int | None, naming: PixelNaming) -> tuple[int, int]:
     """(first index, count) of the pixel columns: all of them, numbered from 0 or 1 without gaps."""
+    pixel_name, bases = naming.name_of, naming.bases
     if not pixels:
         raise BadInput(f"{path}: {where}: no pixel columns; expected {describe_conventions()}")
     indices = sorted(pixels)
     low, high, found = indices[0], indices[-1], len(indices)
-    base = low if expected is None else min(low, max(PIXEL_BASES))
-    if base not in PIXEL_BASES:
+    base = low if expected is None else min(low, max(bases))
+    if base not in bases:
         raise BadInput(f"{path}: {where}: the first pixel column is {pixels[low]}; expected "
-                       f"{' or '.join(map(pixel_name, PIXEL_BASES))}")
+                       f"{' or '.join(map(pixel_name, bases))}")
     count = high - base + 1 if expected is None else expected
     fits = (lambda n: square_shape(n) is not None) if expected is None else (lambda n: n == expected)
     if low == 0 and found == high + 1 and not fits(found) and fits(found - 1):
