@@ -474,10 +474,10 @@ def test_pixel_names_that_cannot_be_one_image(tmp_path):
 
 
 def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):
-    built = build("float-frame", list(range(4)), 16, train_per_class=40)
+    built = build("float-frame", list(range(4)), 16, train_per_class=40, test_id="id", sample_header=("id", "label"))
     for name, text in built.files.items():
         lines = text.decode().splitlines()
-        if name == "train.csv":  # every cell of the labelled file as "7.0"
+        if name != "sample_submission.csv":  # every cell as "7.0": labels, pixels and the test's ids
             lines = lines[:1] + [",".join(v + ".0" for v in line.split(",")) for line in lines[1:]]
         (tmp_path / name).write_text("\n".join(lines) + "\n")
     model = tmp_path / "m.pt"
@@ -489,6 +489,7 @@ def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):
     assert predicted.exit_code == 0, predicted.output
     body = rows_of(tmp_path / "out.csv")[1:]
     assert {label for _, label in body} <= {"0", "1", "2", "3"}
+    assert [i for i, _ in body] == [str(i) for i in range(1, 61)]  # the test's ids "1.0".. are the sample's 1..
     assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
 
 

@@ -18,14 +18,17 @@ _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)  # "07" or "+7" would not 
 _WHOLE_FLOAT = re.compile(r"(-?(?:0|[1-9][0-9]*))\.0*", re.ASCII)
 
 
-def label_texts(cells: np.ndarray) -> np.ndarray:
-    """Label cells as the text every comparison uses: spaces stripped (" 1" must not become an
-    eleventh class) and a float frame's whole numbers as integers ("3.0" is class 3, as in the
-    sample submission, not a class "3.0" that would be written back into submissions)."""
+def cell_texts(cells: np.ndarray) -> np.ndarray:
+    """Label or id cells as the text every comparison uses: spaces stripped (" 1" must not become an
+    eleventh class) and a float frame's whole numbers as integers ("3.0" is class 3 and id 3, as in
+    the sample submission, not a "3.0" that would be written back into submissions)."""
     texts = np.char.strip(np.asarray(cells).astype(str))
-    distinct, inverse = np.unique(texts, return_inverse=True)
-    canonical = [(m.group(1) if (m := _WHOLE_FLOAT.fullmatch(t)) else t) for t in distinct.tolist()]
-    return np.asarray(canonical, dtype=str)[inverse.reshape(-1)] if len(texts) else texts
+    dotted = np.flatnonzero(np.char.find(texts, ".") >= 0)  # ids are unique: look only where it can matter
+    if len(dotted):
+        texts = texts.astype(object)
+        texts[dotted] = [(m.group(1) if (m := _WHOLE_FLOAT.fullmatch(t)) else t) for t in texts[dotted].tolist()]
+        texts = texts.astype(str)
+    return texts
 
 
 def classes_of(labels: np.ndarray) -> list:

@@ -17,7 +17,7 @@ import numpy as np
 
 from core.base.errors import BadInput, first_line
 from core.base.threads import thread_budget
-from core.data.classes import label_texts
+from core.data.classes import cell_texts
 from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem
@@ -264,7 +264,7 @@ def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: 
     if layout.label_column:
         column = record_batch.column(extra)
         cells = column.to_numpy(zero_copy_only=False)
-        labels = label_texts(cells)
+        labels = cell_texts(cells)
         missing = column.is_null().to_numpy(zero_copy_only=False) | (labels == "")
         if cells.dtype.kind == "f":  # a Parquet float column's NaN is a missing label, not a class "nan"
             missing |= np.isnan(cells)
@@ -275,5 +275,5 @@ def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: 
                                       f"{layout.label_column}: empty cell; expected a label")
         extra += 1
     if layout.id_column:
-        ids = np.char.strip(record_batch.column(extra).to_numpy(zero_copy_only=False).astype(str))
+        ids = cell_texts(record_batch.column(extra).to_numpy(zero_copy_only=False))
     return labels, ids
