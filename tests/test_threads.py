@@ -40,6 +40,13 @@ def test_a_budget_past_the_allowed_cores_is_capped_there(no_thread_variables):
         assert thread_budget() == given
 
 
+@pytest.mark.parametrize("text", ["0", "-1"])
+def test_kaggle_job_threads_below_one_is_refused(no_thread_variables, text):
+    no_thread_variables.setenv("KAGGLE_JOB_THREADS", text)  # 1 is taken: test_kaggle_job_threads_wins_over_omp
+    with pytest.raises(BadInput, match=rf"KAGGLE_JOB_THREADS='{text}': expected a whole number of threads, 1 or more"):
+        thread_budget()
+
+
 @pytest.mark.parametrize("text", ["two", "1.5", "1e3"])
 def test_a_budget_that_is_not_a_whole_number_is_one_clear_error(no_thread_variables, text):
     no_thread_variables.setenv("OMP_NUM_THREADS", text)

@@ -25,12 +25,15 @@ def positive_seconds(name: str, default: float, environ: Mapping[str, str] = os.
 
 
 def whole_number(name: str, default: int | None, environ: Mapping[str, str] = os.environ,
-                 expected: str = "a whole number") -> int | None:
-    """`environ[name]` as an integer; `default` when unset or blank."""
+                 expected: str = "a whole number", minimum: int | None = None) -> int | None:
+    """`environ[name]` as an integer, at least `minimum` when given; `default` when unset or blank."""
     text = environ.get(name, "")
     if not text.strip():
         return default
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise BadInput(f"{name}={text!r}: expected {expected}") from None
+        value = None
+    if value is None or (minimum is not None and value < minimum):
+        raise BadInput(f"{name}={text!r}: expected {expected}")
+    return value

@@ -24,14 +24,17 @@ def available_cores() -> int:
 
 
 def thread_budget() -> int:
-    """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at least 1 and at
-    most the allowed cores (the `train.start` line says how many were used).
+    """KAGGLE_JOB_THREADS, else OMP_NUM_THREADS, else every core we are allowed; at most the allowed
+    cores (the `train.start` line says how many were used). KAGGLE_JOB_THREADS=0 is refused;
+    OMP_NUM_THREADS=0, which other programs may have set, counts as 1.
 
     Why the cap: threads beyond the cores only take turns, and OpenMP's waiting threads spin. On 2
     busy cores 4 threads made the 15-second demo take 117 s, 8 threads outlasted 200 s, and
     KAGGLE_JOB_THREADS=100000 crashed OpenMP (a segfault)."""
     for name in THREAD_VARIABLES:
-        threads = whole_number(name, None, expected="a whole number of threads")
+        ours = name == THREAD_VARIABLES[0]  # OMP_NUM_THREADS is other tools' too: 0 there is taken as 1
+        threads = whole_number(name, None, expected="a whole number of threads" + (", 1 or more" if ours else ""),
+                               minimum=1 if ours else None)
         if threads is not None:
             return min(max(1, threads), available_cores())
     return available_cores()
