@@ -473,6 +473,21 @@ def test_pixel_names_that_cannot_be_one_image(tmp_path):
         assert expected in str(raised.value), (header, str(raised.value))
 
 
+@pytest.mark.parametrize("classes", [["cat"], ["cat", "dog"]])
+def test_training_needs_two_classes(runner, tmp_path, classes):
+    built = build("few-classes", classes, 8, train_per_class=20)
+    (tmp_path / "train.csv").write_bytes(built.files["train.csv"])
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
+                     "--preset", "demo", "--epochs", "1")
+    if len(classes) == 1:
+        assert trained.exit_code == 2 and one_error(trained) == (
+            f"{tmp_path / 'train.csv'}: every row's label is 'cat'; training needs at least 2 classes "
+            "(--label-column names another column)")
+        assert not (tmp_path / "m.pt").exists()
+    else:
+        assert trained.exit_code == 0, trained.output
+
+
 def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):
     built = build("float-frame", list(range(4)), 16, train_per_class=40, test_id="id", sample_header=("id", "label"))
     for name, text in built.files.items():

@@ -21,6 +21,7 @@ class PixelTable:
     pixels: np.ndarray  # uint8, (rows, num_pixels), pixel columns in pixel0.. order
     labels: np.ndarray | None  # one label per row when the file has a label column
     ignored: list[str]  # columns skipped with ignore_extra
+    label_column: str | None = None
 
 
 def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -33,4 +34,4 @@ def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_
     labels = None
     if batches[0].labels is not None:
         labels = np.concatenate([b.labels for b in batches])
-    return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored)
+    return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored, label_column=layout.label_column)

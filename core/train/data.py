@@ -37,6 +37,9 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
         raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
                        "give the shape with --input-shape CxHxW")
     classes = classes_of(table.labels)
+    if len(classes) < 2:  # a model that can only answer one thing; most likely the wrong column
+        raise BadInput(f"{csv_path}: every row's {table.label_column} is {classes[0]!r}; training needs at least 2 "
+                       "classes (--label-column names another column)")
     targets = class_indices(table.labels, classes)
     single = [classes[i] for i in np.flatnonzero(np.bincount(targets, minlength=len(classes)) == 1)]
     if single and log is not None:
