@@ -270,7 +270,8 @@ def test_a_file_too_small_to_validate_trains_on_every_row_from_two(runner, tmp_p
                     "--epochs", "1")
     if rows == 1:
         assert result.exit_code == 2
-        assert one_error(result) == "1 row(s) to train on after the validation split; training needs at least 2"
+        assert one_error(result) == (f"{data / 'train.csv'}: every row's label is 0; training needs at least 2 "
+                                     "classes (--label-column names another column)")
         assert not model.exists()
         return
     assert result.exit_code == 0, result.output
