@@ -135,3 +135,15 @@ def test_decide_never_repeats_a_file_that_landed_this_run():
                                      last_submitted=None, landed_now=landed).reason
     assert "demo" in decide(requested=True, force=True, demo=True, val_accuracy=0.9,
                             last_submitted=None, landed_now=landed).reason
+
+
+def test_upload_records_edited_out_of_shape_are_not_taken_for_pending(tmp_path):
+    from core.run.ledger import pending
+
+    root = tmp_path / "submissions"
+    shapes = {"a-text": "pending", "b-no-tag": {"state": "pending"}, "c-tag-not-text": {"state": "pending", "tag": 7},
+              "d-landed": {"state": "landed", "tag": "t1"}, "e-pending": {"state": "pending", "tag": "t2"}}
+    for name, upload in shapes.items():
+        (root / name).mkdir(parents=True)
+        (root / name / "manifest.json").write_text(json.dumps({"upload": upload}))
+    assert [folder.name for folder, _ in pending(root)] == ["e-pending"]

@@ -392,3 +392,21 @@ def test_an_archive_that_cannot_be_unpacked_is_one_line_and_keeps_old_data(runne
     assert "internal error" not in got.output
     assert (isolated / "data" / "dr" / "train.csv").read_bytes() == before
     assert not [p for p in (isolated / "data").iterdir() if p.name.startswith(".dr.")]  # no staging left
+
+
+def test_a_ready_file_needs_only_the_sample_beside_it(runner, emu, ready, monkeypatch, isolated):
+    monkeypatch.delenv("KAGGLE_USERNAME")
+    monkeypatch.delenv("KAGGLE_KEY")
+    (isolated / "data" / "dr" / "train.csv").unlink()
+    (isolated / "data" / "dr" / "test.csv").unlink()
+    got = submit_file(runner, ready, "--dry-run")
+    assert got.exit_code == 0 and "nothing uploaded" in got.output, got.output
+    huge = isolated / "huge.csv"  # a cell past csv's 128 KiB field limit
+    huge.write_text("ImageId,Label\n1," + "7" * 200_000 + "\n")
+    got = submit_file(runner, huge, "--dry-run")
+    assert got.exit_code == 2 and one_error(got) == f"{huge}: line 2: not CSV (field larger than field limit (131072))"
+    (isolated / "data" / "dr" / "sample_submission.csv").write_text("ImageId,Label\n" + "x" * 200_000 + ",0\n")
+    got = submit_file(runner, ready, "--dry-run")
+    assert got.exit_code == 2 and one_error(got).endswith("sample_submission.csv: line 2: not CSV (field larger than "
+                                                          "field limit (131072)); expected a sample submission such "
+                                                          "as ImageId,Label")

@@ -167,6 +167,8 @@ BAD = {
                   [f"line {ROWS + 1}, column 784 (pixel783):", "'256' is out of range"]),
     "empty-cell": (lambda p, ls: write_lines(p, with_cell(ls, 9, "pixel400", "")),
                    ["line 9, column 401 (pixel400):", "empty cell"]),
+    "huge-column-name": (lambda p, ls: write_lines(p, [ls[0] + "," + "x" * 200_000] + [l + ",0" for l in ls[1:]]),
+                         ["line 1:", "not a CSV header (field larger than field limit (131072))"]),
     "semicolons": (lambda p, ls: write_lines(p, [l.replace(",", ";") for l in ls]),
                    ["line 1:", "separated by ';'", "expected ','"]),
     "binary-garbage": (lambda p, ls: write_bytes(p, random.Random(1).randbytes(5000)),

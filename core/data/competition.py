@@ -76,8 +76,10 @@ class CompetitionFiles:
             return {}
         return record if isinstance(record, dict) else {}
 
-    def check(self) -> "CompetitionFiles":
-        missing = [ROLES[role][0] for role, path in self.paths().items() if not path.is_file()]
+    def check(self, *roles: str) -> "CompetitionFiles":
+        """BadInput unless the files of `roles` (default: all three) are there."""
+        missing = [ROLES[role][0] for role, path in self.paths().items()
+                   if role in (roles or ROLES) and not path.is_file()]
         if missing:
             raise BadInput(f"{self.directory}: missing {', '.join(missing)}; run `kaggle-job download` first")
         return self

@@ -122,7 +122,11 @@ def _csv_header(path: Path, compressed: bool) -> list[str]:
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path}: line 1: byte {exc.start + 1} is not UTF-8 text; expected a CSV header "
                        "such as pixel0,pixel1,...") from None
-    names = next(csv.reader([text.rstrip("\r\n")]))
+    try:
+        names = next(csv.reader([text.rstrip("\r\n")]))
+    except csv.Error as exc:  # a column name past csv's 128 KiB field limit
+        raise BadInput(f"{path}: line 1: not a CSV header ({first_line(exc)}); expected one such as "
+                       "label,pixel0,pixel1,...") from None
     if len(names) == 1:
         found = next((d for d in OTHER_DELIMITERS if d in names[0].strip()), None)
         if found:

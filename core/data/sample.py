@@ -38,9 +38,13 @@ class SampleFormat:
 def read_sample(path: Path) -> SampleFormat:
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
+            reader = csv.reader(handle)
+            rows = list(reader)
     except (OSError, UnicodeDecodeError) as exc:
         raise BadInput(f"{path}: cannot read sample submission ({getattr(exc, 'strerror', None) or exc})") from None
+    except csv.Error as exc:  # a field past csv's 128 KiB limit, a NUL byte: not a sample Kaggle wrote
+        raise BadInput(f"{path}: line {reader.line_num}: not CSV ({first_line(exc)}); expected a sample "
+                       "submission such as ImageId,Label") from None
     if not rows or len(rows[0]) != 2 or not all(name.strip() for name in rows[0]):
         found = f"{len(rows[0])} columns" if rows else "an empty file"
         raise BadInput(f"{path}: line 1: {found}; expected a two-column header, id then label, "

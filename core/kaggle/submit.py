@@ -75,7 +75,7 @@ def predict_test(config: SubmitConfig, log: Log) -> Predicted | None:
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
-    sample = read_sample(config.files.check().sample)
+    sample = read_sample(config.files.check("test", "sample").sample)
     predictor = Predictor.load(config.checkpoints, config.device)
     predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
     if predictions is None:
@@ -98,7 +98,7 @@ def prepare(config: SubmitConfig, folder: Path, log: Log, predicted: Predicted |
 
 def check_ready_file(config: SubmitConfig) -> int:
     """--file checked where it is against sample_submission.csv (so errors name it); returns its rows."""
-    sample = read_sample(config.files.check().sample)
+    sample = read_sample(config.files.check("sample").sample)
     require_file(config.file)
     return check_submission(config.file, sample)
 

@@ -74,8 +74,11 @@ def upload(folder: Path, manifest: dict, competition: str, message: str, log: Lo
 
 
 def pending(submissions_root: Path) -> list[tuple[Path, dict]]:
+    """Folders whose upload record is pending. A record edited out of shape (not a mapping, no tag)
+    cannot be matched against Kaggle's list, so it is not taken for one."""
     return [(folder, manifest) for folder, manifest in published_manifests(submissions_root)
-            if (manifest.get("upload") or {}).get("state") == "pending"]
+            if isinstance(upload := manifest.get("upload"), dict) and upload.get("state") == "pending"
+            and isinstance(upload.get("tag"), str)]
 
 
 def settle(submissions_root: Path, competition: str, log: Log) -> list[dict]:

@@ -25,6 +25,14 @@ def already_landed(record: dict) -> str:
             "(the reply to that upload was lost); not uploading it twice")
 
 
+def _fraction(value) -> float | None:
+    """A manifest's recorded accuracy when it is one (a number in [0, 1]); a hand-edited "0.99" or a
+    NaN compares with nothing, so it counts as none recorded rather than failing the run."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        return None
+    return float(value)
+
+
 def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | None,
            last_submitted: dict | None, landed_now: dict | None = None) -> SubmitDecision:
     """`last_submitted`: the latest manifest that reached Kaggle, a pending upload settled as landed
@@ -40,7 +48,7 @@ def decide(*, requested: bool, force: bool, demo: bool, val_accuracy: float | No
         return SubmitDecision(True, "--force-submit")
     if last_submitted is None:
         return SubmitDecision(True, "no earlier submission recorded")
-    previous = last_submitted.get("val_accuracy")
+    previous = _fraction(last_submitted.get("val_accuracy"))
     when = last_submitted.get("submitted_at") or last_submitted.get("created") or "unknown time"
     if val_accuracy is None:
         return SubmitDecision(False, "the model has no validation accuracy to compare (it trained on every row, "
