@@ -298,3 +298,32 @@ def test_score_writes_rows_accuracy_and_probs(runner, tiny_checkpoint, demo_dir,
     np.testing.assert_allclose(matrix.sum(axis=1), 1.0, rtol=1e-5)
     assert [str(c) for c in matrix.argmax(axis=1)] == [r[1] for r in rows[1:]]
     np.testing.assert_allclose(matrix.max(axis=1), [float(r[2]) for r in rows[1:]], atol=1e-6)
+
+
+@pytest.mark.parametrize("cell", ["", "  ", '""'])
+def test_an_empty_id_is_one_line(runner, untrained_checkpoint, base_lines, tmp_path, cell):
+    lines = ["id," + base_lines[0]] + [f"{i}," + line for i, line in enumerate(base_lines[1:])]
+    lines[4] = cell + lines[4][lines[4].index(","):]
+    result = predict(runner, untrained_checkpoint, write_lines(tmp_path / "ids.csv", lines), tmp_path / "out.csv")
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'ids.csv'}: line 5, column 1 (id): empty cell; expected an id" in result.output
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_empty_parquet_id_is_one_line_and_repeated_ids_a_warning(runner, untrained_checkpoint, base_lines,
+                                                                     tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    names = base_lines[0].split(",")
+    values = np.array([[int(v) for v in line.split(",")] for line in base_lines[1:]], dtype=np.uint8)
+    columns = {name: values[:, i] for i, name in enumerate(names)}
+    ids = [str(i) for i in range(ROWS)]
+    pq.write_table(pa.table({"id": ids[:7] + [None] + ids[8:], **columns}), tmp_path / "null.parquet")
+    result = predict(runner, untrained_checkpoint, tmp_path / "null.parquet", tmp_path / "out.csv")
+    assert result.exit_code == 2 and "data row 8, column id: empty cell; expected an id" in result.output
+    pq.write_table(pa.table({"id": ids[:7] + ["3"] + ids[8:], **columns}), tmp_path / "again.parquet")
+    result = predict(runner, untrained_checkpoint, tmp_path / "again.parquet", tmp_path / "out.csv")
+    assert result.exit_code == 0, result.output
+    assert "id '3' appears more than once; written as in the input" in result.output
+    assert [row[0] for row in read_rows(tmp_path / "out.csv")[1:]] == ids[:7] + ["3"] + ids[8:]

@@ -21,7 +21,8 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
     width = len(layout.names)
     position = {name: i for i, name in enumerate(layout.names)}
     pixel_at = [position[name] for name in layout.pixel_columns]
-    label_at = position.get(layout.label_column) if layout.label_column else None
+    texts_at = [(position[name], what) for name, what in ((layout.label_column, "a label"), (layout.id_column, "an id"))
+                if name]
     line_number, consumed = 0, 0  # consumed: bytes of text read so far
     try:
         with open_binary(layout.path, layout.compressed) as handle:
@@ -37,7 +38,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():
                     continue  # pyarrow skips blank lines too
-                problem = _row_problem(line, width, pixel_at, label_at, layout.names)
+                problem = _row_problem(line, width, pixel_at, texts_at, layout.names)
                 if problem:
                     return f"{layout.path}: line {line_number}{problem}"
     except (EOFError, OSError, zlib.error) as exc:
@@ -58,7 +59,7 @@ def line_at(layout: PixelLayout, offset: int) -> int:
     return lines
 
 
-def _row_problem(line: bytes, width: int, pixel_at: list[int], label_at: int | None,
+def _row_problem(line: bytes, width: int, pixel_at: list[int], texts_at: list[tuple[int, str]],
                  names: list[str]) -> str | None:
     if b"\x00" in line:
         return ": binary data, not CSV text"
@@ -70,8 +71,9 @@ def _row_problem(line: bytes, width: int, pixel_at: list[int], label_at: int | N
         if _is_pixel(value):
             continue
         return f", column {index + 1} ({names[index]}): {_describe(value)}; {EXPECTED_PIXEL}"
-    if label_at is not None and not fields[label_at].strip(b'"'):
-        return f", column {label_at + 1} ({names[label_at]}): empty cell; expected a label"
+    for index, what in texts_at:  # the label and the id: text, never empty
+        if not fields[index].strip().strip(b'"').strip():
+            return f", column {index + 1} ({names[index]}): empty cell; expected {what}"
     return None
 
 

@@ -258,22 +258,26 @@ def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) ->
 
 
 def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: int = 0):
-    """The columns after the pixels, in `PixelLayout.wanted` order, as text. `chunk_at`: where the
-    CSV chunk holding these rows starts in the text, for the error path."""
+    """The columns after the pixels, in `PixelLayout.wanted` order, as text; an empty label or id is
+    BadInput. `chunk_at`: where the CSV chunk holding these rows starts in the text, for the error path."""
     extra, labels, ids = layout.num_pixels, None, None
     if layout.label_column:
-        column = record_batch.column(extra)
-        cells = column.to_numpy(zero_copy_only=False)
-        labels = cell_texts(cells)
-        missing = column.is_null().to_numpy(zero_copy_only=False) | (labels == "")
-        if cells.dtype.kind == "f":  # a Parquet float column's NaN is a missing label, not a class "nan"
-            missing |= np.isnan(cells)
-        empty = np.flatnonzero(missing)
-        if len(empty):
-            located = locate_csv_problem(layout, chunk_at) if layout.kind == "csv" else None
-            raise BadInput(located or f"{layout.path}: data row {first_row + int(empty[0]) + 1}, column "
-                                      f"{layout.label_column}: empty cell; expected a label")
+        labels = _texts(record_batch.column(extra), layout, layout.label_column, "a label", first_row, chunk_at)
         extra += 1
     if layout.id_column:
-        ids = cell_texts(record_batch.column(extra).to_numpy(zero_copy_only=False))
+        ids = _texts(record_batch.column(extra), layout, layout.id_column, "an id", first_row, chunk_at)
     return labels, ids
+
+
+def _texts(column, layout: PixelLayout, name: str, expected: str, first_row: int, chunk_at: int) -> np.ndarray:
+    cells = column.to_numpy(zero_copy_only=False)
+    texts = cell_texts(cells)
+    missing = column.is_null().to_numpy(zero_copy_only=False) | (texts == "")
+    if cells.dtype.kind == "f":  # a Parquet float column's NaN is a missing value, not a label "nan"
+        missing |= np.isnan(cells)
+    empty = np.flatnonzero(missing)
+    if len(empty):
+        located = locate_csv_problem(layout, chunk_at) if layout.kind == "csv" else None
+        raise BadInput(located or f"{layout.path}: data row {first_row + int(empty[0]) + 1}, column {name}: "
+                                  f"empty cell; expected {expected}")
+    return texts

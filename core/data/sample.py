@@ -50,7 +50,7 @@ def read_sample(path: Path) -> SampleFormat:
         raise BadInput(f"{path}: line 1: {found}; expected a two-column header, id then label, "
                        f"such as {','.join(DEFAULT_HEADER)}")
     ids = [row[0] for row in rows[1:] if row]
-    duplicate = _first_duplicate(ids)
+    duplicate = first_duplicate(ids)
     if duplicate is not None:
         raise BadInput(f"{path}: id {duplicate!r} appears more than once; a sample lists each id once")
     return SampleFormat(header=[name.strip() for name in rows[0]], ids=ids, path=Path(path))
@@ -80,7 +80,7 @@ def order_by_sample(ids: np.ndarray, sample: SampleFormat, source: Path) -> np.n
     The two must hold the same ids, each once; otherwise BadInput says how they differ.
     """
     ids = np.asarray(ids).astype(str).tolist()
-    duplicate = _first_duplicate(ids)
+    duplicate = first_duplicate(ids)
     if duplicate is not None:
         raise BadInput(f"{source}: id {duplicate!r} appears more than once; {sample.path} lists each id once")
     position = {value: i for i, value in enumerate(ids)}
@@ -138,7 +138,7 @@ def default_ids(count: int) -> np.ndarray:
     return np.arange(1, count + 1)
 
 
-def _first_duplicate(values) -> str | None:
+def first_duplicate(values) -> str | None:
     seen: set[str] = set()
     for value in values:
         if value in seen:

@@ -16,7 +16,7 @@ from core.base.errors import BadInput, require_file
 from core.base.log import Log
 from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 from core.data.competition import CompetitionFiles
-from core.data.sample import SampleFormat, check_submission, order_by_sample, read_sample
+from core.data.sample import SampleFormat, check_submission, first_duplicate, order_by_sample, read_sample
 from core.predict.stream import Predictions
 
 
@@ -46,6 +46,11 @@ def write_checked_submission(output: Path, predictions: Predictions, classes: li
     warning and the input's own ids and order under the default header.
     """
     rows = _sample_rows(predictions, sample, required, log) if sample is not None else None
+    if rows is None and predictions.id_column is not None:
+        repeated = first_duplicate(predictions.ids.tolist())
+        if repeated is not None:  # scoring may mean it; a Kaggle submission is refused for it
+            log.warn(f"{predictions.source}: id {repeated!r} appears more than once; written as in the input "
+                     "(Kaggle refuses a submission with repeated ids)", event="predict.repeated_ids", id=repeated)
     with atomic_path(output) as staging:
         if rows is None:
             header = (predictions.id_column or DEFAULT_ID, DEFAULT_LABEL)
