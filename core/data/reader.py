@@ -63,7 +63,7 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    convert = tuple(_convert_options(layout, pixel_type) for pixel_type in (pa.uint8(), pa.float64()))
+    convert = [_convert_options(layout, pixel_type) for pixel_type in (pa.uint8(), pa.float64())]
     parse = pacsv.ParseOptions(delimiter=",")
     threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
@@ -98,30 +98,22 @@ def _convert_options(layout: PixelLayout, pixel_type):
                                 strings_can_be_null=False, quoted_strings_can_be_null=False)
 
 
-def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert: tuple, threads: bool):
-    """Pixels as uint8; a chunk that is not all plain integers is read again as floats and kept
-    when every pixel is a whole number 0..255 ("12.0": pandas writes a float frame's pixels so)."""
+def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert: list, threads: bool):
+    """Pixels as uint8; a chunk that is not all plain integers is read again with float pixels
+    ("12.0": pandas writes a float frame's pixels so), which _to_pixel_batch keeps when every one is
+    a whole number 0..255.
+
+    `convert` is [first try, fallback]; after one fallback the file is taken to be written in
+    floats and the order is swapped, so each later chunk is parsed once."""
     import pyarrow as pa
 
-    as_integers, as_floats = convert
     try:
-        return _read_chunk(chunk, layout, parse, as_integers, threads)
+        return _read_chunk(chunk, layout, parse, convert[0], threads)
     except pa.ArrowInvalid as exc:
         if "conversion error" not in str(exc):
             raise
-    return _whole_pixels(_read_chunk(chunk, layout, parse, as_floats, threads), layout)
-
-
-def _whole_pixels(table, layout: PixelLayout):
-    """`table` with its float pixel columns as uint8, or ArrowInvalid (the caller then finds the cell)."""
-    import pyarrow as pa
-
-    for name in layout.pixel_columns:
-        values = table.column(name).to_numpy()
-        if not _whole_bytes(values).all():
-            raise pa.ArrowInvalid(f"column {name}: a value that is not a whole number 0..255")
-        table = table.set_column(table.schema.get_field_index(name), name, pa.array(values.astype(np.uint8)))
-    return table
+    convert.reverse()
+    return _read_chunk(chunk, layout, parse, convert[0], threads)
 
 
 def _whole_bytes(values: np.ndarray) -> np.ndarray:
@@ -208,6 +200,12 @@ def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:
 def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int, chunk_at: int) -> PixelBatch:
     # One C++ pass to a row-major (rows, N) matrix; a Python loop over 784 columns costs 10x more.
     pixels = np.asarray(record_batch.select(range(layout.num_pixels)).to_tensor(row_major=True))
+    if pixels.dtype != np.uint8:  # read as floats (_parse_chunk): whole numbers 0..255 only
+        if not _whole_bytes(pixels).all():
+            import pyarrow as pa
+
+            raise pa.ArrowInvalid("a pixel that is not a whole number 0..255")  # the error path finds the cell
+        pixels = pixels.astype(np.uint8)
     labels, ids = _label_and_ids(record_batch, layout, first_row, chunk_at)
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
 
