@@ -182,7 +182,8 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionF
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
     train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
-                        label_names=label_names(config.label_column, sample.label_column), ignore_extra=config.ignore_extra)
+                        label_names=label_names(config.label_column, sample.label_column),
+                        ignore_extra=config.ignore_extra)
     timings["train_s"] = time.monotonic() - started
     return path, True
 

@@ -30,7 +30,8 @@ def test_decide_covers_every_branch():
     assert decide(requested=True, force=True, demo=False, val_accuracy=0.5, last_submitted=last).submit
     assert not decide(requested=True, force=False, demo=False, val_accuracy=None, last_submitted=last).submit
     for odd in ("0.99", float("nan"), True, 1.01, -0.01, None):  # a hand-edited or broken manifest
-        unknown = decide(requested=True, force=False, demo=False, val_accuracy=0.5, last_submitted={"val_accuracy": odd})
+        unknown = decide(requested=True, force=False, demo=False, val_accuracy=0.5,
+                         last_submitted={"val_accuracy": odd})
         assert unknown.submit and "recorded no validation accuracy" in unknown.reason, odd
     edge = decide(requested=True, force=False, demo=False, val_accuracy=1.0, last_submitted={"val_accuracy": 1})
     assert not edge.submit and "does not beat 1.0000" in edge.reason

@@ -102,7 +102,7 @@ def _describe(value: bytes) -> str:
     except UnicodeDecodeError:
         return f"bytes {value[:MAX_SHOWN]!r} are not UTF-8 text"
     shown = repr(text[:MAX_SHOWN] + ("..." if len(text) > MAX_SHOWN else ""))
-    number = _number(text)
-    if text.lstrip("-").isdigit() or (number is not None and number.is_integer()):
+    number = _number(text)  # "-3", "256", "256.0": whole numbers out of range; "12.5", "abc": not integers
+    if number is not None and number.is_integer():
         return f"value {shown} is out of range"
     return f"value {shown} is not an integer"
