@@ -166,8 +166,8 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1")
     assert trained.exit_code == 2 and one_error(trained).endswith(
-        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW), an "
-        "optional label and an optional "
+        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW, or one "
+        "pixels column of space-separated values), an optional label and an optional "
         "ImageId/id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1", "--label-column", "target")
@@ -524,3 +524,108 @@ def test_spaces_around_labels_and_ids_are_not_part_of_them(tmp_path):
     (tmp_path / "blank.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n3,0,0,0,0\n  ,0,0,0,0\n")
     with pytest.raises(BadInput, match="empty cell; expected a label"):
         read_pixel_table(tmp_path / "blank.csv")
+
+
+def _packed(text: bytes, label_name: str | None = "emotion", extra: str = "") -> str:
+    """A pixel CSV rewritten as FER-2013 writes its rows: [label,]pixels with the pixels space-separated."""
+    lines = text.decode().splitlines()
+    header = lines[0].split(",")
+    first = header.index(next(name for name in header if name.startswith("pixel")))
+    out = [",".join(([label_name] if first else []) + ["pixels"] + ([extra] if extra else []))]
+    for line in lines[1:]:
+        cells = line.split(",")
+        out.append(",".join(cells[:first] + [" ".join(cells[first:])] + (["PublicTest"] if extra else [])))
+    return "\n".join(out) + "\n"
+
+
+def test_a_packed_pixels_column_trains_predicts_and_scores(runner, tmp_path):
+    """FER-2013 (the facial expression challenge): train.csv is `emotion,pixels`, test.csv `pixels`,
+    every pixel of a row in one space-separated cell; the same images as one column per pixel."""
+    import gzip
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.data.table import read_pixel_table
+
+    built = build("packed", list(range(4)), 16, train_per_class=40)
+    (tmp_path / "train.csv").write_text(_packed(built.files["train.csv"]))
+    (tmp_path / "test.csv").write_text(_packed(built.files["test.csv"]))
+    (tmp_path / "plain.csv").write_bytes(built.files["train.csv"])
+    packed = read_pixel_table(tmp_path / "train.csv", label_names=["emotion"])
+    plain = read_pixel_table(tmp_path / "plain.csv")
+    np.testing.assert_array_equal(packed.pixels, plain.pixels)
+    assert packed.labels.tolist() == plain.labels.tolist() and packed.label_column == "emotion"
+    (tmp_path / "train.csv.gz").write_bytes(gzip.compress((tmp_path / "train.csv").read_bytes()))
+    cells = [" ".join(map(str, row)) for row in plain.pixels]
+    pq.write_table(pa.table({"pixels": cells}), tmp_path / "test.parquet")
+    for other in ("train.csv.gz", "test.parquet"):
+        np.testing.assert_array_equal(read_pixel_table(tmp_path / other, label_names=["emotion"]).pixels, plain.pixels)
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo",
+                     "--label-column", "emotion")
+    assert trained.exit_code == 0, trained.output
+    assert load_checkpoint(model).spec.input_shape == (1, 16, 16)
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+    # icml_face_data.csv adds a Usage column: skipped on request, as any other column
+    (tmp_path / "scored.csv").write_text(_packed(built.files["train.csv"], extra="Usage"))
+    scored = invoke(runner, "score", str(tmp_path / "scored.csv"), "--checkpoint", str(model),
+                    "--label-column", "emotion", "--ignore-extra-columns")
+    assert scored.exit_code == 0, scored.output
+    assert "ignoring column(s) 'Usage'" in scored.output
+
+
+def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.base.errors import BadInput
+    from core.data.layout import read_layout
+    from core.data.table import read_pixel_table
+
+    def read(rows: list[str], header="label,pixels", num_pixels=None):
+        (tmp_path / "f.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+        return read_pixel_table(tmp_path / "f.csv", num_pixels)
+
+    assert read(["1,0 255 7 8", "2, 1  2 3 4 "]).pixels.tolist() == [[0, 255, 7, 8], [1, 2, 3, 4]]
+    assert read(["1,0 255.0 7 1e1"]).pixels.tolist() == [[0, 255, 7, 10]]  # as a float frame writes them
+    assert read(['1,"0 1 2 3"'], num_pixels=4).pixels.shape == (1, 4)
+    refused = {
+        ("1,0 1 2 3", "1,0 256 2 3"): "line 3, column 2 (pixels): pixel 2 of 4: value '256' is out of range",
+        ("1,0 1 2 3", "1,0 -1 2 3"): "line 3, column 2 (pixels): pixel 2 of 4: value '-1' is out of range",
+        ("1,0 1 2 3", "1,0 1 2 3.5"): "pixel 4 of 4: value '3.5' is not an integer",
+        ("1,0 1 2 3", "1,0 1 2"): "line 3, column 2 (pixels): 3 pixel values; expected 4 (as in the first row)",
+        ("1,0 1 2 3", "1,0 1 2 3 4"): "line 3, column 2 (pixels): 5 pixel values; expected 4",
+        ("1,0 1 2 3", "1,"): "line 3, column 2 (pixels): empty cell; expected 4 pixel values",
+        ("1,", "1,0 1 2 3"): "line 2, column 2 (pixels): empty cell; expected pixel values separated by spaces",
+    }
+    for rows, expected in refused.items():
+        with pytest.raises(BadInput) as raised:
+            read(list(rows))
+        assert expected in str(raised.value), (rows, str(raised.value))
+    with pytest.raises(BadInput, match="line 2, column 2 .pixels.: 4 pixel values; expected 9"):
+        read(["1,0 1 2 3"], num_pixels=9)
+    with pytest.raises(BadInput, match=r"line 2, column 2 \(pixels\): pixel values separated by ';'; expected spaces"):
+        read(["1,0;1;2;3"])
+    with pytest.raises(BadInput, match="column 3: 'Pixels' is a second packed pixels column besides 'pixels'"):
+        read(["1,0 1 2 3,0 1 2 3"], header="label,pixels,Pixels")
+    pq.write_table(pa.table({"pixels": [1, 2]}), tmp_path / "ints.parquet")
+    with pytest.raises(BadInput, match=r"schema, column 1 \(pixels\): type int64; expected text"):
+        read_layout(tmp_path / "ints.parquet")
+    pq.write_table(pa.table({"pixels": ["0 1 2 3", "0 1 2 300"]}), tmp_path / "bad.parquet")
+    with pytest.raises(BadInput, match="row 2, column pixels: pixel 4 of 4: value '300' is out of range"):
+        read_pixel_table(tmp_path / "bad.parquet")
+    model = tmp_path / "m.pt"
+    (tmp_path / "train.csv").write_text(_packed(build("packed-bad", [0, 1], 8, train_per_class=20).files["train.csv"],
+                                                label_name="label"))
+    assert invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo",
+                  "--epochs", "1").exit_code == 0
+    (tmp_path / "big.csv").write_text("pixels\n" + " ".join(["0"] * 65) + "\n")
+    refused = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "big.csv"),
+                     "-o", str(tmp_path / "out.csv"))
+    assert refused.exit_code == 2 and one_error(refused) == (
+        f"{tmp_path / 'big.csv'}: line 2, column 1 (pixels): 65 pixel values; expected 64")
+    assert not (tmp_path / "out.csv").exists()

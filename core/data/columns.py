@@ -3,7 +3,9 @@
 Kaggle's pixel CSVs agree on little beyond "one column per pixel": Digit Recognizer and
 Kannada-MNIST number pixels from 0 (`pixel0..pixel783`), the Fashion-MNIST and Sign Language MNIST
 datasets from 1 (`pixel1..pixel784`), the Devanagari characters zero-padded (`pixel_0000..
-pixel_1023`), and the "MNIST in CSV" dataset by row and column (`1x1..28x28`); the label is `label`
+pixel_1023`), and the "MNIST in CSV" dataset by row and column (`1x1..28x28`); FER-2013 (the
+facial expression challenge) packs every pixel of a row into one `pixels` cell, space-separated
+(`70 80 82 ...`); the label is `label`
 (or `Label`); the test file's row id is `ImageId`, `id` or whatever the competition's
 sample_submission.csv calls it.
 """
@@ -20,6 +22,9 @@ MAX_PIXELS = 1 << 22  # 4M pixels (a 2048x2048 image): any index beyond is a bro
 DEFAULT_ID, DEFAULT_LABEL = "ImageId", "Label"  # Digit Recognizer's, used when no sample says otherwise
 ID_NAMES = (DEFAULT_ID, "id")  # recognised in any case, besides the sample's own id column
 LABEL_NAMES = ("label",)  # recognised in any case
+# One column holding a row's pixels as space-separated values, in any case. Not `image`: competitions
+# name file-name ids so.
+PACKED_NAMES = ("pixels",)
 
 
 PADDED_PREFIX = PIXEL_PREFIX + "_"  # pixel_0000: zero-padded to one width
@@ -112,7 +117,13 @@ def is_id(name: str, extra: Iterable[str] = ()) -> bool:
     return _matches(name, (*ID_NAMES, *extra))
 
 
+def is_packed(name: str) -> bool:
+    """`pixels` (any case): one column holding every pixel of the row, space-separated."""
+    return _matches(name, PACKED_NAMES)
+
+
 def describe_conventions() -> str:
     """For error messages: what this reads."""
     return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} (or {PADDED_PREFIX}0000.., "
-            f"1x1..HxW), an optional {'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")
+            f"1x1..HxW, or one {PACKED_NAMES[0]} column of space-separated values), an optional "
+            f"{'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")

@@ -1,8 +1,9 @@
 """What a pixel file holds, worked out from its header (or Parquet schema) before any row is read.
 
 Columns are matched by name, by the conventions of core.data.columns: pixel columns numbered from
-0 or from 1 in any order, an optional label and an optional id; anything else is an error unless
-the caller asks to ignore it. Pixel columns are never ignored: a file with other pixels than the
+0 or from 1 in any order (or one `pixels` column packing them, whose first row says how many there
+are), an optional label and an optional id; anything else is an error unless the caller asks to
+ignore it. Pixel columns are never ignored: a file with other pixels than the
 expected N is refused, whatever the options.
 """
 
@@ -12,12 +13,21 @@ import csv
 import gzip
 import math
 import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
-from core.data.columns import BadColumnName, PixelNaming, describe_conventions, is_id, is_label, pixel_naming
+from core.data.columns import (
+    MAX_PIXELS,
+    BadColumnName,
+    PixelNaming,
+    describe_conventions,
+    is_id,
+    is_label,
+    is_packed,
+    pixel_naming,
+)
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -39,15 +49,22 @@ class PixelLayout:
     label_column: str | None = None
     id_column: str | None = None
     ignored: list[str] = field(default_factory=list)
+    packed: str | None = None  # the one column holding every pixel, space-separated (pixel_columns empty)
+    packed_count: int = 0  # how many values each packed cell holds
 
     @property
     def num_pixels(self) -> int:
-        return len(self.pixel_columns)
+        return self.packed_count if self.packed else len(self.pixel_columns)
+
+    @property
+    def pixel_fields(self) -> list[str]:
+        """The columns holding the pixels: one per pixel, or the packed one."""
+        return [self.packed] if self.packed else self.pixel_columns
 
     @property
     def wanted(self) -> list[str]:
         """The columns read, in the order batches hold them: pixels first, then label, then id."""
-        return self.pixel_columns + [c for c in (self.label_column, self.id_column) if c]
+        return self.pixel_fields + [c for c in (self.label_column, self.id_column) if c]
 
 
 def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
@@ -93,24 +110,28 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     kind, compressed = file_kind(path)
     if kind == "parquet":
         names = _parquet_names(path)
-        where = "schema"
+        where, first_cell = "schema", lambda name: ("row 1", _parquet_first(path, name))
     else:
-        names = _csv_header(path, compressed)
-        where = "line 1"
-    return _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
-                   tuple(label_names))
+        names, second, line = _csv_header(path, compressed)
+        where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name))
+    layout = _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
+                     tuple(label_names))
+    if layout.packed:
+        layout = replace(layout, packed_count=_packed_count(layout, num_pixels, first_cell))
+    return layout
 
 
-def _csv_header(path: Path, compressed: bool) -> list[str]:
+def _csv_header(path: Path, compressed: bool) -> tuple[list[str], bytes, int]:
+    """The column names, the first data row (for a packed column's count) and its line number."""
     try:
         with open_binary(path, compressed) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
             if len(raw) > MAX_LINE_BYTES:
                 raise BadInput(f"{path}: line 1: longer than {MAX_LINE_BYTES >> 20} MiB without a line end; "
                                "expected a CSV header such as label,pixel0,pixel1,...")
-            second = handle.readline(MAX_LINE_BYTES)
+            second, line = handle.readline(MAX_LINE_BYTES), 2
             while second and not second.strip():  # blank lines between header and rows
-                second = handle.readline(MAX_LINE_BYTES)
+                second, line = handle.readline(MAX_LINE_BYTES), line + 1
     except (EOFError, OSError, zlib.error) as exc:
         raise BadInput(f"{path}: line 1: cannot read the header ({read_failure(exc)})") from None
     if not raw.strip():
@@ -137,7 +158,17 @@ def _csv_header(path: Path, compressed: bool) -> list[str]:
                        "label,pixel0,pixel1,... (the label first, if the rows have one)")
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
-    return [name.strip() for name in names]
+    return [name.strip() for name in names], second, line
+
+
+def _csv_cell(row: bytes, names: list[str], name: str) -> str:
+    """Column `name`'s cell in one CSV row ('' where the row is short or not text)."""
+    try:
+        cells = next(csv.reader([row.decode("utf-8-sig").rstrip("\r\n")]), [])
+    except (UnicodeDecodeError, csv.Error):
+        return ""
+    index = names.index(name)
+    return cells[index] if index < len(cells) else ""
 
 
 def _parquet_names(path: Path) -> list[str]:
@@ -148,6 +179,40 @@ def _parquet_names(path: Path) -> list[str]:
         return list(pq.ParquetFile(path).schema_arrow.names)
     except (pa.ArrowException, OSError) as exc:
         raise BadInput(f"{path}: not a readable Parquet file ({first_line(exc)})") from None
+
+
+def _parquet_first(path: Path, name: str) -> str:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(path)
+        kind = parquet.schema_arrow.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise BadInput(f"{path}: schema, column {parquet.schema_arrow.names.index(name) + 1} ({name}): type "
+                           f"{kind}; expected text of pixel values separated by spaces")
+        first = next(parquet.iter_batches(batch_size=1, columns=[name]), None)
+    except (pa.ArrowException, OSError) as exc:
+        raise BadInput(f"{path}: row 1: cannot read ({first_line(exc)})") from None
+    value = first.column(0)[0].as_py() if first is not None and first.num_rows else None
+    return value if isinstance(value, str) else ""
+
+
+def _packed_count(layout: PixelLayout, expected: int | None, first_cell: Callable[[str], tuple[str, str]]) -> int:
+    """How many pixels a packed column holds: the first row's count, which every row must match."""
+    where, cell = first_cell(layout.packed)
+    count = len(cell.split())
+    column = f"{layout.path}: {where}, column {layout.names.index(layout.packed) + 1} ({layout.packed})"
+    if count == 0:
+        raise BadInput(f"{column}: empty cell; expected pixel values separated by spaces")
+    found = next((d for d in (",", ";", "|") if d in cell), None) if count == 1 else None
+    if found:
+        raise BadInput(f"{column}: pixel values separated by {found!r}; expected spaces")
+    if count > MAX_PIXELS:
+        raise BadInput(f"{column}: {count:,} values, beyond the largest image read ({MAX_PIXELS:,} pixels)")
+    if expected is not None and count != expected:
+        raise BadInput(f"{column}: {count} pixel values; expected {expected}")
+    return count
 
 
 def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names, label_names) -> PixelLayout:
@@ -177,17 +242,19 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
             pixels[index] = name
         else:
             (labels if is_label(name, label_names) else ids if is_id(name, id_names) else extra).append(name)
-    for role, found in (("label", labels), ("id", ids)):
+    packed = [name for name in extra if is_packed(name)] if not pixels else []
+    extra = [name for name in extra if name not in packed]
+    for role, found in (("label", labels), ("id", ids), ("packed pixels", packed)):
         if len(found) > 1:
             raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
                            f"besides {found[0]!r}; expected at most one")
-    base, count = _pixel_range(path, where, pixels, num_pixels, naming)
+    base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
     if extra and not ignore_extra:
         raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
-                       ignored=extra)
+                       ignored=extra, packed=packed[0] if packed else None)
 
 
 def ignoring(path, columns: list[str]) -> str:

@@ -21,6 +21,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
     width = len(layout.names)
     position = {name: i for i, name in enumerate(layout.names)}
     pixel_at = [position[name] for name in layout.pixel_columns]
+    packed = (position[layout.packed], layout.num_pixels) if layout.packed else None
     texts_at = [(position[name], what) for name, what in ((layout.label_column, "a label"), (layout.id_column, "an id"))
                 if name]
     line_number, consumed = 0, 0  # consumed: bytes of text read so far
@@ -38,7 +39,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():
                     continue  # pyarrow skips blank lines too
-                problem = _row_problem(line, width, pixel_at, texts_at, layout.names)
+                problem = _row_problem(line, width, pixel_at, packed, texts_at, layout.names)
                 if problem:
                     return f"{layout.path}: line {line_number}{problem}"
     except (EOFError, OSError, zlib.error) as exc:
@@ -59,8 +60,8 @@ def line_at(layout: PixelLayout, offset: int) -> int:
     return lines
 
 
-def _row_problem(line: bytes, width: int, pixel_at: list[int], texts_at: list[tuple[int, str]],
-                 names: list[str]) -> str | None:
+def _row_problem(line: bytes, width: int, pixel_at: list[int], packed: tuple[int, int] | None,
+                 texts_at: list[tuple[int, str]], names: list[str]) -> str | None:
     if b"\x00" in line:
         return ": binary data, not CSV text"
     fields = line.split(b",")
@@ -71,10 +72,23 @@ def _row_problem(line: bytes, width: int, pixel_at: list[int], texts_at: list[tu
         if _is_pixel(value):
             continue
         return f", column {index + 1} ({names[index]}): {_describe(value)}; {EXPECTED_PIXEL}"
+    if packed and (problem := packed_problem(fields[packed[0]].strip(b'"'), packed[1])):
+        return f", column {packed[0] + 1} ({names[packed[0]]}): {problem}"
     for index, what in texts_at:  # the label and the id: text, never empty
         if not fields[index].strip().strip(b'"').strip():
             return f", column {index + 1} ({names[index]}): empty cell; expected {what}"
     return None
+
+
+def packed_problem(cell: bytes | str | None, count: int) -> str | None:
+    """What is wrong with one packed cell (`count` space-separated pixel values), or None."""
+    values = (cell.encode("utf-8", "replace") if isinstance(cell, str) else cell or b"").split()
+    if not values:
+        return f"empty cell; expected {count} pixel values separated by spaces"
+    if len(values) != count:
+        return f"{len(values)} pixel values; expected {count} (as in the first row)"
+    bad = next((k for k, value in enumerate(values) if not _is_pixel(value)), None)
+    return None if bad is None else f"pixel {bad + 1} of {count}: {_describe(values[bad])}; {EXPECTED_PIXEL}"
 
 
 def _is_pixel(value: bytes) -> bool:

@@ -20,7 +20,7 @@ from core.base.threads import thread_budget
 from core.data.classes import cell_texts
 from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
 from core.data.parts import FilePart
-from core.data.problems import line_at, locate_csv_problem
+from core.data.problems import line_at, locate_csv_problem, packed_problem
 
 # ~2,300 Digit Recognizer rows per chunk: small enough for flat memory, big enough to amortise.
 DEFAULT_BLOCK_BYTES = 4 << 20
@@ -90,7 +90,7 @@ def _convert_options(layout: PixelLayout, pixel_type):
     import pyarrow.csv as pacsv
 
     types = {name: pixel_type for name in layout.pixel_columns}
-    for name in (layout.label_column, layout.id_column):
+    for name in (layout.packed, layout.label_column, layout.id_column):
         if name:  # as text: "07" stays "07", and a label column's type never depends on the chunk
             types[name] = pa.string()
     # No null values: an empty pixel cell must fail conversion, not become a silent NaN.
@@ -119,6 +119,35 @@ def _parse_chunk(chunk: memoryview, layout: PixelLayout, parse, convert: list, t
 def _whole_bytes(values: np.ndarray) -> np.ndarray:
     """Which float values are whole numbers 0..255 (NaN and infinities are not)."""
     return (values >= 0) & (values <= 255) & (np.floor(values) == values)
+
+
+def _bytes_of(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels as they are; floats (_parse_chunk's fallback) when every one is a whole number 0..255."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if not _whole_bytes(pixels).all():
+        import pyarrow as pa
+
+        raise pa.ArrowInvalid("a pixel that is not a whole number 0..255")  # the error path finds the cell
+    return pixels.astype(np.uint8)
+
+
+def _unpacked(column, count: int) -> np.ndarray:
+    """(rows, count) uint8 from a text column of space-separated pixel values (FER-2013's `pixels`).
+    Raises ArrowInvalid for a cell with another count or a value that is not a whole number 0..255;
+    the error path finds which."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(column))  # as bytes.split() on the error path
+    if column.null_count or not pc.all(pc.equal(pc.list_value_length(values), count)).as_py():
+        raise pa.ArrowInvalid(f"a packed cell without {count} values")
+    flat = pc.list_flatten(values)
+    try:
+        pixels = pc.cast(flat, pa.uint8()).to_numpy(zero_copy_only=False, writable=True)  # torch wants it writable
+    except pa.ArrowInvalid:  # "12.0", as a float frame writes it, or a bad value
+        pixels = _bytes_of(pc.cast(flat, pa.float64()).to_numpy())
+    return pixels.reshape(len(column), count)
 
 
 def _read_chunk(chunk: memoryview, layout: PixelLayout, parse, convert, threads: bool):
@@ -198,14 +227,10 @@ def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:
 
 
 def _to_pixel_batch(record_batch, layout: PixelLayout, first_row: int, chunk_at: int) -> PixelBatch:
-    # One C++ pass to a row-major (rows, N) matrix; a Python loop over 784 columns costs 10x more.
-    pixels = np.asarray(record_batch.select(range(layout.num_pixels)).to_tensor(row_major=True))
-    if pixels.dtype != np.uint8:  # read as floats (_parse_chunk): whole numbers 0..255 only
-        if not _whole_bytes(pixels).all():
-            import pyarrow as pa
-
-            raise pa.ArrowInvalid("a pixel that is not a whole number 0..255")  # the error path finds the cell
-        pixels = pixels.astype(np.uint8)
+    if layout.packed:
+        pixels = _unpacked(record_batch.column(0), layout.num_pixels)
+    else:  # one C++ pass to a row-major (rows, N) matrix; a Python loop over 784 columns costs 10x more
+        pixels = _bytes_of(np.asarray(record_batch.select(range(layout.num_pixels)).to_tensor(row_major=True)))
     labels, ids = _label_and_ids(record_batch, layout, first_row, chunk_at)
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
 
@@ -218,7 +243,7 @@ def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator
 
     parquet = pq.ParquetFile(layout.path)
     schema = parquet.schema_arrow
-    for name in layout.pixel_columns:
+    for name in layout.pixel_columns:  # a packed column's type is checked with the layout
         kind = schema.field(name).type
         if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):  # floats: when whole (checked)
             raise BadInput(f"{layout.path}: schema, column {layout.names.index(name) + 1} ({name}): type {kind}; "
@@ -237,6 +262,8 @@ def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator
 
 
 def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
+    if layout.packed:
+        return _packed_parquet_batch(record_batch, layout, first_row)
     n = layout.num_pixels
     pixels = np.empty((record_batch.num_rows, n), dtype=np.uint8)
     for j, name in enumerate(layout.pixel_columns):
@@ -255,10 +282,24 @@ def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) ->
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
 
 
+def _packed_parquet_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
+    import pyarrow as pa
+
+    column = record_batch.column(0)
+    try:
+        pixels = _unpacked(column, layout.num_pixels)
+    except pa.ArrowInvalid:
+        row, problem = next((row, packed_problem(cell, layout.num_pixels)) for row, cell in
+                            enumerate(column.to_pylist()) if packed_problem(cell, layout.num_pixels))
+        raise BadInput(f"{layout.path}: row {first_row + row + 1}, column {layout.packed}: {problem}") from None
+    labels, ids = _label_and_ids(record_batch, layout, first_row)
+    return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
+
+
 def _label_and_ids(record_batch, layout: PixelLayout, first_row: int, chunk_at: int = 0):
     """The columns after the pixels, in `PixelLayout.wanted` order, as text; an empty label or id is
     BadInput. `chunk_at`: where the CSV chunk holding these rows starts in the text, for the error path."""
-    extra, labels, ids = layout.num_pixels, None, None
+    extra, labels, ids = len(layout.pixel_fields), None, None
     if layout.label_column:
         labels = _texts(record_batch.column(extra), layout, layout.label_column, "a label", first_row, chunk_at)
         extra += 1
