@@ -28,6 +28,7 @@ class TrainConfig:
     rotate_deg: float = 10.0
     zoom: float = 0.1
     elastic_px: float = 0.0  # elastic distortion strength (core.train.augment); 0 = off
+    mixup: float = 0.0  # mixup's Beta(a, a) parameter: each batch blended with itself shuffled; 0 = off
     patience: int | None = None  # stop after this many epochs without a better validation accuracy
     # Keep the last epoch rather than the best by validation accuracy: the one-cycle schedule ends
     # annealed, and a few-thousand-row split picks the "best" epoch largely by noise.

@@ -23,6 +23,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data.distributed import DistributedSampler
@@ -281,9 +282,10 @@ def _train_epoch(run: _Run, clock: _Clock, epoch: int) -> tuple[float, float, fl
         if len(idx) == 1 < per_rank:  # a last batch of one row: BatchNorm cannot normalise a 1x1 map of one
             continue
         x, y = _train_batch(run, idx)
+        x, mixed = _mixed(x, y, config.mixup, run.generator)
         with _autocast(device, run.amp_dtype):
             logits = run.net(x)
-        loss = criterion(logits.float(), y)
+        loss = criterion(logits.float(), y) if mixed is None else mixed(criterion, logits.float())
         run.optimizer.zero_grad(set_to_none=True)
         run.scaler.scale(loss).backward()
         run.scaler.step(run.optimizer)
@@ -342,6 +344,19 @@ def _train_batch(run: _Run, idx: torch.Tensor):
     x = run.x_train[idx].to(run.device, non_blocking=True).float().div_(255.0)
     x = run.spec.normalise(augment(x, run.config.augmentation, run.generator))
     return in_device_layout(x, run.device), run.y_train[idx].to(run.device, non_blocking=True)
+
+
+def _mixed(x: torch.Tensor, y: torch.Tensor, alpha: float, generator: torch.Generator):
+    """Mixup (Zhang et al.): the batch blended with itself in another order, weight lam ~ Beta(alpha,
+    alpha), and a loss that blends the two labels alike; (x, None) when alpha is 0. lam is drawn
+    through numpy seeded from the run's generator, whose state the resume file keeps."""
+    if not alpha:
+        return x, None
+    seed = int(torch.randint(2**62, (1,), generator=generator))
+    lam = float(np.random.default_rng(seed).beta(alpha, alpha))
+    order = torch.randperm(len(x), generator=generator).to(x.device)
+    other = y[order]
+    return lam * x + (1 - lam) * x[order], lambda loss, logits: lam * loss(logits, y) + (1 - lam) * loss(logits, other)
 
 
 def _evaluate_epoch(run: _Run, epoch: int, clock: _Clock, train_loss: float, train_acc: float, lr: float) -> dict:
