@@ -226,7 +226,14 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
 
     refused = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo")
     assert refused.exit_code == 2
-    assert "60 pixel columns do not form a square image; give the shape with --input-shape" in one_error(refused)
+    assert one_error(refused).endswith("60 pixel columns do not form a square image; give the shape with "
+                                       "--input-shape CxHxW")
+    (tmp_path / "colour").mkdir()
+    (tmp_path / "colour" / "train.csv").write_bytes(pixel_csv(np.zeros((4, 48), np.uint8), labels=[0, 1, 0, 1]))
+    colour = invoke(runner, "train", "--data-dir", str(tmp_path / "colour"), "--checkpoint", str(model))
+    assert colour.exit_code == 2 and one_error(colour).endswith(
+        "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW (3x4x4 if they are "
+        "three colour planes: all red, then green, then blue)")
 
     trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
                      "--epochs", "2", "--input-shape", "1x6x10")

@@ -35,7 +35,7 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     shape = input_shape or square_shape(table.pixels.shape[1])
     if shape is None:
         raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
-                       "give the shape with --input-shape CxHxW")
+                       f"give the shape with --input-shape CxHxW{_colour_hint(table.pixels.shape[1])}")
     classes = classes_of(table.labels)
     if len(classes) < 2:  # a model that can only answer one thing; most likely the wrong column
         raise BadInput(f"{csv_path}: every row's {table.label_column} is {classes[0]!r}; training needs at least 2 "
@@ -81,3 +81,9 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
             log.warn(f"validation split not stratified ({exc}); a random split instead", event="train.split")
         train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)
     return (np.sort(np.concatenate([train, single])) if len(single) else train), val
+
+
+def _colour_hint(count: int) -> str:
+    """For a pixel count that is three squares (3072 = 3 x 32 x 32, as CIFAR-10): the shape to try."""
+    side = square_shape(count // 3) if count % 3 == 0 else None
+    return f" (3x{side[1]}x{side[2]} if they are three colour planes: all red, then green, then blue)" if side else ""
