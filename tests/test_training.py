@@ -72,6 +72,25 @@ def test_augmentation_is_seeded_and_off_when_disabled():
     assert augment(images, off, torch.Generator()) is images
 
 
+def test_mixup_blends_images_and_losses_alike_and_is_seeded():
+    import numpy as np
+    from torch import nn
+
+    from core.train.loop import _mixed
+
+    x, y = torch.rand(16, 1, 4, 4), torch.arange(16) % 3
+    assert _mixed(x, y, 0.0, torch.Generator())[0] is x  # off: the batch as it was, the plain loss
+    (a, loss_a), (b, _) = (_mixed(x, y, 0.4, torch.Generator().manual_seed(7)) for _ in range(2))
+    assert torch.equal(a, b) and not torch.equal(a, x)
+    replay = torch.Generator().manual_seed(7)  # the same draws: lam, then the partner order
+    lam = np.random.default_rng(int(torch.randint(2**62, (1,), generator=replay))).beta(0.4, 0.4)
+    order = torch.randperm(16, generator=replay)
+    assert torch.allclose(a, lam * x + (1 - lam) * x[order])
+    logits, criterion = torch.randn(16, 3), nn.CrossEntropyLoss()
+    expected = lam * criterion(logits, y) + (1 - lam) * criterion(logits, y[order])
+    assert torch.allclose(loss_a(criterion, logits), expected.float())
+
+
 def test_elastic_distortion_bends_ink_but_keeps_shape_range_and_background():
     images = torch.zeros(64, 1, 28, 28)
     images[:, :, 10:18, 12:16] = 1.0
