@@ -619,6 +619,15 @@ def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
         read(["1,0;1;2;3"])
     with pytest.raises(BadInput, match="column 3: 'Pixels' is a second packed pixels column besides 'pixels'"):
         read(["1,0 1 2 3,0 1 2 3"], header="label,pixels,Pixels")
+    from core.data.columns import MAX_PIXELS
+
+    for count in (MAX_PIXELS, MAX_PIXELS + 1):  # the largest image read, and one value more (layout only)
+        (tmp_path / "huge.csv").write_text("pixels\n" + "0 " * count + "\n")
+        if count == MAX_PIXELS:
+            assert read_layout(tmp_path / "huge.csv").num_pixels == MAX_PIXELS
+        else:
+            with pytest.raises(BadInput, match="4,194,305 values, beyond the largest image read"):
+                read_layout(tmp_path / "huge.csv")
     pq.write_table(pa.table({"pixels": [1, 2]}), tmp_path / "ints.parquet")
     with pytest.raises(BadInput, match=r"schema, column 1 \(pixels\): type int64; expected text"):
         read_layout(tmp_path / "ints.parquet")

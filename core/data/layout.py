@@ -162,13 +162,19 @@ def _csv_header(path: Path, compressed: bool) -> tuple[list[str], bytes, int]:
 
 
 def _csv_cell(row: bytes, names: list[str], name: str) -> str:
-    """Column `name`'s cell in one CSV row ('' where the row is short or not text)."""
+    """Column `name`'s cell in one CSV row ('' where the row is short or not text). pyarrow, not the
+    csv module: a packed cell of a 48x48 image passes csv's 128 KiB field limit at ~180x180."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     try:
-        cells = next(csv.reader([row.decode("utf-8-sig").rstrip("\r\n")]), [])
-    except (UnicodeDecodeError, csv.Error):
+        read = pacsv.ReadOptions(column_names=names, block_size=len(row) + 1)  # one block: no straddling
+        table = pacsv.read_csv(pa.py_buffer(row), read_options=read,
+                               convert_options=pacsv.ConvertOptions(include_columns=[name],
+                                                                    column_types={name: pa.string()}))
+    except pa.ArrowException:
         return ""
-    index = names.index(name)
-    return cells[index] if index < len(cells) else ""
+    return table.column(0)[0].as_py() or "" if table.num_rows else ""
 
 
 def _parquet_names(path: Path) -> list[str]:
@@ -201,7 +207,7 @@ def _parquet_first(path: Path, name: str) -> str:
 def _packed_count(layout: PixelLayout, expected: int | None, first_cell: Callable[[str], tuple[str, str]]) -> int:
     """How many pixels a packed column holds: the first row's count, which every row must match."""
     where, cell = first_cell(layout.packed)
-    count = len(cell.split())
+    count = len(cell.encode("utf-8", "replace").split())  # ASCII whitespace, as the reader splits
     column = f"{layout.path}: {where}, column {layout.names.index(layout.packed) + 1} ({layout.packed})"
     if count == 0:
         raise BadInput(f"{column}: empty cell; expected pixel values separated by spaces")
