@@ -127,13 +127,56 @@ def test_a_checkpoint_that_is_a_folder_is_named_as_one(runner, demo_dir, tmp_pat
     assert result.exit_code == 2 and one_error(result) == f"checkpoint {tmp_path}: is a folder, expected a file"
 
 
-def test_a_file_without_a_header_is_named_as_one(runner, untrained_checkpoint, tmp_path):
+def test_a_file_without_a_header_is_read_as_data_label_first(runner, untrained_checkpoint, tmp_path):
+    """EMNIST's CSVs have no header: the label, then 784 pixels. Line 1 is then a row like any other."""
     source = tmp_path / "rows.csv"
-    source.write_text("\n".join(",".join(["7"] + ["0"] * 784) for _ in range(3)) + "\n", encoding="utf-8")
-    result = runner.invoke(app, ["score", str(source), "--checkpoint", str(untrained_checkpoint), "--log-format", "json"])
-    assert result.exit_code == 2
-    assert one_error(result) == (f"{source}: line 1: numbers, not column names: the file has no header; add one "
-                                 "such as label,pixel0,pixel1,... (the label first, if the rows have one)")
+    source.write_text("\n".join(",".join([str(k)] + [str(k)] * 784) for k in (7, 1, 2)) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["score", str(source), "--checkpoint", str(untrained_checkpoint), "--log-format", "json",
+                                 "--output", str(tmp_path / "scored.csv")])
+    assert result.exit_code == 0, result.output
+    assert (f"{source}: no header (line 1 is numbers): line 1 read as data, column 1 as the label, the other 784 as "
+            "pixels") in result.output
+    assert "on 3 rows" in result.output  # line 1 is scored too
+    for fields, expected in ((783, "its 783 fields are neither 784 pixels nor a label and 784 pixels"),
+                             (786, "its 786 fields are neither 784 pixels nor a label and 784 pixels")):
+        source.write_text(",".join(["7"] * fields) + "\n", encoding="utf-8")
+        refused = runner.invoke(app, ["score", str(source), "--checkpoint", str(untrained_checkpoint),
+                                      "--log-format", "json"])
+        assert refused.exit_code == 2 and one_error(refused) == (
+            f"{source}: line 1: numbers, not column names: the file has no header, and {expected}; add a header "
+            "such as label,pixel0,pixel1,...")
+
+
+def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
+    import gzip
+
+    from core.base.errors import BadInput
+    from core.data.layout import read_layout
+    from core.data.reader import iter_batches
+    from core.data.table import read_pixel_table
+    from core.dist.shards import plan_parts
+
+    rows = [[k % 3] + [(k * 7 + i // 2) % 256 for i in range(16)] for k in range(50)]  # repeats: a data row
+    text = "\n".join(",".join(map(str, row)) for row in rows) + "\n"
+    (tmp_path / "rows.csv").write_text(text)
+    (tmp_path / "rows.csv.gz").write_bytes(gzip.compress(text.encode()))
+    (tmp_path / "pixels.csv").write_text("\n".join(",".join(map(str, row[1:])) for row in rows) + "\n")
+    table = read_pixel_table(tmp_path / "rows.csv")
+    assert table.pixels.tolist() == [row[1:] for row in rows] and table.labels.tolist() == [str(r[0]) for r in rows]
+    assert read_pixel_table(tmp_path / "pixels.csv").labels is None
+    for name in ("rows.csv", "rows.csv.gz", "pixels.csv"):
+        layout = read_layout(tmp_path / name, 16)
+        shares = [batch.pixels for part in plan_parts(layout, 3) for batch in iter_batches(layout, 64, part)]
+        assert np.concatenate(shares).tolist() == [row[1:] for row in rows], name
+    (tmp_path / "unique.csv").write_text("0,1,2,3\n5,6,7,8\n")  # distinct numbers: pandas' default names
+    with pytest.raises(BadInput, match="unique.csv: line 1: no pixel columns"):  # names, not data
+        read_layout(tmp_path / "unique.csv")
+    for line, value in ((1, "256"), (5, "-1")):
+        bad = [list(map(str, row)) for row in rows]
+        bad[line - 1][3] = value
+        (tmp_path / "bad.csv").write_text("\n".join(",".join(row) for row in bad) + "\n")
+        with pytest.raises(BadInput, match=rf"bad.csv: line {line}, column 4 \(pixel2\): value '{value}' is out"):
+            read_pixel_table(tmp_path / "bad.csv")
 
 
 # -- 14.5: long rows and lines without end --------------------------------------------------------------

@@ -3,7 +3,8 @@
 Columns are matched by name, by the conventions of core.data.columns: pixel columns numbered from
 0 or from 1 in any order (or one `pixels` column packing them, whose first row says how many there
 are), an optional label and an optional id; anything else is an error unless the caller asks to
-ignore it. Pixel columns are never ignored: a file with other pixels than the
+ignore it. A CSV whose first line is numbers has no header (EMNIST's): its columns are named here,
+the pixels and maybe a label first (headerless_names), and line 1 is read as data. Pixel columns are never ignored: a file with other pixels than the
 expected N is refused, whatever the options.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
 from core.data.columns import (
+    LABEL_NAMES,
     MAX_PIXELS,
     BadColumnName,
     PixelNaming,
@@ -26,6 +28,7 @@ from core.data.columns import (
     is_id,
     is_label,
     is_packed,
+    pixel_name,
     pixel_naming,
 )
 
@@ -51,6 +54,7 @@ class PixelLayout:
     ignored: list[str] = field(default_factory=list)
     packed: str | None = None  # the one column holding every pixel, space-separated (pixel_columns empty)
     packed_count: int = 0  # how many values each packed cell holds
+    header: bool = True  # False: line 1 is a data row, and `names` were made up (headerless_names)
 
     @property
     def num_pixels(self) -> int:
@@ -108,21 +112,27 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     path = Path(path)
     require_file(path)
     kind, compressed = file_kind(path)
+    header = True
     if kind == "parquet":
         names = _parquet_names(path)
         where, first_cell = "schema", lambda name: ("row 1", _parquet_first(path, name))
     else:
         names, second, line = _csv_header(path, compressed)
+        if names is None:  # line 1 is a data row
+            names, header = headerless_names(path, len(second.split(b",")), num_pixels), False
         where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name))
     layout = _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
                      tuple(label_names))
+    if not header:
+        layout = replace(layout, header=False)
     if layout.packed:
         layout = replace(layout, packed_count=_packed_count(layout, num_pixels, first_cell))
     return layout
 
 
-def _csv_header(path: Path, compressed: bool) -> tuple[list[str], bytes, int]:
-    """The column names, the first data row (for a packed column's count) and its line number."""
+def _csv_header(path: Path, compressed: bool) -> tuple[list[str] | None, bytes, int]:
+    """The column names, the first data row (for a packed column's count) and its line number; for a
+    file whose line 1 is a data row (no header), None, that row and 1."""
     try:
         with open_binary(path, compressed) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -152,13 +162,34 @@ def _csv_header(path: Path, compressed: bool) -> tuple[list[str], bytes, int]:
         found = next((d for d in OTHER_DELIMITERS if d in names[0].strip()), None)
         if found:
             raise BadInput(f"{path}: line 1: columns are separated by {found!r}; expected ','")
-    # Repeated numbers are a data row (EMNIST's CSVs, for one, have no header); unique ones may be names.
+    # Repeated numbers are a data row (EMNIST's CSVs, for one, have no header); unique ones may be names
+    # (pandas writes a frame's default column names 0..N-1). An image of over 256 pixels always repeats one.
     if all(name.strip().isdecimal() for name in names) and len(set(names)) < len(names):
-        raise BadInput(f"{path}: line 1: numbers, not column names: the file has no header; add one such as "
-                       "label,pixel0,pixel1,... (the label first, if the rows have one)")
+        return None, raw, 1
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
     return [name.strip() for name in names], second, line
+
+
+def headerless_names(path: Path, fields: int, expected: int | None) -> list[str]:
+    """Column names for a CSV without a header, as EMNIST's and "MNIST as CSV" files come: every field a
+    pixel, or the label first and then the pixels, whichever makes `expected` pixels (a checkpoint's)
+    or, without it, a square image."""
+    fits = (lambda n: n == expected) if expected is not None else (lambda n: square_shape(n) is not None)
+    if fits(fields):
+        return [pixel_name(i) for i in range(fields)]
+    if fits(fields - 1):
+        return [LABEL_NAMES[0]] + [pixel_name(i) for i in range(fields - 1)]
+    want = f"{expected} pixels" if expected is not None else "a square image"
+    raise BadInput(f"{path}: line 1: numbers, not column names: the file has no header, and its {fields} fields "
+                   f"are neither {want} nor a label and {want}; add a header such as label,pixel0,pixel1,...")
+
+
+def headerless(layout: PixelLayout) -> str:
+    """The warning for a CSV read without a header."""
+    label = f"column 1 as the label, the other {layout.num_pixels}" if layout.label_column else (
+        f"all {layout.num_pixels} columns")
+    return f"{layout.path}: no header (line 1 is numbers): line 1 read as data, {label} as pixels"
 
 
 def _csv_cell(row: bytes, names: list[str], name: str) -> str:

@@ -34,7 +34,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 if len(raw) > MAX_LINE_BYTES:
                     return (f"{layout.path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB without a "
                             f"line end; expected rows of {width} fields")
-                if line_number == 1 or consumed <= from_byte:
+                if (line_number == 1 and layout.header) or consumed <= from_byte:
                     continue
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():

@@ -181,7 +181,7 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
     import pyarrow as pa
 
     buffer = bytearray(2 * chunk_bytes)
-    filled, in_header, base = 0, span is None, 0  # base: offset of buffer[0] in the text
+    filled, in_header, base = 0, span is None and layout.header, 0  # base: offset of buffer[0] in the text
     left = None if span is None or span[1] is None else span[1] - span[0]
     with pa.input_stream(layout.path, compression="gzip" if layout.compressed else None) as stream:
         if span is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.layout import read_layout
+from core.data.layout import headerless, read_layout
 from core.data.reader import iter_batches
 
 
@@ -22,6 +22,7 @@ class PixelTable:
     labels: np.ndarray | None  # one label per row when the file has a label column
     ignored: list[str]  # columns skipped with ignore_extra
     label_column: str | None = None
+    headerless: str | None = None  # the warning to give when the file had no header (core.data.layout)
 
 
 def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -34,4 +35,5 @@ def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_
     labels = None
     if batches[0].labels is not None:
         labels = np.concatenate([b.labels for b in batches])
-    return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored, label_column=layout.label_column)
+    return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored, label_column=layout.label_column,
+                      headerless=None if layout.header else headerless(layout))

@@ -55,7 +55,7 @@ def _cuts(body: int, size: int, world: int, line_start_at: Callable[[int], int])
 def _plain_cuts(layout: PixelLayout, world: int) -> list[int]:
     size = os.path.getsize(layout.path)
     with open(layout.path, "rb") as handle:
-        body = _line_start_after(handle, 0, size)  # the header is line 1
+        body = _line_start_after(handle, 0, size) if layout.header else 0  # the header is line 1
         return _cuts(body, size, world, lambda target: _line_start_at(handle, target, size))
 
 
@@ -84,7 +84,7 @@ def _line_start_after(handle, offset: int, size: int) -> int:
 
 def _gzip_cuts(layout: PixelLayout, world: int) -> list[int]:
     """Line starts in the inflated text: the body's start, and one candidate per CUT_GRANULE."""
-    candidates, body, position = [], None, 0
+    candidates, body, position = [], None if layout.header else 0, 0
     try:
         with open_binary(layout.path, compressed=True) as stream:
             while block := stream.read(CUT_GRANULE):

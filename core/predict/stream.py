@@ -15,7 +15,7 @@ import numpy as np
 from core.base.log import Log
 from core.base.memory import keep_heap_for_reuse
 from core.data.classes import outside
-from core.data.layout import PixelLayout, ignoring, read_layout
+from core.data.layout import PixelLayout, headerless, ignoring, read_layout
 from core.data.parts import FilePart
 from core.data.sample import default_ids
 from core.dist.shards import plan_parts
@@ -85,6 +85,8 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     if layout.ignored:
         log.warn(ignoring(path, layout.ignored), event="predict.ignored_columns",
                  columns=layout.ignored)
+    if not layout.header:
+        log.warn(headerless(layout), event="predict.headerless")
     share = world.agree(lambda: _predict_share(layout, parts[world.rank], predictor, log, world))
     shares = world.gather(share)
     return None if shares is None else _joined(shares, layout, predictor, path)

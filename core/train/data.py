@@ -28,6 +28,8 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
                              label_names=label_names, ignore_extra=ignore_extra)
     if table.ignored and log is not None:
         log.warn(ignoring(csv_path, table.ignored), event="train.ignored_columns", columns=table.ignored)
+    if table.headerless and log is not None:
+        log.warn(table.headerless, event="train.headerless")
     if table.labels is None:
         named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names)}
         raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "
