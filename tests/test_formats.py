@@ -645,3 +645,44 @@ def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
     assert refused.exit_code == 2 and one_error(refused) == (
         f"{tmp_path / 'big.csv'}: line 2, column 1 (pixels): 65 pixel values; expected 64")
     assert not (tmp_path / "out.csv").exists()
+
+
+def _parquet_of(text: bytes) -> bytes:
+    import io
+
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(pacsv.read_csv(io.BytesIO(text)), buffer)
+    return buffer.getvalue()
+
+
+def test_a_competition_shipping_parquet_runs_and_submits(runner, emu, creds, isolated):
+    """Newer competitions ship train.parquet / test.parquet beside a CSV sample."""
+    built = build("parquet-like", list(range(4)), 16, test_id="id", first_id=0, sample_header=("id", "label"),
+                  train_per_class=40)
+    built.files = {("train.parquet" if name == "train.csv" else "test.parquet" if name == "test.csv" else name):
+                   (_parquet_of(text) if name in ("train.csv", "test.csv") else text)
+                   for name, text in built.files.items()}
+    serve(emu, built)
+    result = invoke(runner, "run", "--competition", built.slug, "--preset", "demo", "--submit")
+    assert result.exit_code == 0, result.output
+    record = json.loads((isolated / "data" / built.slug / "files.json").read_text())
+    assert record["paths"] == {"train": "train.parquet", "test": "test.parquet", "sample": "sample_submission.csv"}
+    submission = published(result)
+    assert rows_of(submission)[0] == ["id", "label"] and accuracy(submission, built.answers) >= 0.9
+
+
+def test_the_preferred_name_wins_beside_another(tmp_path):
+    from core.base.errors import BadInput
+    from core.data.competition import locate
+
+    files = [Path(name) for name in ("train.parquet", "TRAIN.csv", "deep/train.csv", "test.csv.gz",
+                                     "test.parquet", "sample_submission.csv")]
+    assert locate(files, tmp_path / "a.zip") == {"train": "TRAIN.csv", "test": "test.parquet",
+                                                 "sample": "sample_submission.csv"}
+    with pytest.raises(BadInput, match="2 candidates for train.csv"):
+        locate([*files, Path("Train.csv")], tmp_path / "a.zip")
+    shallow = [Path("x/train.parquet"), Path("x/y/train.csv"), Path("test.csv"), Path("sampleSubmission.csv")]
+    assert locate(shallow, tmp_path / "a.zip")["train"] == "x/train.parquet"  # the shallowest first

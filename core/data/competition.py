@@ -1,8 +1,9 @@
 """A competition's files in data/<competition>/: what must be there, and unpacking an archive into it.
 
 Competitions ship more than the three files a job needs (Kannada-MNIST adds Dig-MNIST.csv), some
-in folders, some spelling the sample `sampleSubmission.csv`. The three are found by name when the
-archive is unpacked and their places recorded in files.json beside the sha256s.
+in folders, some spelling the sample `sampleSubmission.csv`, newer ones shipping Parquet
+(`train.parquet`). The three are found by name when the archive is unpacked and their places
+recorded in files.json beside the sha256s.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from core.data.archive import extracted
 
 RECORD = "files.json"  # sha256 of the archive and of each file, written after a complete unpack
 TRAIN_NAME, TEST_NAME, SAMPLE_NAME = "train.csv", "test.csv", "sample_submission.csv"
-# role -> file names it may have, matched case-insensitively; the first is the one to create.
-ROLES = {"train": (TRAIN_NAME,), "test": (TEST_NAME,), "sample": (SAMPLE_NAME, "samplesubmission.csv")}
+# role -> file names it may have, matched case-insensitively, in order of preference (two beside each
+# other: the first wins); the first is the one named when none is there. The pixel reader takes CSV,
+# gzipped CSV and Parquet alike; a sample is always CSV.
+ROLES = {"train": (TRAIN_NAME, "train.parquet", "train.csv.gz"), "test": (TEST_NAME, "test.parquet", "test.csv.gz"),
+         "sample": (SAMPLE_NAME, "samplesubmission.csv")}
 SHOWN = 12  # file names listed when one is missing
 
 
@@ -88,16 +92,16 @@ class CompetitionFiles:
 def locate(written: list[Path], source: Path) -> dict[str, str]:
     """role -> relative path of the train, test and sample files among an archive's `written` files.
 
-    The shallowest file with a role's name wins; two at the same depth, or none, is an error that
-    lists what the archive holds.
+    The shallowest file with a role's name wins, then the preferred name (ROLES); two such, or none,
+    is an error that lists what the archive holds.
     """
     paths = {}
     for role, names in ROLES.items():
         found = [rel for rel in written if rel.name.lower() in names]
         if not found:
             raise BadInput(f"{source}: no {names[0]} in the archive; it holds {_listing(written)}")
-        depth = min(len(rel.parts) for rel in found)
-        top = sorted(rel.as_posix() for rel in found if len(rel.parts) == depth)
+        best = min((len(rel.parts), names.index(rel.name.lower())) for rel in found)
+        top = sorted(rel.as_posix() for rel in found if (len(rel.parts), names.index(rel.name.lower())) == best)
         if len(top) > 1:
             raise BadInput(f"{source}: {len(top)} candidates for {names[0]} ({', '.join(top[:SHOWN])}); expected one")
         paths[role] = top[0]
