@@ -479,6 +479,10 @@ def test_pixel_names_that_cannot_be_one_image(tmp_path):
         with pytest.raises(BadInput) as raised:
             read_layout(tmp_path / "f.csv")
         assert expected in str(raised.value), (header, str(raised.value))
+    (tmp_path / "f.csv").write_text("label,pixel0,pixel1,pixel2,pixel3\n1,0,0,0,0\n")
+    with pytest.raises(BadInput, match="column 5: 'pixel3' is named as the label column but is a pixel column"):
+        read_layout(tmp_path / "f.csv", label_names=["PIXEL3"])
+    assert read_layout(tmp_path / "f.csv", label_names=["pixel4"]).num_pixels == 4  # a name not there: no matter
 
 
 @pytest.mark.parametrize("classes", [["cat"], ["cat", "dog"]])

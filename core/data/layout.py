@@ -275,6 +275,9 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
         if index in pixels:
             raise BadInput(f"{path}: {where}, column {number}: {name!r} names the same pixel as {pixels[index]!r} "
                            f"(column {seen[pixels[index]]}); expected one column per pixel")
+        if index is not None and is_label(name, label_names):  # --label-column pixel5: not silently a pixel
+            raise BadInput(f"{path}: {where}, column {number}: {name!r} is named as the label column but is a pixel "
+                           "column; expected the label in a column of its own")
         if index is not None:
             pixels[index] = name
         else:
