@@ -253,6 +253,25 @@ def _packed_count(layout: PixelLayout, expected: int | None, first_cell: Callabl
 
 
 def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names, label_names) -> PixelLayout:
+    seen, naming = _checked_names(path, where, names)
+    pixels, labels, ids, extra = _roles(path, where, names, seen, naming, id_names, label_names)
+    packed = [name for name in extra if is_packed(name)] if not pixels else []
+    extra = [name for name in extra if name not in packed]
+    for role, found in (("label", labels), ("id", ids), ("packed pixels", packed)):
+        if len(found) > 1:
+            raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
+                           f"besides {found[0]!r}; expected at most one")
+    base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
+    if extra and not ignore_extra:
+        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
+    return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
+                       pixel_columns=[pixels[i] for i in range(base, base + count)],
+                       label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
+                       ignored=extra, packed=packed[0] if packed else None)
+
+
+def _checked_names(path, where, names: list[str]) -> tuple[dict[str, int], PixelNaming]:
+    """{name: column number} of names that are each used once, and their pixel naming (one scheme)."""
     seen: dict[str, int] = {}
     for number, name in enumerate(names, start=1):
         if name in seen:
@@ -268,6 +287,11 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
         first, other = naming.mixed
         raise BadInput(f"{path}: {where}, column {seen[other]}: {other!r} and {first!r} (column {seen[first]}) name "
                        "pixels in two ways; expected one naming for every pixel column")
+    return seen, naming
+
+
+def _roles(path, where, names, seen, naming: PixelNaming, id_names, label_names):
+    """({pixel index: name}, label names, id names, other names), each in file order."""
     pixels: dict[int, str] = {}
     labels, ids, extra = [], [], []
     for number, name in enumerate(names, start=1):
@@ -282,19 +306,7 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
             pixels[index] = name
         else:
             (labels if is_label(name, label_names) else ids if is_id(name, id_names) else extra).append(name)
-    packed = [name for name in extra if is_packed(name)] if not pixels else []
-    extra = [name for name in extra if name not in packed]
-    for role, found in (("label", labels), ("id", ids), ("packed pixels", packed)):
-        if len(found) > 1:
-            raise BadInput(f"{path}: {where}, column {seen[found[1]]}: {found[1]!r} is a second {role} column "
-                           f"besides {found[0]!r}; expected at most one")
-    base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
-    if extra and not ignore_extra:
-        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
-    return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
-                       pixel_columns=[pixels[i] for i in range(base, base + count)],
-                       label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
-                       ignored=extra, packed=packed[0] if packed else None)
+    return pixels, labels, ids, extra
 
 
 def ignoring(path, columns: list[str]) -> str:
