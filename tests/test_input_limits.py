@@ -171,6 +171,9 @@ def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
     (tmp_path / "unique.csv").write_text("0,1,2,3\n5,6,7,8\n")  # distinct numbers: pandas' default names
     with pytest.raises(BadInput, match="unique.csv: line 1: no pixel columns"):  # names, not data
         read_layout(tmp_path / "unique.csv")
+    (tmp_path / "ragged.csv").write_text(text + "1,2,3\n")
+    with pytest.raises(BadInput, match="ragged.csv: line 51: 3 fields; expected 17 as in line 1"):
+        read_pixel_table(tmp_path / "ragged.csv")
     for line, value in ((1, "256"), (5, "-1")):
         bad = [list(map(str, row)) for row in rows]
         bad[line - 1][3] = value

@@ -18,7 +18,7 @@ MAX_SHOWN = 30
 def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
     """One line naming the first bad line/column/value in the lines starting at or after byte
     `from_byte` of the (uncompressed) text, or None. Earlier lines are only counted."""
-    width = len(layout.names)
+    width = (len(layout.names), "the header" if layout.header else "line 1")  # fields, and what says so
     position = {name: i for i, name in enumerate(layout.names)}
     pixel_at = [position[name] for name in layout.pixel_columns]
     packed = (position[layout.packed], layout.num_pixels) if layout.packed else None
@@ -33,7 +33,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 consumed += len(raw)
                 if len(raw) > MAX_LINE_BYTES:
                     return (f"{layout.path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB without a "
-                            f"line end; expected rows of {width} fields")
+                            f"line end; expected rows of {width[0]} fields")
                 if (line_number == 1 and layout.header) or consumed <= from_byte:
                     continue
                 line = raw.rstrip(b"\r\n")
@@ -60,13 +60,13 @@ def line_at(layout: PixelLayout, offset: int) -> int:
     return lines
 
 
-def _row_problem(line: bytes, width: int, pixel_at: list[int], packed: tuple[int, int] | None,
+def _row_problem(line: bytes, width: tuple[int, str], pixel_at: list[int], packed: tuple[int, int] | None,
                  texts_at: list[tuple[int, str]], names: list[str]) -> str | None:
     if b"\x00" in line:
         return ": binary data, not CSV text"
     fields = line.split(b",")
-    if len(fields) != width:
-        return f": {len(fields)} fields; expected {width} as in the header"
+    if len(fields) != width[0]:
+        return f": {len(fields)} fields; expected {width[0]} as in {width[1]}"
     for index in pixel_at:
         value = fields[index].strip(b'"')
         if _is_pixel(value):
