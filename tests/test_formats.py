@@ -638,6 +638,10 @@ def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
     pq.write_table(pa.table({"pixels": ["0 1 2 3", "0 1 2 300"]}), tmp_path / "bad.parquet")
     with pytest.raises(BadInput, match="row 2, column pixels: pixel 4 of 4: value '300' is out of range"):
         read_pixel_table(tmp_path / "bad.parquet")
+    # an Arabic-Indic three: Python's float() takes it, pyarrow does not (it was a StopIteration traceback)
+    pq.write_table(pa.table({"pixels": ["0 1 2 3", "0 1 2 \u0663"]}), tmp_path / "digit.parquet")
+    with pytest.raises(BadInput, match=r"digit.parquet: near row 1: Failed to parse string: '\u0663'"):
+        read_pixel_table(tmp_path / "digit.parquet")
     model = tmp_path / "m.pt"
     (tmp_path / "train.csv").write_text(_packed(build("packed-bad", [0, 1], 8, train_per_class=20).files["train.csv"],
                                                 label_name="label"))

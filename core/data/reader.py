@@ -285,12 +285,15 @@ def _checked_parquet_batch(record_batch, layout: PixelLayout, first_row: int) ->
 def _packed_parquet_batch(record_batch, layout: PixelLayout, first_row: int) -> PixelBatch:
     import pyarrow as pa
 
-    column = record_batch.column(0)
+    column, count = record_batch.column(0), layout.num_pixels
     try:
-        pixels = _unpacked(column, layout.num_pixels)
+        pixels = _unpacked(column, count)
     except pa.ArrowInvalid:
-        row, problem = next((row, packed_problem(cell, layout.num_pixels)) for row, cell in
-                            enumerate(column.to_pylist()) if packed_problem(cell, layout.num_pixels))
+        located = next(((row, problem) for row, cell in enumerate(column.to_pylist())
+                        if (problem := packed_problem(cell, count))), None)
+        if located is None:  # pyarrow refused what the Python check takes ('٣'): _parquet_batches says near which row
+            raise
+        row, problem = located
         raise BadInput(f"{layout.path}: row {first_row + row + 1}, column {layout.packed}: {problem}") from None
     labels, ids = _label_and_ids(record_batch, layout, first_row)
     return PixelBatch(pixels=pixels, labels=labels, ids=ids, first_row=first_row)
