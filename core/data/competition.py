@@ -97,11 +97,11 @@ def locate(written: list[Path], source: Path) -> dict[str, str]:
     """
     paths = {}
     for role, names in ROLES.items():
-        found = [rel for rel in written if rel.name.lower() in names]
-        if not found:
+        rank = {rel: (len(rel.parts), names.index(rel.name.lower())) for rel in written if rel.name.lower() in names}
+        if not rank:
             raise BadInput(f"{source}: no {names[0]} in the archive; it holds {_listing(written)}")
-        best = min((len(rel.parts), names.index(rel.name.lower())) for rel in found)
-        top = sorted(rel.as_posix() for rel in found if (len(rel.parts), names.index(rel.name.lower())) == best)
+        best = min(rank.values())
+        top = sorted(rel.as_posix() for rel, place in rank.items() if place == best)
         if len(top) > 1:
             raise BadInput(f"{source}: {len(top)} candidates for {names[0]} ({', '.join(top[:SHOWN])}); expected one")
         paths[role] = top[0]
