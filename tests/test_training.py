@@ -197,6 +197,20 @@ def test_same_seed_same_weights(small_csv, tmp_path):
         assert torch.equal(value, runs[1].model.state_dict()[key]), key
 
 
+def test_sgd_optimizer_is_built_and_named_optimizers_only(small_csv, tmp_path):
+    from core.train.loop import _optimizer
+
+    net = torch.nn.Linear(2, 2)
+    sgd = _optimizer(net, config_for("demo", optimizer="sgd", lr=0.05))
+    assert isinstance(sgd, torch.optim.SGD) and sgd.defaults["nesterov"] and sgd.defaults["momentum"] == 0.9
+    assert isinstance(_optimizer(net, config_for("demo")), torch.optim.AdamW)
+    with pytest.raises(BadInput, match="optimizer: expected one of adamw, sgd, got 'adam'"):
+        config_for("demo", optimizer="adam")
+    result = train_to_checkpoint(small_csv, tmp_path / "s.pt", quick(epochs=2, optimizer="sgd", lr=0.05),
+                                 Log(fmt="json"))
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+
+
 def test_time_budget_stops_in_time_and_still_anneals(small_csv, tmp_path):
     config = quick(epochs=10_000, time_budget_min=0.15)  # 9 s for everything
     started = time.monotonic()

@@ -9,6 +9,8 @@ from core.model.devices import parse_precision
 from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
 
+OPTIMIZERS = ("adamw", "sgd")
+
 
 @dataclass
 class TrainConfig:
@@ -29,6 +31,7 @@ class TrainConfig:
     zoom: float = 0.1
     elastic_px: float = 0.0  # elastic distortion strength (core.train.augment); 0 = off
     mixup: float = 0.0  # mixup's Beta(a, a) parameter: each batch blended with itself shuffled; 0 = off
+    optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum 0.9; wants a peak lr ~10-30x AdamW's)
     patience: int | None = None  # stop after this many epochs without a better validation accuracy
     # Keep the last epoch rather than the best by validation accuracy: the one-cycle schedule ends
     # annealed, and a few-thousand-row split picks the "best" epoch largely by noise.
@@ -43,6 +46,8 @@ class TrainConfig:
 
     def __post_init__(self):
         parse_precision(self.precision)  # a typo fails before any data is read
+        if self.optimizer not in OPTIMIZERS:
+            raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
         for variant in self.member_variants:
             _refuse_unknown(variant, settable, f"member variant {variant}: ")

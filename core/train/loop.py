@@ -189,10 +189,17 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
     sampler = DistributedSampler(range(len(x_train)), num_replicas=world.size, rank=world.rank, shuffle=True,
                                  seed=config.seed, drop_last=False) if world.distributed else None
     return _Run(config=config, world=world, device=device, amp_dtype=amp_dtype, spec=spec, model=model,
-                optimizer=torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
+                optimizer=_optimizer(model, config),
                 scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16),
                 generator=torch.Generator().manual_seed(config.seed), sampler=sampler,
                 x_train=x_train, y_train=y_train, x_val=images[val_idx], y_val=targets[val_idx])
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=0.9, nesterov=True,
+                               weight_decay=config.weight_decay)
+    return torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
 
 
 def _restore(run: _Run, state_for: Path, log: Log) -> None:
