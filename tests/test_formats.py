@@ -694,3 +694,53 @@ def test_the_preferred_name_wins_beside_another(tmp_path):
         locate([*files, Path("Train.csv")], tmp_path / "a.zip")
     shallow = [Path("x/train.parquet"), Path("x/y/train.csv"), Path("test.csv"), Path("sampleSubmission.csv")]
     assert locate(shallow, tmp_path / "a.zip")["train"] == "x/train.parquet"  # the shallowest first
+
+
+def test_a_competition_zipping_each_file_inside_the_download_runs_and_submits(runner, emu, creds, isolated):
+    """Older competitions ship train.csv.zip and test.zip inside the download: unpacked beside themselves."""
+    from tests.competitions import zip_of
+
+    built = build("zipped-files", list(range(4)), 16, test_id="id", first_id=0, sample_header=("id", "label"),
+                  train_per_class=40)
+    built.files = {"train.csv.zip": zip_of({"train.csv": built.files["train.csv"]}),
+                   "test.zip": zip_of({"test.csv": built.files["test.csv"]}),
+                   "sample_submission.csv": built.files["sample_submission.csv"]}
+    serve(emu, built)
+    result = invoke(runner, "run", "--competition", built.slug, "--preset", "demo", "--submit")
+    assert result.exit_code == 0, result.output
+    folder = isolated / "data" / built.slug
+    record = json.loads((folder / "files.json").read_text())
+    assert record["paths"] == {"train": "train.csv", "test": "test.csv", "sample": "sample_submission.csv"}
+    assert sorted(record["files"]) == ["sample_submission.csv", "test.csv", "train.csv"]
+    assert not (folder / "train.csv.zip").exists()  # unpacked, not kept twice
+    submission = published(result)
+    assert rows_of(submission)[0] == ["id", "label"] and accuracy(submission, built.answers) >= 0.9
+
+
+def test_inner_zips_are_unpacked_only_for_a_missing_file_and_checked_like_the_outer(tmp_path):
+    from core.base.errors import BadInput
+    from core.base.log import Log
+    from core.data.competition import CompetitionFiles, install
+    from tests.competitions import zip_of
+
+    plain = {"train.csv": b"label,pixel0\n1,2\n", "test.csv": b"pixel0\n3\n", "sample_submission.csv": b"a,b\n1,0\n"}
+    images = zip_of({"img/0.png": b"x"})
+
+    def installed(files: dict, name="c") -> CompetitionFiles:
+        archive = tmp_path / f"{name}.zip"
+        archive.write_bytes(zip_of(files))
+        return install(archive, CompetitionFiles(tmp_path / name), {}, False, Log(fmt="json"))
+
+    kept = installed({**plain, "train.zip": images})  # train.csv is there: the 25k-image zip stays shut
+    assert (kept.directory / "train.zip").is_file() and not (kept.directory / "img").exists()
+    nested = installed({**{k: v for k, v in plain.items() if k != "test.csv"},
+                        "data/TEST.CSV.ZIP": zip_of({"test.csv": plain["test.csv"]})}, "n")
+    assert nested.test == tmp_path / "n" / "data" / "test.csv" and nested.test.read_bytes() == b"pixel0\n3\n"
+    without_test = {k: v for k, v in plain.items() if k != "test.csv"}
+    for inner, expected in [({"../test.csv": b"x"}, "test.zip: refused archive member '../test.csv': path leaves"),
+                            ({"train.csv": b"x"}, "test.zip: refused member 'train.csv': a file of that name is"),
+                            (None, "test.zip: not a readable zip archive"),
+                            ({"other.csv": b"x"}, "no test.csv in the archive; it holds other.csv, sample_sub")]:
+        with pytest.raises(BadInput, match=expected.replace(".", r"\.").replace("(", r"\(")):
+            installed({**without_test, "test.zip": b"not a zip" if inner is None else zip_of(inner)}, "bad")
+        assert not (tmp_path / "bad").exists()  # nothing half-unpacked is left in place

@@ -87,6 +87,29 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, staging: Pa
     return target.relative_to(staging)
 
 
+def unpack_inner(staging: Path, inner: Path, source: Path) -> list[Path]:
+    """Unpack `inner` (a zip at that path relative to `staging`) beside itself, with the checks of the
+    outer archive, then remove it; returns the new files relative to `staging`. A member that would
+    overwrite a file already there is refused: which of the two is meant cannot be known."""
+    label = Path(f"{source}: {inner.as_posix()}")  # messages name the outer archive and the inner zip
+    folder = staging / inner.parent
+    try:
+        archive = zipfile.ZipFile(staging / inner)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"{label}: not a readable zip archive ({exc})") from None
+    written = []
+    with archive:
+        try:
+            for info in check_members(archive, label):
+                if (folder / info.filename.replace("\\", "/")).exists():
+                    raise BadInput(f"{label}: refused member {info.filename!r}: a file of that name is beside it")
+                written.append(inner.parent / _extract_member(archive, info, folder, label))
+        except zipfile.BadZipFile as exc:
+            raise BadInput(f"{label}: corrupt zip archive ({exc})") from None
+    (staging / inner).unlink()
+    return written
+
+
 def swap_into_place(staging: Path, dest: Path) -> None:
     """Replace folder `dest` by `staging` (same parent); an old `dest` goes only once the new one is in."""
     if dest.exists():

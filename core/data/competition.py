@@ -2,8 +2,8 @@
 
 Competitions ship more than the three files a job needs (Kannada-MNIST adds Dig-MNIST.csv), some
 in folders, some spelling the sample `sampleSubmission.csv`, newer ones shipping Parquet
-(`train.parquet`). The three are found by name when the archive is unpacked and their places
-recorded in files.json beside the sha256s.
+(`train.parquet`), older ones zipping each file inside the download (`train.csv.zip`). The three are
+found by name when the archive is unpacked and their places recorded in files.json beside the sha256s.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from core.base.atomic import atomic_write_text
 from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
-from core.data.archive import extracted
+from core.data.archive import extracted, unpack_inner
 
 RECORD = "files.json"  # sha256 of the archive and of each file, written after a complete unpack
 TRAIN_NAME, TEST_NAME, SAMPLE_NAME = "train.csv", "test.csv", "sample_submission.csv"
@@ -124,6 +124,7 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
                  event="download.skip", data_dir=target)
         return files
     with extracted(archive, target) as (staging, written):  # refuses hostile members
+        written = _unzip_missing_roles(staging, written, archive)
         paths = locate(written, archive)
         new_record = {**extra, "archive_sha256": digest, "paths": paths,
                       "files": {rel.as_posix(): sha256_file(staging / rel) for rel in sorted(written)}}
@@ -131,6 +132,19 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
     log.info(f"unpacked {len(written)} files into {target}", event="download.done", data_dir=target,
              archive_sha256=digest, **{role: path for role, path in paths.items()})
     return files
+
+
+def _unzip_missing_roles(staging: Path, written: list[Path], source: Path) -> list[Path]:
+    """Older competitions zip each file inside the download (`train.csv.zip`, `test.zip`): a role with
+    no file of its names is looked for in inner zips named for it, unpacked beside themselves. Only
+    then: an inner `train.zip` of 25,000 images is not unpacked where a train.csv already is."""
+    for names in ROLES.values():
+        if any(rel.name.lower() in names for rel in written):
+            continue
+        zipped = {f"{name}.zip" for name in names} | {f"{name.split('.')[0]}.zip" for name in names}
+        for inner in sorted((rel for rel in written if rel.name.lower() in zipped), key=lambda r: r.as_posix()):
+            written = [rel for rel in written if rel != inner] + unpack_inner(staging, inner, source)
+    return written
 
 
 def intact(files: CompetitionFiles, record: dict) -> bool:
