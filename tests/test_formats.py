@@ -461,6 +461,32 @@ def test_other_pixel_naming_schemes_train_and_predict(runner, tmp_path, scheme, 
     assert refused.exit_code == 2 and f"missing column {missing};" in one_error(refused)
 
 
+def test_row_by_column_names_give_a_non_square_shape(runner, tmp_path):
+    """1x1..8x32: the names say 8 rows of 32, which no square count could; trained without --input-shape."""
+    built = build("grid-8x32", list(range(4)), 16, train_per_class=40)
+    rename = lambda name: f"{int(name[5:]) // 32 + 1}x{int(name[5:]) % 32 + 1}" if name.startswith("pixel") else name
+    for name, text in built.files.items():
+        (tmp_path / name).write_text(_renamed(text, rename))
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    assert load_checkpoint(model).spec.input_shape == (1, 8, 32)
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+    inspected = invoke(runner, "inspect", "--data-dir", str(tmp_path), "--output", str(tmp_path / "look"))
+    assert inspected.exit_code == 0, inspected.output
+    lines = (tmp_path / "train.csv").read_text().splitlines()  # the last row short: 8x25..8x32 gone
+    keep = [i for i, name in enumerate(lines[0].split(",")) if not (name.startswith("8x") and int(name[2:]) > 24)]
+    (tmp_path / "short").mkdir()
+    (tmp_path / "short" / "train.csv").write_text("\n".join(",".join(line.split(",")[i] for i in keep)
+                                                           for line in lines))
+    refused = invoke(runner, "train", "--data-dir", str(tmp_path / "short"), "--checkpoint", str(tmp_path / "s.pt"),
+                     "--preset", "demo")
+    assert refused.exit_code == 2 and "missing column 8x25 (and 7 more); expected 1x1..8x32" in one_error(refused)
+
+
 def test_pixel_names_that_cannot_be_one_image(tmp_path):
     from core.base.errors import BadInput
     from core.data.layout import read_layout

@@ -69,11 +69,12 @@ class PixelNaming:
     name_of: Callable[[int], str]
     bases: tuple[int, ...] = PIXEL_BASES
     mixed: tuple[str, str] | None = None  # the first names of two schemes in one header: an error
+    grid: tuple[int, int] | None = None  # (height, width) that RxC names give: the last row and column
 
 
 def pixel_naming(names: list[str]) -> PixelNaming:
     """The pixel columns among `names`. `RxC` names are numbered row by row from 1 (1x1 is 1), the
-    row width being the largest column seen. Raises BadColumnName (with its `name`) for a pixel-like
+    row width being the largest column seen, the height the largest row. Raises BadColumnName (with its `name`) for a pixel-like
     name that cannot be one (pixel_index)."""
     grid = {name: (int(m[1]), int(m[2])) for name in names if (m := _GRID.fullmatch(name))}
     width = max((column for _, column in grid.values()), default=0)
@@ -91,7 +92,9 @@ def pixel_naming(names: list[str]) -> PixelNaming:
         schemes.setdefault("grid" if name in grid else "padded" if name.startswith(PADDED_PREFIX) else "plain", name)
     mixed = tuple(schemes.values())[:2] if len(schemes) > 1 else None
     if grid:
-        return PixelNaming(found, lambda i: f"{(i - 1) // width + 1}x{(i - 1) % width + 1}", (1,), mixed)
+        height = max(row for row, _ in grid.values())
+        return PixelNaming(found, lambda i: f"{(i - 1) // width + 1}x{(i - 1) % width + 1}", (1,), mixed,
+                           (height, width))
     if "padded" in schemes:
         digits = len(schemes["padded"]) - len(PADDED_PREFIX)
         return PixelNaming(found, lambda i: f"{PADDED_PREFIX}{i:0{digits}d}", PIXEL_BASES, mixed)

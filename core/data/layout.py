@@ -55,6 +55,7 @@ class PixelLayout:
     packed: str | None = None  # the one column holding every pixel, space-separated (pixel_columns empty)
     packed_count: int = 0  # how many values each packed cell holds
     header: bool = True  # False: line 1 is a data row, and `names` were made up (headerless_names)
+    grid: tuple[int, int] | None = None  # (height, width) the names give (1x1..HxW); None: not told
 
     @property
     def num_pixels(self) -> int:
@@ -69,6 +70,13 @@ class PixelLayout:
     def wanted(self) -> list[str]:
         """The columns read, in the order batches hold them: pixels first, then label, then id."""
         return self.pixel_fields + [c for c in (self.label_column, self.id_column) if c]
+
+
+def image_shape(num_pixels: int, grid: tuple[int, int] | None = None) -> tuple[int, int, int] | None:
+    """(1, H, W): the grid the column names give (1x1..6x10 is 6 by 10), else a square; None when neither fits."""
+    if grid and grid[0] * grid[1] == num_pixels:
+        return 1, *grid
+    return square_shape(num_pixels)
 
 
 def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
@@ -267,7 +275,7 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
     return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
-                       ignored=extra, packed=packed[0] if packed else None)
+                       ignored=extra, packed=packed[0] if packed else None, grid=naming.grid)
 
 
 def _checked_names(path, where, names: list[str]) -> tuple[dict[str, int], PixelNaming]:
@@ -335,6 +343,8 @@ def _pixel_range(path, where, pixels: dict[int, str], expected: int | None, nami
     if base not in bases:
         raise BadInput(f"{path}: {where}: the first pixel column is {pixels[low]}; expected "
                        f"{' or '.join(map(pixel_name, bases))}")
+    if expected is None and naming.grid:  # 1x1..6x10: every cell of the 6 by 10 grid
+        expected = naming.grid[0] * naming.grid[1]
     count = high - base + 1 if expected is None else expected
     fits = (lambda n: square_shape(n) is not None) if expected is None else (lambda n: n == expected)
     if low == 0 and found == high + 1 and not fits(found) and fits(found - 1):

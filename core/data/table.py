@@ -23,6 +23,7 @@ class PixelTable:
     ignored: list[str]  # columns skipped with ignore_extra
     label_column: str | None = None
     headerless: str | None = None  # the warning to give when the file had no header (core.data.layout)
+    grid: tuple[int, int] | None = None  # (height, width) the column names give (PixelLayout.grid)
 
 
 def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -36,4 +37,4 @@ def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_
     if batches[0].labels is not None:
         labels = np.concatenate([b.labels for b in batches])
     return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored, label_column=layout.label_column,
-                      headerless=None if layout.header else headerless(layout))
+                      headerless=None if layout.header else headerless(layout), grid=layout.grid)

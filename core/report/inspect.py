@@ -9,7 +9,7 @@ import numpy as np
 
 from core.base.errors import BadInput
 from core.data.competition import CompetitionFiles
-from core.data.layout import square_shape
+from core.data.layout import image_shape
 from core.data.sample import label_names, sample_label_column
 from core.data.table import read_pixel_table
 from core.report import plots
@@ -60,14 +60,14 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
         tables[name] = table
         pixels = table.pixels
         summary.files.append(FileSummary(
-            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=_height_width(pixels.shape[1]),
+            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=_height_width(pixels.shape[1], table.grid),
             labelled=table.labels is not None, min_value=int(pixels.min()) if pixels.size else 0,
             max_value=int(pixels.max()) if pixels.size else 0))
 
     # The grid shows the labelled file when there is one: seeing digits with their labels is the point.
     source = next((n for n in present if tables[n].labels is not None), present[0])
     table = tables[source]
-    shape = _height_width(table.pixels.shape[1])
+    shape = _height_width(table.pixels.shape[1], table.grid)
     if shape is None:
         raise BadInput(f"{paths[source]}: {table.pixels.shape[1]} pixel columns do not form a square image")
     if table.labels is not None:
@@ -88,8 +88,8 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     return summary
 
 
-def _height_width(num_pixels: int) -> tuple[int, int] | None:
-    shape = square_shape(num_pixels)
+def _height_width(num_pixels: int, grid: tuple[int, int] | None) -> tuple[int, int] | None:
+    shape = image_shape(num_pixels, grid)
     return shape[1:] if shape else None
 
 

@@ -12,7 +12,7 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
-from core.data.layout import ignoring, square_shape
+from core.data.layout import ignoring, image_shape, square_shape
 from core.data.table import read_pixel_table
 
 
@@ -21,7 +21,8 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order).
 
     The classes are whatever labels the file holds (core.data.classes orders them); the image
-    shape is `input_shape` (--input-shape) or, without it, the square the pixel count makes.
+    shape is `input_shape` (--input-shape) or, without it, the grid the column names give (1x1..HxW)
+    or the square the pixel count makes.
     """
     label_names = tuple(label_names)
     table = read_pixel_table(csv_path, None if input_shape is None else int(np.prod(input_shape)),
@@ -34,7 +35,7 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
         named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names)}
         raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "
                        f"(named {' or '.join(named.values())}, in any case; --label-column names another)")
-    shape = input_shape or square_shape(table.pixels.shape[1])
+    shape = input_shape or image_shape(table.pixels.shape[1], table.grid)
     if shape is None:
         raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
                        f"give the shape with --input-shape CxHxW{_colour_hint(table.pixels.shape[1])}")
