@@ -134,7 +134,7 @@ def test_a_file_without_a_header_is_read_as_data_label_first(runner, untrained_c
     result = runner.invoke(app, ["score", str(source), "--checkpoint", str(untrained_checkpoint), "--log-format", "json",
                                  "--output", str(tmp_path / "scored.csv")])
     assert result.exit_code == 0, result.output
-    assert (f"{source}: no header (line 1 is numbers): line 1 read as data, column 1 as the label, the other 784 as "
+    assert (f"{source}: no header (line 1 is a data row): line 1 read as data, column 1 as the label, the other 784 as "
             "pixels") in result.output
     assert "on 3 rows" in result.output  # line 1 is scored too
     for fields, expected in ((783, "its 783 fields are neither 784 pixels nor a label and 784 pixels"),
@@ -168,9 +168,19 @@ def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
         layout = read_layout(tmp_path / name, 16)
         shares = [batch.pixels for part in plan_parts(layout, 3) for batch in iter_batches(layout, 64, part)]
         assert np.concatenate(shares).tolist() == [row[1:] for row in rows], name
-    (tmp_path / "unique.csv").write_text("0,1,2,3\n5,6,7,8\n")  # distinct numbers: pandas' default names
-    with pytest.raises(BadInput, match="unique.csv: line 1: no pixel columns"):  # names, not data
-        read_layout(tmp_path / "unique.csv")
+    for counting in ("0,1,2,3", "1,2,3,4", "label,0,1,2,3"):  # a data frame's default names: names, not data
+        (tmp_path / "unique.csv").write_text(f"{counting}\n5,6,7,8\n")
+        with pytest.raises(BadInput, match="unique.csv: line 1: no pixel columns"):
+            read_layout(tmp_path / "unique.csv")
+    # Rows that repeat no number (images under 257 pixels can), as a float frame writes them, or with a label in
+    # words: data. Before, the first was taken for names, the others were "duplicate column name '0.0'".
+    for row, label in (("9,0,1,2,3", "9"), ("2,7,1,8,3", "2"), ("7.0,0.0,255.0,1e1,0.0", "7"), ("A,0,0,3,3", "A")):
+        (tmp_path / "data.csv").write_text(f"{row}\n1,5,6,7,8\n")
+        table = read_pixel_table(tmp_path / "data.csv")
+        assert table.labels.tolist() == [label, "1"] and table.pixels.shape == (2, 4), row
+    (tmp_path / "data.csv").write_text("A,0,0,3\n")  # a worded first field is the label, never a pixel
+    with pytest.raises(BadInput, match="its 4 fields are neither 4 pixels nor a label and 4 pixels"):
+        read_layout(tmp_path / "data.csv", 4)
     (tmp_path / "ragged.csv").write_text(text + "1,2,3\n")
     with pytest.raises(BadInput, match="ragged.csv: line 51: 3 fields; expected 17 as in line 1"):
         read_pixel_table(tmp_path / "ragged.csv")

@@ -3,7 +3,7 @@
 Columns are matched by name, by the conventions of core.data.columns: pixel columns numbered from
 0 or from 1 in any order (or one `pixels` column packing them, whose first row says how many there
 are), an optional label and an optional id; anything else is an error unless the caller asks to
-ignore it. A CSV whose first line is numbers has no header (EMNIST's): its columns are named here,
+ignore it. A CSV whose first line is a row of numbers has no header (EMNIST's): its columns are named here,
 the pixels and maybe a label first (headerless_names), and line 1 is read as data. Pixel columns
 are never ignored: a file with other pixels than the expected N is refused, whatever the options.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import gzip
 import math
+import re
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
 MAX_LINE_BYTES = 16 << 20
 OTHER_DELIMITERS = (";", "\t", "|", " ")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")  # a cell of a headerless row
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     else:
         names, second, line = _csv_header(path, compressed)
         if names is None:  # line 1 is a data row
-            names, header = headerless_names(path, len(second.split(b",")), num_pixels), False
+            fields = second.split(b",")
+            worded = not _NUMBER.fullmatch(fields[0].decode("utf-8-sig", "replace").strip())
+            names, header = headerless_names(path, len(fields), num_pixels, worded), False
         where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name))
     layout = _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
                      tuple(label_names))
@@ -170,21 +174,31 @@ def _csv_header(path: Path, compressed: bool) -> tuple[list[str] | None, bytes, 
         found = next((d for d in OTHER_DELIMITERS if d in names[0].strip()), None)
         if found:
             raise BadInput(f"{path}: line 1: columns are separated by {found!r}; expected ','")
-    # Repeated numbers are a data row (EMNIST's CSVs, for one, have no header); unique ones may be names
-    # (pandas writes a frame's default column names 0..N-1). An image of over 256 pixels always repeats one.
-    if all(name.strip().isdecimal() for name in names) and len(set(names)) < len(names):
+    if _data_row(names):
         return None, raw, 1
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
     return [name.strip() for name in names], second, line
 
 
-def headerless_names(path: Path, fields: int, expected: int | None) -> list[str]:
+def _data_row(fields: list[str]) -> bool:
+    """Line 1 is a data row, not names (EMNIST's CSVs, for one, have no header): numbers, integers or as a
+    float frame writes them, all but a first field that may be a label in words, and not counting up
+    from 0 or 1 (a data frame's default column names, `0,1,...,783`, stay names)."""
+    fields = [field.strip() for field in fields]
+    numbers = fields if _NUMBER.fullmatch(fields[0]) else fields[1:]
+    if len(fields) < 2 or not all(_NUMBER.fullmatch(field) for field in numbers):
+        return False
+    return not (all(field.isdecimal() for field in numbers) and [int(f) for f in numbers] in (
+        list(range(len(numbers))), list(range(1, len(numbers) + 1))))
+
+
+def headerless_names(path: Path, fields: int, expected: int | None, worded: bool = False) -> list[str]:
     """Column names for a CSV without a header, as EMNIST's and "MNIST as CSV" files come: every field a
     pixel, or the label first and then the pixels, whichever makes `expected` pixels (a checkpoint's)
-    or, without it, a square image."""
+    or, without it, a square image. A first field in words (`worded`) can only be the label."""
     fits = (lambda n: n == expected) if expected is not None else (lambda n: square_shape(n) is not None)
-    if fits(fields):
+    if fits(fields) and not worded:
         return [pixel_name(i) for i in range(fields)]
     if fits(fields - 1):
         return [LABEL_NAMES[0]] + [pixel_name(i) for i in range(fields - 1)]
@@ -197,7 +211,7 @@ def headerless(layout: PixelLayout) -> str:
     """The warning for a CSV read without a header."""
     label = f"column 1 as the label, the other {layout.num_pixels}" if layout.label_column else (
         f"all {layout.num_pixels} columns")
-    return f"{layout.path}: no header (line 1 is numbers): line 1 read as data, {label} as pixels"
+    return f"{layout.path}: no header (line 1 is a data row): line 1 read as data, {label} as pixels"
 
 
 def _csv_cell(row: bytes, names: list[str], name: str) -> str:
