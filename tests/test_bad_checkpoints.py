@@ -176,3 +176,27 @@ def test_a_bad_resume_state_is_one_line_too(tmp_path, content):
     beside(target).state.write_bytes(content)
     with pytest.raises(BadInput, match="model.state.pt"):
         load_state(target, {})
+
+
+def test_a_checkpoint_carrying_a_huge_extra_tensor_is_refused_without_reading_it(tmp_path):
+    """A hostile file of gigabytes (here 512 MiB) past what the spec needs: refused before it is in memory."""
+    import subprocess
+    import sys
+
+    payload = good_payload()
+    payload["state_dict"]["junk"] = torch.ones(128 << 20)  # 512 MiB of float32
+    path = saved(tmp_path, payload)
+    # VmHWM, not ru_maxrss: the peak of this process's own memory (ru_maxrss carries the forking parent's).
+    probe = ("import sys\n"
+             "from core.model.checkpoint import load_checkpoint\n"
+             "from core.base.errors import BadInput\n"
+             "def peak_kib():\n"
+             "    return next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM'))\n"
+             "before = peak_kib()\n"
+             "try:\n    load_checkpoint(sys.argv[1])\nexcept BadInput as exc:\n    print(exc)\n"
+             "print((peak_kib() - before) >> 10)\n")
+    out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    message, grown_mib = out.stdout.strip().splitlines()
+    assert "unexpected ['junk']" in message
+    assert int(grown_mib) < 128  # read whole, the peak grows by 512 MiB

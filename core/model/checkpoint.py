@@ -132,7 +132,9 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     path = Path(path)
     require_file(path, "checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        # mmap: tensors are mapped, not read, so a file carrying gigabytes past what the spec needs is refused
+        # (check_weights) before any of them is in memory.
+        payload = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except Exception as exc:  # truncated, not a zip, an odd or hostile pickle: torch raises many kinds
         raise BadInput(f"checkpoint {path}: not a loadable kaggle-job checkpoint ({_reason(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
