@@ -157,6 +157,8 @@ BAD = {
                     ["line 3, column 11 (pixel10):", "'abc' is not an integer", "expected an integer 0..255"]),
     "float": (lambda p, ls: write_lines(p, with_cell(ls, 12, "pixel300", "12.5")),
               ["line 12, column 301 (pixel300):", "'12.5' is not an integer"]),
+    "scaled-to-0..1": (lambda p, ls: write_lines(p, with_cell(_as_floats(ls), 6, "pixel7", "0.5")),
+                       ["line 6, column 8 (pixel7):", "'0.5' is not an integer (pixels scaled to 0..1? write them"]),
     "float-above-255": (lambda p, ls: write_lines(p, with_cell(_as_floats(ls), 4, "pixel2", "256.0")),
                         ["line 4, column 3 (pixel2):", "'256.0' is out of range"]),
     "float-nan": (lambda p, ls: write_lines(p, with_cell(_as_floats(ls), ROWS, "pixel2", "nan")),

@@ -119,4 +119,6 @@ def _describe(value: bytes) -> str:
     number = _number(text)  # "-3", "256", "256.0": whole numbers out of range; "12.5", "abc": not integers
     if number is not None and number.is_integer():
         return f"value {shown} is out of range"
+    if number is not None and 0 < number < 1:  # a file scaled to 0..1 before it was written
+        return f"value {shown} is not an integer (pixels scaled to 0..1? write them times 255, rounded)"
     return f"value {shown} is not an integer"
