@@ -66,7 +66,7 @@ def _row_problem(line: bytes, width: tuple[int, str], pixel_at: list[int], packe
         return ": binary data, not CSV text"
     fields = line.split(b",")
     if len(fields) != width[0]:
-        return f": {len(fields)} fields; expected {width[0]} as in {width[1]}"
+        return f": {len(fields)} field{'s' if len(fields) != 1 else ''}; expected {width[0]} as in {width[1]}"
     for index in pixel_at:
         value = fields[index].strip(b'"')
         if _is_pixel(value):
