@@ -42,6 +42,18 @@ def accuracy(submission: Path, answers: dict[str, str]) -> float:
     return sum(answers[i] == label for i, label in body) / len(answers)
 
 
+def trained_and_predicted(runner, folder: Path, *train_args) -> Path:
+    """`train --preset demo` on folder's train.csv, then `predict` its test.csv into out.csv; the model."""
+    model = folder / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(folder), "--checkpoint", str(model), "--preset", "demo",
+                     *train_args)
+    assert trained.exit_code == 0, trained.output
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(folder / "test.csv"),
+                       "-o", str(folder / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    return model
+
+
 # -- whole competitions ---------------------------------------------------------------------------
 
 def test_run_on_a_kannada_like_competition_submits_in_the_sample_format(runner, emu, creds, isolated):
@@ -445,12 +457,7 @@ def test_other_pixel_naming_schemes_train_and_predict(runner, tmp_path, scheme, 
     plain.write_bytes(built.files["train.csv"])
     table = read_pixel_table(tmp_path / "train.csv")
     np.testing.assert_array_equal(table.pixels, read_pixel_table(plain).pixels)
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
-    assert trained.exit_code == 0, trained.output
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
+    model = trained_and_predicted(runner, tmp_path)
     assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
     header = (tmp_path / "test.csv").read_text().splitlines()[0].split(",")
     missing = rename("pixel17")
@@ -467,13 +474,7 @@ def test_row_by_column_names_give_a_non_square_shape(runner, tmp_path):
     rename = lambda name: f"{int(name[5:]) // 32 + 1}x{int(name[5:]) % 32 + 1}" if name.startswith("pixel") else name
     for name, text in built.files.items():
         (tmp_path / name).write_text(_renamed(text, rename))
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
-    assert trained.exit_code == 0, trained.output
-    assert load_checkpoint(model).spec.input_shape == (1, 8, 32)
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
+    assert load_checkpoint(trained_and_predicted(runner, tmp_path)).spec.input_shape == (1, 8, 32)
     assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
     inspected = invoke(runner, "inspect", "--data-dir", str(tmp_path), "--output", str(tmp_path / "look"))
     assert inspected.exit_code == 0, inspected.output
@@ -533,13 +534,7 @@ def test_a_float_frame_trains_and_submits_integer_labels(runner, tmp_path):
         if name != "sample_submission.csv":  # every cell as "7.0": labels, pixels and the test's ids
             lines = lines[:1] + [",".join(v + ".0" for v in line.split(",")) for line in lines[1:]]
         (tmp_path / name).write_text("\n".join(lines) + "\n")
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
-    assert trained.exit_code == 0, trained.output
-    assert load_checkpoint(model).spec.classes == [0, 1, 2, 3]
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
+    assert load_checkpoint(trained_and_predicted(runner, tmp_path)).spec.classes == [0, 1, 2, 3]
     body = rows_of(tmp_path / "out.csv")[1:]
     assert {label for _, label in body} <= {"0", "1", "2", "3"}
     assert [i for i, _ in body] == [str(i) for i in range(1, 61)]  # the test's ids "1.0".. are the sample's 1..
@@ -598,14 +593,8 @@ def test_a_packed_pixels_column_trains_predicts_and_scores(runner, tmp_path):
     pq.write_table(pa.table({"pixels": cells}), tmp_path / "test.parquet")
     for other in ("train.csv.gz", "test.parquet"):
         np.testing.assert_array_equal(read_pixel_table(tmp_path / other, label_names=["emotion"]).pixels, plain.pixels)
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo",
-                     "--label-column", "emotion")
-    assert trained.exit_code == 0, trained.output
+    model = trained_and_predicted(runner, tmp_path, "--label-column", "emotion")
     assert load_checkpoint(model).spec.input_shape == (1, 16, 16)
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
     assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
     # icml_face_data.csv adds a Usage column: skipped on request, as any other column
     (tmp_path / "scored.csv").write_text(_packed(built.files["train.csv"], extra="Usage"))
