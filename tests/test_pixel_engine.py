@@ -31,6 +31,21 @@ def write_lines(path, lines, end="\n", newline="\n", bom=False, compress=False):
     return path
 
 
+def zipped(path, files: dict[str, bytes]):
+    """A zip of `files`, as `kaggle competitions download -f test.csv` gives test.csv.zip."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+def _zip_of_lines(path, lines, **options):
+    text = write_lines(path, lines, **options).read_bytes()
+    return zipped(path.with_suffix(".csv.zip"), {"data/test.csv": text})
+
+
 def with_cell(lines, line_number, column_name, value):
     """Replace one cell, addressed the way the error messages address it (1-based line, column name)."""
     header = lines[0].split(",")
@@ -80,6 +95,8 @@ VARIANTS = {
     "some-rows-floats": lambda p, lines: write_lines(p, _as_floats(lines, every=7)),
     "crlf-bom-gzip-reordered": lambda p, lines: write_lines(
         p.with_suffix(".csv.gz"), _reordered(lines), newline="\r\n", bom=True, compress=True),
+    "zip": lambda p, lines: _zip_of_lines(p, lines),
+    "crlf-bom-zip-reordered": lambda p, lines: _zip_of_lines(p, _reordered(lines), newline="\r\n", bom=True),
 }
 
 
@@ -178,6 +195,15 @@ BAD = {
     "binary-after-header": (lambda p, ls: write_bytes(p, (ls[0] + "\n").encode() + b"\x00\xff\xfe" * 900),
                             ["line 2:", "binary data"]),
     "truncated-gzip": (_truncated_gzip, ["truncated"]),
+    "zip-bad-cell": (lambda p, ls: _zip_of_lines(p, with_cell(ls, 9, "pixel400", "256")),
+                     ["line 9, column 401 (pixel400):", "'256' is out of range"]),
+    "truncated-zip": (lambda p, ls: write_bytes(p.with_suffix(".zip"),
+                                                _zip_of_lines(p, ls).read_bytes()[:3000]), ["zip"]),
+    "zip-of-two": (lambda p, ls: zipped(p.with_suffix(".zip"), {"a.csv": b"pixel0\n1\n", "b.csv": b"pixel0\n1\n"}),
+                   ["a zip of 2 files (a.csv, b.csv); expected one CSV file in it, or unzip it"]),
+    "zip-of-none": (lambda p, ls: zipped(p.with_suffix(".zip"), {}), ["a zip of 0 files (no files)"]),
+    "zip-of-parquet": (lambda p, ls: zipped(p.with_suffix(".zip"), {"x/test.parquet": b"PAR1"}),
+                       ["holds a Parquet file (x/test.parquet); unzip it and give the file"]),
 }
 
 
@@ -329,3 +355,19 @@ def test_an_empty_parquet_id_is_one_line_and_repeated_ids_a_warning(runner, untr
     assert result.exit_code == 0, result.output
     assert "id '3' appears more than once; written as in the input" in result.output
     assert [row[0] for row in read_rows(tmp_path / "out.csv")[1:]] == ids[:7] + ["3"] + ids[8:]
+
+
+def test_a_zipped_csv_is_cut_into_rank_shares_like_a_gzip_one(base_lines, tmp_path):
+    """Under torchrun each rank inflates the zip member from the start and keeps its own share."""
+    from core.data.layout import read_layout
+    from core.data.reader import iter_batches
+    from core.dist.shards import plan_parts
+
+    lines = [base_lines[0]] + base_lines[1:] * 40  # 2,400 rows: several 64 KiB cut candidates
+    layout = read_layout(_zip_of_lines(tmp_path / "rows.csv", lines), 784)
+    assert (layout.compression, layout.member) == ("zip", "data/test.csv")
+    parts = plan_parts(layout, 3)
+    shares = [np.concatenate([b.pixels for b in iter_batches(layout, 1 << 16, part)]) for part in parts]
+    assert all(len(share) for share in shares)
+    expected = np.array([[int(v) for v in line.split(",")] for line in lines[1:]], dtype=np.uint8)
+    np.testing.assert_array_equal(np.concatenate(shares), expected)

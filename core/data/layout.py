@@ -14,6 +14,7 @@ import csv
 import gzip
 import math
 import re
+import zipfile
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -34,6 +35,9 @@ from core.data.columns import (
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or its end record when empty
+# What reading a plain, gzip or zip file may raise that says the file (not the program) is at fault.
+READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
 # rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
@@ -48,7 +52,7 @@ class PixelLayout:
 
     path: Path
     kind: str  # "csv" | "parquet"
-    compressed: bool
+    compression: str | None  # None, "gzip", or "zip" (a CSV zipped alone, as Kaggle's one-file downloads)
     names: list[str]  # every column, in file order
     pixel_columns: list[str]  # pixel0..pixelN-1 (or pixel1..pixelN), in pixel order
     label_column: str | None = None
@@ -57,7 +61,17 @@ class PixelLayout:
     packed: str | None = None  # the one column holding every pixel, space-separated (pixel_columns empty)
     packed_count: int = 0  # how many values each packed cell holds
     header: bool = True  # False: line 1 is a data row, and `names` were made up (headerless_names)
+    member: str | None = None  # the CSV's name inside a zip
     grid: tuple[int, int] | None = None  # (height, width) the names give (1x1..HxW); None: not told
+
+    @property
+    def compressed(self) -> bool:
+        """The text must be inflated from the start: no seeking into it."""
+        return self.compression is not None
+
+    def open(self):
+        """The CSV's text as a binary stream (inflated)."""
+        return open_binary(self.path, self.compression, self.member)
 
     @property
     def num_pixels(self) -> int:
@@ -98,17 +112,39 @@ def parse_shape(text: str) -> tuple[int, int, int]:
     return channels, height, width
 
 
-def file_kind(path: Path) -> tuple[str, bool]:
-    """("csv"|"parquet", gzip-compressed?) by content where it can tell, by name otherwise."""
+def file_kind(path: Path) -> tuple[str, str | None, str | None]:
+    """("csv"|"parquet", compression, zip member) by content where it can tell, by name otherwise."""
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if magic == b"PAR1" or path.suffix.lower() in PARQUET_SUFFIXES:
-        return "parquet", False
-    return "csv", magic[:2] == GZIP_MAGIC
+        return "parquet", None, None
+    if magic in ZIP_MAGICS:
+        return "csv", "zip", _zip_member(path)
+    return "csv", "gzip" if magic[:2] == GZIP_MAGIC else None, None
 
 
-def open_binary(path: Path, compressed: bool):
-    return gzip.open(path, "rb") if compressed else open(path, "rb")
+def _zip_member(path: Path) -> str:
+    """The one file of a zip holding a single CSV (`kaggle competitions download -f test.csv` gives
+    test.csv.zip). It is streamed, never unpacked: a Parquet file inside needs unpacking first."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            files = [info.filename for info in archive.infolist() if not info.is_dir()]
+    except READ_ERRORS as exc:
+        raise BadInput(f"{path}: not a readable zip archive ({first_line(exc)})") from None
+    if len(files) != 1:
+        shown = ", ".join(files[:5]) + (" ..." if len(files) > 5 else "") if files else "no files"
+        raise BadInput(f"{path}: a zip of {len(files)} files ({shown}); expected one CSV file in it, "
+                       "or unzip it and give the file")
+    if files[0].lower().endswith(PARQUET_SUFFIXES):
+        raise BadInput(f"{path}: holds a Parquet file ({files[0]}); unzip it and give the file")
+    return files[0]
+
+
+def open_binary(path: Path, compression: str | None, member: str | None = None):
+    if compression == "zip":
+        with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it is closed
+            return archive.open(member)
+    return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
 
 
 def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -121,32 +157,32 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     """
     path = Path(path)
     require_file(path)
-    kind, compressed = file_kind(path)
+    kind, compression, member = file_kind(path)
     header = True
     if kind == "parquet":
         names = _parquet_names(path)
         where, first_cell = "schema", lambda name: ("row 1", _parquet_first(path, name))
     else:
-        names, second, line = _csv_header(path, compressed)
+        names, second, line = _csv_header(path, compression, member)
         if names is None:  # line 1 is a data row
             fields = second.split(b",")
             worded = not _NUMBER.fullmatch(fields[0].decode("utf-8-sig", "replace").strip())
             names, header = headerless_names(path, len(fields), num_pixels, worded), False
         where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name))
-    layout = _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, tuple(id_names),
+    layout = _layout(path, kind, compression, names, num_pixels, ignore_extra, where, tuple(id_names),
                      tuple(label_names))
-    if not header:
-        layout = replace(layout, header=False)
+    if not header or member:
+        layout = replace(layout, header=header, member=member)
     if layout.packed:
         layout = replace(layout, packed_count=_packed_count(layout, num_pixels, first_cell))
     return layout
 
 
-def _csv_header(path: Path, compressed: bool) -> tuple[list[str] | None, bytes, int]:
+def _csv_header(path: Path, compression: str | None, member: str | None) -> tuple[list[str] | None, bytes, int]:
     """The column names, the first data row (for a packed column's count) and its line number; for a
     file whose line 1 is a data row (no header), None, that row and 1."""
     try:
-        with open_binary(path, compressed) as handle:
+        with open_binary(path, compression, member) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
             if len(raw) > MAX_LINE_BYTES:
                 raise BadInput(f"{path}: line 1: longer than {MAX_LINE_BYTES >> 20} MiB without a line end; "
@@ -154,7 +190,7 @@ def _csv_header(path: Path, compressed: bool) -> tuple[list[str] | None, bytes, 
             second, line = handle.readline(MAX_LINE_BYTES), 2
             while second and not second.strip():  # blank lines between header and rows
                 second, line = handle.readline(MAX_LINE_BYTES), line + 1
-    except (EOFError, OSError, zlib.error) as exc:
+    except READ_ERRORS as exc:
         raise BadInput(f"{path}: line 1: cannot read the header ({read_failure(exc)})") from None
     if not raw.strip():
         raise BadInput(f"{path}: line 1: the file is empty; expected a header such as label,pixel0,pixel1,...")
@@ -274,7 +310,7 @@ def _packed_count(layout: PixelLayout, expected: int | None, first_cell: Callabl
     return count
 
 
-def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_names, label_names) -> PixelLayout:
+def _layout(path, kind, compression, names, num_pixels, ignore_extra, where, id_names, label_names) -> PixelLayout:
     seen, naming = _checked_names(path, where, names)
     pixels, labels, ids, extra = _roles(path, where, names, seen, naming, id_names, label_names)
     packed = [name for name in extra if is_packed(name)] if not pixels else []
@@ -286,7 +322,7 @@ def _layout(path, kind, compressed, names, num_pixels, ignore_extra, where, id_n
     base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
     if extra and not ignore_extra:
         raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
-    return PixelLayout(path=path, kind=kind, compressed=compressed, names=list(names),
+    return PixelLayout(path=path, kind=kind, compression=compression, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
                        ignored=extra, packed=packed[0] if packed else None, grid=naming.grid)
@@ -379,5 +415,5 @@ def _pixel_range(path, where, pixels: dict[int, str], expected: int | None, nami
 def read_failure(exc: BaseException) -> str:
     """Why reading (and decompressing) the file failed, in a few words."""
     if isinstance(exc, EOFError):
-        return "compressed data ends early: a truncated .gz file?"
+        return "compressed data ends early: a truncated .gz or .zip file?"
     return first_line(exc)

@@ -7,9 +7,7 @@ counted, not checked.
 
 from __future__ import annotations
 
-import zlib
-
-from core.data.layout import MAX_LINE_BYTES, PixelLayout, open_binary, read_failure
+from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, read_failure
 
 EXPECTED_PIXEL = "expected an integer 0..255"
 MAX_SHOWN = 30
@@ -26,7 +24,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 if name]
     line_number, consumed = 0, 0  # consumed: bytes of text read so far
     try:
-        with open_binary(layout.path, layout.compressed) as handle:
+        with layout.open() as handle:
             # readline with a limit: iterating the file would hold a whole enormous line in memory.
             while raw := handle.readline(MAX_LINE_BYTES + 1):
                 line_number += 1
@@ -42,7 +40,7 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 problem = _row_problem(line, width, pixel_at, packed, texts_at, layout.names)
                 if problem:
                     return f"{layout.path}: line {line_number}{problem}"
-    except (EOFError, OSError, zlib.error) as exc:
+    except READ_ERRORS as exc:
         return f"{layout.path}: line {line_number + 1}: cannot read ({read_failure(exc)})"
     return None
 
@@ -51,11 +49,11 @@ def line_at(layout: PixelLayout, offset: int) -> int:
     """The 1-based number of the line that starts at byte `offset` of the (uncompressed) text."""
     lines, position = 1, 0
     try:
-        with open_binary(layout.path, layout.compressed) as handle:
+        with layout.open() as handle:
             while position < offset and (block := handle.read(min(1 << 20, offset - position))):
                 lines += block.count(b"\n")
                 position += len(block)
-    except (EOFError, OSError, zlib.error):
+    except READ_ERRORS:
         pass
     return lines
 

@@ -8,7 +8,6 @@ the error path.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import numpy as np
 from core.base.errors import BadInput, first_line
 from core.base.threads import thread_budget
 from core.data.classes import cell_texts
-from core.data.layout import MAX_LINE_BYTES, PixelLayout, read_layout
+from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem, packed_problem
 
@@ -74,7 +73,7 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
                 if record_batch.num_rows:
                     yield _to_pixel_batch(record_batch, layout, rows_done, offset)
                     rows_done += record_batch.num_rows
-    except (pa.ArrowException, OSError, EOFError, zlib.error, LineTooLong) as exc:
+    except (pa.ArrowException, *READ_ERRORS, LineTooLong) as exc:
         failure = first_line(exc)
     # Located outside the handler: the exception's traceback would keep the chunk buffers alive.
     # `offset`: where the chunk that failed starts; everything before it parsed cleanly.
@@ -183,7 +182,9 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
     buffer = bytearray(2 * chunk_bytes)
     filled, in_header, base = 0, span is None and layout.header, 0  # base: offset of buffer[0] in the text
     left = None if span is None or span[1] is None else span[1] - span[0]
-    with pa.input_stream(layout.path, compression="gzip" if layout.compressed else None) as stream:
+    # pyarrow inflates gzip in C++; a zip member is read through Python's zipfile
+    with (layout.open() if layout.compression == "zip" else
+          pa.input_stream(layout.path, compression=layout.compression)) as stream:
         if span is not None:
             base = _skip_to(stream, span[0], buffer, layout.compressed)
         while True:

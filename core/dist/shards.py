@@ -3,7 +3,7 @@ the results back in input order by concatenating them.
 
 - Plain CSV: the text after the header is cut into `world` byte ranges of about equal size, each
   cut moved forward to the next line start. The header is read once (by rank 0, with the layout).
-- gzip CSV: a gzip stream cannot be entered in the middle, so rank 0 inflates it once to find the
+- gzip (or zipped) CSV: a compressed stream cannot be entered in the middle, so rank 0 inflates it once to find the
   same kind of cuts (in the uncompressed text, to within CUT_GRANULE bytes), and every rank then
   inflates it from the start, discarding the text before its share. Inflating is repeated on every
   rank; parsing and the model, which cost far more, are shared.
@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import bisect
 import os
-import zlib
 from collections.abc import Callable
 
-from core.data.layout import PixelLayout, open_binary
+from core.data.layout import READ_ERRORS, PixelLayout
 from core.data.parts import FilePart
 
 CUT_GRANULE = 1 << 16  # gzip: one candidate cut per 64 KiB of text
@@ -31,7 +30,7 @@ def plan_parts(layout: PixelLayout, world: int) -> list[FilePart]:
         return [FilePart()]
     if layout.kind == "parquet":
         return _parquet_parts(layout, world)
-    cuts = _gzip_cuts(layout, world) if layout.compressed else _plain_cuts(layout, world)
+    cuts = _inflated_cuts(layout, world) if layout.compressed else _plain_cuts(layout, world)
     # The last share runs to the end of the stream, wherever that turns out to be (a truncated
     # .gz then fails on the last rank with the single-process message).
     return [FilePart(byte_span=(cuts[r], cuts[r + 1] if r + 1 < world else None)) for r in range(world)]
@@ -82,11 +81,11 @@ def _line_start_after(handle, offset: int, size: int) -> int:
         offset += len(block)
 
 
-def _gzip_cuts(layout: PixelLayout, world: int) -> list[int]:
+def _inflated_cuts(layout: PixelLayout, world: int) -> list[int]:
     """Line starts in the inflated text: the body's start, and one candidate per CUT_GRANULE."""
     candidates, body, position = [], None if layout.header else 0, 0
     try:
-        with open_binary(layout.path, compressed=True) as stream:
+        with layout.open() as stream:
             while block := stream.read(CUT_GRANULE):
                 newline = block.find(b"\n")
                 if newline >= 0 and body is None:
@@ -95,7 +94,7 @@ def _gzip_cuts(layout: PixelLayout, world: int) -> list[int]:
                 if newline >= 0:
                     candidates.append(position + newline + 1)
                 position += len(block)
-    except (EOFError, OSError, zlib.error):
+    except READ_ERRORS:
         pass  # cut what could be read; the reader reports the damage with its line number
     size = position
 
