@@ -3,10 +3,11 @@
     python bench/formats_bench.py                     # FER-2013's size: 28,709 rows of 48x48
     python bench/formats_bench.py --rows 5000 --side 28 --repeats 5
 
-Writes the same random images (and labels) three ways into a temporary folder: one column per pixel
+Writes the same random images (and labels) five ways into a temporary folder: one column per pixel
 with a header (Digit Recognizer's way), one space-separated `pixels` cell per row (FER-2013's
-`emotion,pixels`) and without a header (EMNIST's: the label, then the pixels). Each is read whole
-through the product's reader (`read_pixel_table`, as `train` reads) `--repeats` times, the three
+`emotion,pixels`), without a header (EMNIST's: the label, then the pixels), and the columns file
+gzipped (`.csv.gz`) and zipped alone (`.csv.zip`, Kaggle's one-file download). Each is read whole
+through the product's reader (`read_pixel_table`, as `train` reads) `--repeats` times, the five
 alternating so a busy machine slows them alike; every read is checked against the images written.
 Prints one JSON line: the median seconds of each, and each against the columns file in this run.
 """
@@ -14,11 +15,13 @@ Prints one JSON line: the median seconds of each, and each against the columns f
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import statistics
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +40,12 @@ def write_layouts(folder: Path, pixels: np.ndarray, labels: np.ndarray) -> dict[
         out.writelines(f"{label},{' '.join(row)}\n" for label, row in zip(labels, texts))
     with open(paths["headerless"], "w") as out:
         out.writelines(f"{label},{','.join(row)}\n" for label, row in zip(labels, texts))
+    text = paths["columns"].read_bytes()
+    paths["gzip"] = folder / "columns.csv.gz"
+    paths["gzip"].write_bytes(gzip.compress(text, compresslevel=6))
+    paths["zip"] = folder / "columns.csv.zip"
+    with zipfile.ZipFile(paths["zip"], "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("columns.csv", text)
     return paths
 
 

@@ -7,9 +7,9 @@ import json
 from bench import formats_bench
 
 
-def test_the_formats_bench_reads_three_layouts_alike(capsys):
+def test_the_formats_bench_reads_five_layouts_alike(capsys):
     assert formats_bench.main(["--rows", "40", "--side", "6", "--repeats", "1"]) == 0
     line = json.loads(capsys.readouterr().out)
-    assert set(line["median_s"]) == {"columns", "packed", "headerless"} and line["pixels"] == 36
+    assert set(line["median_s"]) == {"columns", "packed", "headerless", "gzip", "zip"} and line["pixels"] == 36
     assert line["vs_columns"]["columns"] == 1.0
     assert line["bytes"]["headerless"] < line["bytes"]["columns"]  # the same rows without the header line
