@@ -74,8 +74,8 @@ class PixelNaming:
 
 def pixel_naming(names: list[str]) -> PixelNaming:
     """The pixel columns among `names`. `RxC` names are numbered row by row from 1 (1x1 is 1), the
-    row width being the largest column seen, the height the largest row. Raises BadColumnName (with its `name`) for a pixel-like
-    name that cannot be one (pixel_index)."""
+    row width being the largest column seen, the height the largest row. Raises BadColumnName (with
+    its `name`) for a pixel-like name that cannot be one (pixel_index)."""
     grid = {name: (int(m[1]), int(m[2])) for name in names if (m := _GRID.fullmatch(name))}
     width = max((column for _, column in grid.values()), default=0)
     found: dict[str, int] = {}

@@ -3,9 +3,9 @@
 Columns are matched by name, by the conventions of core.data.columns: pixel columns numbered from
 0 or from 1 in any order (or one `pixels` column packing them, whose first row says how many there
 are), an optional label and an optional id; anything else is an error unless the caller asks to
-ignore it. A CSV whose first line is a row of numbers has no header (EMNIST's): its columns are named here,
-the pixels and maybe a label first (headerless_names), and line 1 is read as data. Pixel columns
-are never ignored: a file with other pixels than the expected N is refused, whatever the options.
+ignore it. A CSV whose first line is a row of numbers has no header (EMNIST's): its columns are
+named here, the pixels and maybe a label first (headerless_names), and line 1 is read as data. Pixel
+columns are never ignored: a file with other pixels than the expected N is refused, whatever the options.
 """
 
 from __future__ import annotations
