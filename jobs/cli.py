@@ -236,7 +236,7 @@ PredictBatch = Annotated[Optional[int], typer.Option(
 @handled(distributed=True)
 def predict(
     checkpoint: Checkpoints,
-    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel file to predict: .csv, .csv.gz or .parquet.")],
+    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel file to predict: .csv, .csv.gz, .csv.zip (one CSV) or .parquet.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Submission CSV to write.")],
     sample: Annotated[Optional[Path], typer.Option(
         help="sample_submission.csv to check against (header, row count, ids) "
@@ -279,7 +279,7 @@ def predict(
 @app.command()
 @handled(distributed=True)
 def score(
-    csv: Annotated[Path, typer.Argument(help="Any pixel file (.csv, .csv.gz, .parquet), with or without labels.")],
+    csv: Annotated[Path, typer.Argument(help="Any pixel file (.csv, .csv.gz, .csv.zip, .parquet), with or without labels.")],
     checkpoint: Checkpoints,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Per-row predictions CSV.")] = None,
     probs: Annotated[Optional[Path], typer.Option(
