@@ -96,6 +96,8 @@ VARIANTS = {
     "crlf-bom-gzip-reordered": lambda p, lines: write_lines(
         p.with_suffix(".csv.gz"), _reordered(lines), newline="\r\n", bom=True, compress=True),
     "zip": lambda p, lines: _zip_of_lines(p, lines),
+    "zip-from-a-mac": lambda p, lines: zipped(p.with_suffix(".zip"), {
+        "test.csv": write_lines(p, lines).read_bytes(), "__MACOSX/._test.csv": b"\0\5\x16\7", ".DS_Store": b"x"}),
     "crlf-bom-zip-reordered": lambda p, lines: _zip_of_lines(p, _reordered(lines), newline="\r\n", bom=True),
 }
 

@@ -128,7 +128,7 @@ def _zip_member(path: Path) -> str:
     test.csv.zip). It is streamed, never unpacked: a Parquet file inside needs unpacking first."""
     try:
         with zipfile.ZipFile(path) as archive:
-            files = [info.filename for info in archive.infolist() if not info.is_dir()]
+            files = [info.filename for info in archive.infolist() if not info.is_dir() and not _junk(info.filename)]
     except READ_ERRORS as exc:
         raise BadInput(f"{path}: not a readable zip archive ({first_line(exc)})") from None
     if len(files) != 1:
@@ -138,6 +138,11 @@ def _zip_member(path: Path) -> str:
     if files[0].lower().endswith(PARQUET_SUFFIXES):
         raise BadInput(f"{path}: holds a Parquet file ({files[0]}); unzip it and give the file")
     return files[0]
+
+
+def _junk(name: str) -> bool:
+    """What macOS's Archive Utility adds beside the files zipped (resource forks, folder settings)."""
+    return name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1] == ".DS_Store"
 
 
 def open_binary(path: Path, compression: str | None, member: str | None = None):
