@@ -189,6 +189,9 @@ def _csv_header(path: Path, compression: str | None, member: str | None) -> tupl
     try:
         with open_binary(path, compression, member) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
+            if b"\r" in raw.rstrip(b"\r\n"):  # classic Mac OS line ends: the whole file reads as line 1
+                raise BadInput(f"{path}: line 1: lines end with a bare carriage return (\\r); expected \\n or "
+                               "\\r\\n line ends")
             if len(raw) > MAX_LINE_BYTES:
                 raise BadInput(f"{path}: line 1: longer than {MAX_LINE_BYTES >> 20} MiB without a line end; "
                                "expected a CSV header such as label,pixel0,pixel1,...")
