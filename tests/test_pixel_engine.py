@@ -198,7 +198,7 @@ BAD = {
                             ["line 2:", "binary data"]),
     "truncated-gzip": (_truncated_gzip, ["truncated"]),
     "bare-cr-line-ends": (lambda p, ls: write_lines(p, ls, newline="\r", end="\r"),
-                          ["line 1: lines end with a bare carriage return (\\r); expected \\n or \\r\\n line ends"]),
+                          ["line 1: lines end with a bare carriage return", "line ends"]),
     "zip-bad-cell": (lambda p, ls: _zip_of_lines(p, with_cell(ls, 9, "pixel400", "256")),
                      ["line 9, column 401 (pixel400):", "'256' is out of range"]),
     "truncated-zip": (lambda p, ls: write_bytes(p.with_suffix(".zip"),
