@@ -207,7 +207,9 @@ BAD = {
                    ["a zip of 2 files (a.csv, b.csv); expected one CSV file in it, or unzip it"]),
     "zip-of-none": (lambda p, ls: zipped(p.with_suffix(".zip"), {}), ["a zip of 0 files (no files)"]),
     "zip-of-parquet": (lambda p, ls: zipped(p.with_suffix(".zip"), {"x/test.parquet": b"PAR1"}),
-                       ["holds a Parquet file (x/test.parquet); unzip it and give the file"]),
+                       ["holds x/test.parquet, not a CSV; unzip it and give the file"]),
+    "zip-of-gzip": (lambda p, ls: zipped(p.with_suffix(".zip"), {"test.csv.gz": gzip.compress(b"pixel0\n1\n")}),
+                    ["holds test.csv.gz, not a CSV; unzip it"]),
 }
 
 

@@ -125,7 +125,7 @@ def file_kind(path: Path) -> tuple[str, str | None, str | None]:
 
 def _zip_member(path: Path) -> str:
     """The one file of a zip holding a single CSV (`kaggle competitions download -f test.csv` gives
-    test.csv.zip). It is streamed, never unpacked: a Parquet file inside needs unpacking first."""
+    test.csv.zip). It is streamed, never unpacked: a Parquet, gzip or zip file inside needs unpacking first."""
     try:
         with zipfile.ZipFile(path) as archive:
             files = [info.filename for info in archive.infolist() if not info.is_dir() and not _junk(info.filename)]
@@ -135,8 +135,8 @@ def _zip_member(path: Path) -> str:
         shown = ", ".join(files[:5]) + (" ..." if len(files) > 5 else "") if files else "no files"
         raise BadInput(f"{path}: a zip of {len(files)} files ({shown}); expected one CSV file in it, "
                        "or unzip it and give the file")
-    if files[0].lower().endswith(PARQUET_SUFFIXES):
-        raise BadInput(f"{path}: holds a Parquet file ({files[0]}); unzip it and give the file")
+    if files[0].lower().endswith((*PARQUET_SUFFIXES, ".gz", ".zip")):  # read only from a seekable file
+        raise BadInput(f"{path}: holds {files[0]}, not a CSV; unzip it and give the file")
     return files[0]
 
 
