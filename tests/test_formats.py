@@ -636,6 +636,8 @@ def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
         read(["1,0 1 2 3"], num_pixels=9)
     with pytest.raises(BadInput, match=r"line 2, column 2 \(pixels\): pixel values separated by ';'; expected spaces"):
         read(["1,0;1;2;3"])
+    (tmp_path / "tabs.csv").write_text("label\tpixels\n1\t0 1 2 3\n2\t4 5 6 7\n")  # a tab-separated packed file
+    assert read_pixel_table(tmp_path / "tabs.csv").pixels.tolist() == [[0, 1, 2, 3], [4, 5, 6, 7]]
     with pytest.raises(BadInput, match="column 3: 'Pixels' is a second packed pixels column besides 'pixels'"):
         read(["1,0 1 2 3,0 1 2 3"], header="label,pixels,Pixels")
     from core.data.columns import MAX_PIXELS

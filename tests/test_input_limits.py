@@ -174,8 +174,10 @@ def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
             read_layout(tmp_path / "unique.csv")
     # Rows that repeat no number (images under 257 pixels can), as a float frame writes them, or with a label in
     # words: data. Before, the first was taken for names, the others were "duplicate column name '0.0'".
-    for row, label in (("9,0,1,2,3", "9"), ("2,7,1,8,3", "2"), ("7.0,0.0,255.0,1e1,0.0", "7"), ("A,0,0,3,3", "A")):
-        (tmp_path / "data.csv").write_text(f"{row}\n1,5,6,7,8\n")
+    for row, label in (("9,0,1,2,3", "9"), ("2,7,1,8,3", "2"), ("7.0,0.0,255.0,1e1,0.0", "7"), ("A,0,0,3,3", "A"),
+                       ("4;0;0;3;3", "4"), ("B\t0\t0\t3\t3", "B")):
+        delimiter = next(d for d in ",;\t" if d in row)  # the file's own separator throughout
+        (tmp_path / "data.csv").write_text(f"{row}\n" + delimiter.join("15678") + "\n")
         table = read_pixel_table(tmp_path / "data.csv")
         assert table.labels.tolist() == [label, "1"] and table.pixels.shape == (2, 4), row
     (tmp_path / "data.csv").write_text("A,0,0,3\n")  # a worded first field is the label, never a pixel

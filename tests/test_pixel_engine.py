@@ -80,6 +80,10 @@ def _as_floats(lines, every=1):
                          for i, line in enumerate(lines[1:])]
 
 
+def _separated(lines, delimiter):
+    return [line.replace(",", delimiter) for line in lines]
+
+
 def _with_label(lines):
     return ["label," + lines[0]] + [f"{i % 10}," + line for i, line in enumerate(lines[1:])]
 
@@ -96,6 +100,11 @@ VARIANTS = {
     "crlf-bom-gzip-reordered": lambda p, lines: write_lines(
         p.with_suffix(".csv.gz"), _reordered(lines), newline="\r\n", bom=True, compress=True),
     "zip": lambda p, lines: _zip_of_lines(p, lines),
+    "semicolons": lambda p, lines: write_lines(p, _separated(lines, ";")),
+    "tabs-crlf": lambda p, lines: write_lines(p.with_suffix(".tsv"), _separated(lines, "\t"), newline="\r\n",
+                                              end="\r\n"),
+    "pipes-gzip-reordered": lambda p, lines: write_lines(p.with_suffix(".csv.gz"), _separated(_reordered(lines), "|"),
+                                                         compress=True),
     "zip-from-a-mac": lambda p, lines: zipped(p.with_suffix(".zip"), {
         "test.csv": write_lines(p, lines).read_bytes(), "__MACOSX/._test.csv": b"\0\5\x16\7", ".DS_Store": b"x"}),
     "crlf-bom-zip-reordered": lambda p, lines: _zip_of_lines(p, _reordered(lines), newline="\r\n", bom=True),
@@ -190,8 +199,12 @@ BAD = {
                    ["line 9, column 401 (pixel400):", "empty cell"]),
     "huge-column-name": (lambda p, ls: write_lines(p, [ls[0] + "," + "x" * 200_000] + [l + ",0" for l in ls[1:]]),
                          ["line 1:", "not a CSV header (field larger than field limit (131072))"]),
-    "semicolons": (lambda p, ls: write_lines(p, [l.replace(",", ";") for l in ls]),
-                   ["line 1:", "separated by ';'", "expected ','"]),
+    "spaces": (lambda p, ls: write_lines(p, [l.replace(",", " ") for l in ls]),
+               ["line 1:", "separated by spaces; expected one of ',', ';', "]),
+    "semicolons-bad-cell": (lambda p, ls: write_lines(p, _separated(with_cell(ls, 7, "pixel5", "x"), ";")),
+                            ["line 7, column 6 (pixel5):", "'x' is not an integer"]),
+    "tabs-short-row": (lambda p, ls: write_lines(p, _separated(ls[:4] + [ls[4].rsplit(",", 1)[0]], "\t")),
+                       ["line 5:", "783 fields; expected 784"]),
     "binary-garbage": (lambda p, ls: write_bytes(p, random.Random(1).randbytes(5000)),
                        ["line 1:"]),
     "binary-after-header": (lambda p, ls: write_bytes(p, (ls[0] + "\n").encode() + b"\x00\xff\xfe" * 900),

@@ -42,7 +42,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
 # rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
 MAX_LINE_BYTES = 16 << 20
-OTHER_DELIMITERS = (";", "\t", "|", " ")
+# Field separators read, the first preferred: Excel writes ';' where ',' is the decimal comma, and
+# tab-separated files are CSVs by another name. Spaces are not: runs of them pad numpy's text files.
+DELIMITERS = (",", ";", "\t", "|")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")  # a cell of a headerless row
 
 
@@ -62,6 +64,7 @@ class PixelLayout:
     packed_count: int = 0  # how many values each packed cell holds
     header: bool = True  # False: line 1 is a data row, and `names` were made up (headerless_names)
     member: str | None = None  # the CSV's name inside a zip
+    delimiter: str = ","  # what separates fields (DELIMITERS), as line 1 shows
     grid: tuple[int, int] | None = None  # (height, width) the names give (1x1..HxW); None: not told
 
     @property
@@ -163,29 +166,30 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     path = Path(path)
     require_file(path)
     kind, compression, member = file_kind(path)
-    header = True
+    header, delimiter = True, ","
     if kind == "parquet":
         names = _parquet_names(path)
         where, first_cell = "schema", lambda name: ("row 1", _parquet_first(path, name))
     else:
-        names, second, line = _csv_header(path, compression, member)
+        names, second, line, delimiter = _csv_header(path, compression, member)
         if names is None:  # line 1 is a data row
-            fields = second.split(b",")
+            fields = second.split(delimiter.encode())
             worded = not _NUMBER.fullmatch(fields[0].decode("utf-8-sig", "replace").strip())
             names, header = headerless_names(path, len(fields), num_pixels, worded), False
-        where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name))
+        where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name, delimiter))
     layout = _layout(path, kind, compression, names, num_pixels, ignore_extra, where, tuple(id_names),
                      tuple(label_names))
-    if not header or member:
-        layout = replace(layout, header=header, member=member)
+    if not header or member or delimiter != ",":
+        layout = replace(layout, header=header, member=member, delimiter=delimiter)
     if layout.packed:
         layout = replace(layout, packed_count=_packed_count(layout, num_pixels, first_cell))
     return layout
 
 
-def _csv_header(path: Path, compression: str | None, member: str | None) -> tuple[list[str] | None, bytes, int]:
-    """The column names, the first data row (for a packed column's count) and its line number; for a
-    file whose line 1 is a data row (no header), None, that row and 1."""
+def _csv_header(path: Path, compression: str | None,
+                member: str | None) -> tuple[list[str] | None, bytes, int, str]:
+    """The column names, the first data row (for a packed column's count), its line number and the
+    delimiter; for a file whose line 1 is a data row (no header), None, that row, 1 and the delimiter."""
     try:
         with open_binary(path, compression, member) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -209,20 +213,20 @@ def _csv_header(path: Path, compression: str | None, member: str | None) -> tupl
     except UnicodeDecodeError as exc:
         raise BadInput(f"{path}: line 1: byte {exc.start + 1} is not UTF-8 text; expected a CSV header "
                        "such as pixel0,pixel1,...") from None
+    delimiter = max(DELIMITERS, key=text.count)  # the first of those most used; ',' when none is
     try:
-        names = next(csv.reader([text.rstrip("\r\n")]))
+        names = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
     except csv.Error as exc:  # a column name past csv's 128 KiB field limit
         raise BadInput(f"{path}: line 1: not a CSV header ({first_line(exc)}); expected one such as "
                        "label,pixel0,pixel1,...") from None
-    if len(names) == 1:
-        found = next((d for d in OTHER_DELIMITERS if d in names[0].strip()), None)
-        if found:
-            raise BadInput(f"{path}: line 1: columns are separated by {found!r}; expected ','")
+    if len(names) == 1 and " " in names[0].strip():
+        raise BadInput(f"{path}: line 1: columns are separated by spaces; expected one of "
+                       f"{', '.join(map(repr, DELIMITERS))}")
     if _data_row(names):
-        return None, raw, 1
+        return None, raw, 1, delimiter
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
-    return [name.strip() for name in names], second, line
+    return [name.strip() for name in names], second, line, delimiter
 
 
 def _data_row(fields: list[str]) -> bool:
@@ -258,7 +262,7 @@ def headerless(layout: PixelLayout) -> str:
     return f"{layout.path}: no header (line 1 is a data row): line 1 read as data, {label} as pixels"
 
 
-def _csv_cell(row: bytes, names: list[str], name: str) -> str:
+def _csv_cell(row: bytes, names: list[str], name: str, delimiter: str) -> str:
     """Column `name`'s cell in one CSV row ('' where the row is short or not text). pyarrow, not the
     csv module: a packed cell of a 48x48 image passes csv's 128 KiB field limit at ~180x180."""
     import pyarrow as pa
@@ -267,6 +271,7 @@ def _csv_cell(row: bytes, names: list[str], name: str) -> str:
     try:
         read = pacsv.ReadOptions(column_names=names, block_size=len(row) + 1)  # one block: no straddling
         table = pacsv.read_csv(pa.py_buffer(row), read_options=read,
+                               parse_options=pacsv.ParseOptions(delimiter=delimiter),
                                convert_options=pacsv.ConvertOptions(include_columns=[name],
                                                                     column_types={name: pa.string()}))
     except pa.ArrowException:

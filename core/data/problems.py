@@ -37,7 +37,8 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
                 line = raw.rstrip(b"\r\n")
                 if not line.strip():
                     continue  # pyarrow skips blank lines too
-                problem = _row_problem(line, width, pixel_at, packed, texts_at, layout.names)
+                problem = _row_problem(line.split(layout.delimiter.encode()), width, pixel_at, packed, texts_at,
+                                       layout.names)
                 if problem:
                     return f"{layout.path}: line {line_number}{problem}"
     except READ_ERRORS as exc:
@@ -58,11 +59,10 @@ def line_at(layout: PixelLayout, offset: int) -> int:
     return lines
 
 
-def _row_problem(line: bytes, width: tuple[int, str], pixel_at: list[int], packed: tuple[int, int] | None,
+def _row_problem(fields: list[bytes], width: tuple[int, str], pixel_at: list[int], packed: tuple[int, int] | None,
                  texts_at: list[tuple[int, str]], names: list[str]) -> str | None:
-    if b"\x00" in line:
+    if any(b"\x00" in field for field in fields):
         return ": binary data, not CSV text"
-    fields = line.split(b",")
     if len(fields) != width[0]:
         return f": {len(fields)} field{'s' if len(fields) != 1 else ''}; expected {width[0]} as in {width[1]}"
     for index in pixel_at:

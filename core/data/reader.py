@@ -63,7 +63,7 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     import pyarrow.csv as pacsv
 
     convert = [_convert_options(layout, pixel_type) for pixel_type in (pa.uint8(), pa.float64())]
-    parse = pacsv.ParseOptions(delimiter=",")
+    parse = pacsv.ParseOptions(delimiter=layout.delimiter)
     threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
     try:
