@@ -178,9 +178,9 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1")
     assert trained.exit_code == 2 and one_error(trained).endswith(
-        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW, or one "
-        "pixels column of space-separated values), an optional label and an optional "
-        "ImageId/id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
+        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW, 0..N-1, "
+        "or one pixels column of space-separated values), an optional label and an optional "
+        "ImageId/id/image_id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1", "--label-column", "target")
     assert trained.exit_code == 0, trained.output
@@ -486,6 +486,36 @@ def test_row_by_column_names_give_a_non_square_shape(runner, tmp_path):
     refused = invoke(runner, "train", "--data-dir", str(tmp_path / "short"), "--checkpoint", str(tmp_path / "s.pt"),
                      "--preset", "demo")
     assert refused.exit_code == 2 and "missing column 8x25 (and 7 more); expected 1x1..8x32" in one_error(refused)
+
+
+def test_bare_number_names_from_a_data_frame_train_and_predict(runner, tmp_path):
+    """`pd.DataFrame(array).to_csv()` names pixels 0..N-1; Bengali.AI's Parquet `image_id, 0, 1, ...`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.data.table import read_pixel_table
+
+    built = build("frame-names", list(range(4)), 16, train_per_class=40)
+    bare = lambda name: name[5:] if name.startswith("pixel") else name
+    for name, text in built.files.items():
+        (tmp_path / name).write_text(_renamed(text, bare))
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(built.files["train.csv"])
+    np.testing.assert_array_equal(read_pixel_table(tmp_path / "train.csv").pixels, read_pixel_table(plain).pixels)
+    test = read_pixel_table(tmp_path / "test.csv").pixels
+    columns = {"image_id": [f"Test_{i}" for i in range(len(test))]}
+    columns.update({str(k): test[:, k] for k in range(test.shape[1])})
+    pq.write_table(pa.table(columns), tmp_path / "test.parquet")
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.parquet"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    rows = rows_of(tmp_path / "out.csv")
+    assert rows[1][0] == "Test_0" and len(rows) == len(test) + 1  # the image_id column is the id
+    labels = dict(zip((str(i) for i in range(1, len(test) + 1)), (label for _, label in rows[1:])))
+    assert sum(labels[i] == built.answers[i] for i in built.answers) / len(built.answers) >= 0.9
 
 
 def test_pixel_names_that_cannot_be_one_image(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import subprocess
 import sys
 import tracemalloc
@@ -168,9 +169,18 @@ def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
         layout = read_layout(tmp_path / name, 16)
         shares = [batch.pixels for part in plan_parts(layout, 3) for batch in iter_batches(layout, 64, part)]
         assert np.concatenate(shares).tolist() == [row[1:] for row in rows], name
-    for counting in ("0,1,2,3", "1,2,3,4", "label,0,1,2,3"):  # a data frame's default names: names, not data
-        (tmp_path / "unique.csv").write_text(f"{counting}\n5,6,7,8\n")
-        with pytest.raises(BadInput, match="unique.csv: line 1: no pixel columns"):
+    # A data frame's default names (`pd.DataFrame(array).to_csv()`): names, and they number the pixels.
+    for counting, row in (("0,1,2,3", "5,6,7,8"), ("1,2,3,4", "5,6,7,8"), ("label,0,1,2,3", "3,5,6,7,8"),
+                          ("3,1,0,2,label", "8,6,5,7,3")):
+        (tmp_path / "unique.csv").write_text(f"{counting}\n{row}\n")
+        table = read_pixel_table(tmp_path / "unique.csv")
+        assert table.pixels.tolist() == [[5, 6, 7, 8]], counting
+        assert (table.labels is None) == ("label" not in counting) and (table.labels is None or table.labels[0] == "3")
+    for header, expected in (("label,0,1,007", "column 4: '007' is not a pixel column name: a pixel index has no"),
+                             ("label,0,1,pixel2", "column 4: 'pixel2' and '0' (column 2) name pixels in two ways"),
+                             ("label,0,1,3", "missing column 2; expected 0..3")):
+        (tmp_path / "unique.csv").write_text(f"{header}\n1,5,6,7\n")
+        with pytest.raises(BadInput, match=re.escape(expected)):
             read_layout(tmp_path / "unique.csv")
     # Rows that repeat no number (images under 257 pixels can), as a float frame writes them, or with a label in
     # words: data. Before, the first was taken for names, the others were "duplicate column name '0.0'".

@@ -3,10 +3,11 @@
 Kaggle's pixel CSVs agree on little beyond "one column per pixel": Digit Recognizer and
 Kannada-MNIST number pixels from 0 (`pixel0..pixel783`), the Fashion-MNIST and Sign Language MNIST
 datasets from 1 (`pixel1..pixel784`), the Devanagari characters zero-padded (`pixel_0000..
-pixel_1023`), and the "MNIST in CSV" dataset by row and column (`1x1..28x28`); FER-2013 (the
+pixel_1023`), the "MNIST in CSV" dataset by row and column (`1x1..28x28`), and a data frame written
+from a numpy array by bare numbers (`0..783`, Bengali.AI's Parquet `0..32331`); FER-2013 (the
 facial expression challenge) packs every pixel of a row into one `pixels` cell, space-separated
 (`70 80 82 ...`); the label is `label`
-(or `Label`); the test file's row id is `ImageId`, `id` or whatever the competition's
+(or `Label`); the test file's row id is `ImageId`, `id`, `image_id` or whatever the competition's
 sample_submission.csv calls it.
 """
 
@@ -20,7 +21,7 @@ PIXEL_PREFIX = "pixel"
 PIXEL_BASES = (0, 1)  # pixel0..pixelN-1 or pixel1..pixelN
 MAX_PIXELS = 1 << 22  # 4M pixels (a 2048x2048 image): any index beyond is a broken header, not an image
 DEFAULT_ID, DEFAULT_LABEL = "ImageId", "Label"  # Digit Recognizer's, used when no sample says otherwise
-ID_NAMES = (DEFAULT_ID, "id")  # recognised in any case, besides the sample's own id column
+ID_NAMES = (DEFAULT_ID, "id", "image_id")  # recognised in any case, besides the sample's own id column
 LABEL_NAMES = ("label",)  # recognised in any case
 # One column holding a row's pixels as space-separated values, in any case. Not `image`: competitions
 # name file-name ids so.
@@ -35,6 +36,20 @@ class BadColumnName(ValueError):
     """A name that claims to be a pixel column but whose index cannot be one (`name`, once known)."""
 
     name = ""
+
+
+def number_index(name: str) -> int | None:
+    """The index of a column named by a bare number (`0`, `783`: a data frame's default names), None for
+    other names. Leading zeros and indices past MAX_PIXELS raise BadColumnName, as for pixel_index."""
+    if not name.isdigit():
+        return None
+    if not name.isascii():
+        raise BadColumnName("a pixel index must be ASCII digits 0-9")
+    if len(name) > 1 and name[0] == "0":
+        raise BadColumnName("a pixel index has no leading zeros")
+    if len(name) > len(str(MAX_PIXELS)) or int(name) >= MAX_PIXELS:
+        raise BadColumnName(f"index beyond the largest image read ({MAX_PIXELS:,} pixels)")
+    return int(name)
 
 
 def pixel_index(name: str) -> int | None:
@@ -81,7 +96,8 @@ def pixel_naming(names: list[str]) -> PixelNaming:
     found: dict[str, int] = {}
     for name in names:
         try:
-            index = (grid[name][0] - 1) * width + grid[name][1] if name in grid else pixel_index(name)
+            index = ((grid[name][0] - 1) * width + grid[name][1] if name in grid else
+                     number_index(name) if name.isdigit() else pixel_index(name))
         except BadColumnName as exc:
             exc.name = name
             raise
@@ -89,7 +105,8 @@ def pixel_naming(names: list[str]) -> PixelNaming:
             found[name] = index
     schemes: dict[str, str] = {}  # scheme -> its first name
     for name in found:
-        schemes.setdefault("grid" if name in grid else "padded" if name.startswith(PADDED_PREFIX) else "plain", name)
+        schemes.setdefault("grid" if name in grid else "padded" if name.startswith(PADDED_PREFIX) else
+                           "number" if name.isdigit() else "plain", name)
     mixed = tuple(schemes.values())[:2] if len(schemes) > 1 else None
     if grid:
         height = max(row for row, _ in grid.values())
@@ -98,6 +115,8 @@ def pixel_naming(names: list[str]) -> PixelNaming:
     if "padded" in schemes:
         digits = len(schemes["padded"]) - len(PADDED_PREFIX)
         return PixelNaming(found, lambda i: f"{PADDED_PREFIX}{i:0{digits}d}", PIXEL_BASES, mixed)
+    if "number" in schemes:
+        return PixelNaming(found, str, PIXEL_BASES, mixed)
     return PixelNaming(found, pixel_name)
 
 
@@ -128,5 +147,5 @@ def is_packed(name: str) -> bool:
 def describe_conventions() -> str:
     """For error messages: what this reads."""
     return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} (or {PADDED_PREFIX}0000.., "
-            f"1x1..HxW, or one {PACKED_NAMES[0]} column of space-separated values), an optional "
+            f"1x1..HxW, 0..N-1, or one {PACKED_NAMES[0]} column of space-separated values), an optional "
             f"{'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")

@@ -235,8 +235,8 @@ def _data_row(fields: list[str]) -> bool:
     from 0 or 1 (a data frame's default column names, `0,1,...,783`, stay names)."""
     fields = [field.strip() for field in fields]
     numbers = fields if _NUMBER.fullmatch(fields[0]) else fields[1:]
-    if len(fields) < 2 or not all(_NUMBER.fullmatch(field) for field in numbers):
-        return False
+    if len(fields) < 2 or not all(_NUMBER.fullmatch(field) for field in numbers) or is_label(fields[0]):
+        return False  # `label,0,1,3`: a header with a gap, said as such
     return not (all(field.isdecimal() for field in numbers) and [int(f) for f in numbers] in (
         list(range(len(numbers))), list(range(1, len(numbers) + 1))))
 
