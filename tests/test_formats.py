@@ -764,6 +764,26 @@ def test_a_competition_zipping_each_file_inside_the_download_runs_and_submits(ru
     assert rows_of(submission)[0] == ["id", "label"] and accuracy(submission, built.answers) >= 0.9
 
 
+def test_a_folder_of_one_file_downloads_trains_and_predicts_from_the_zips(runner, tmp_path):
+    """`kaggle competitions download -f train.csv` (and test.csv) leave train.csv.zip and test.csv.zip."""
+    from tests.competitions import zip_of
+
+    built = build("one-file-downloads", list(range(4)), 16, train_per_class=40)
+    for name in ("train.csv", "test.csv"):
+        (tmp_path / f"{name}.zip").write_bytes(zip_of({name: built.files[name]}))
+    model = tmp_path / "m.pt"
+    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
+    assert trained.exit_code == 0, trained.output
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv.zip"),
+                       "-o", str(tmp_path / "out.csv"))
+    assert predicted.exit_code == 0, predicted.output
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+    (tmp_path / "train.csv").write_bytes(b"label,pixel0\n1,2\n")  # beside it, the plain file is preferred
+    refused = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "p.pt"),
+                     "--preset", "demo")
+    assert refused.exit_code == 2 and one_error(refused).startswith(f"{tmp_path / 'train.csv'}: every row's label")
+
+
 def test_inner_zips_are_unpacked_only_for_a_missing_file_and_checked_like_the_outer(tmp_path):
     from core.base.errors import BadInput
     from core.base.log import Log

@@ -23,8 +23,10 @@ RECORD = "files.json"  # sha256 of the archive and of each file, written after a
 TRAIN_NAME, TEST_NAME, SAMPLE_NAME = "train.csv", "test.csv", "sample_submission.csv"
 # role -> file names it may have, matched case-insensitively, in order of preference (two beside each
 # other: the first wins); the first is the one named when none is there. The pixel reader takes CSV,
-# gzipped CSV and Parquet alike; a sample is always CSV.
-ROLES = {"train": (TRAIN_NAME, "train.parquet", "train.csv.gz"), "test": (TEST_NAME, "test.parquet", "test.csv.gz"),
+# gzipped or zipped CSV and Parquet alike (a folder of Kaggle's one-file downloads holds train.csv.zip);
+# a sample is always plain CSV.
+ROLES = {"train": (TRAIN_NAME, "train.parquet", "train.csv.gz", "train.csv.zip"),
+         "test": (TEST_NAME, "test.parquet", "test.csv.gz", "test.csv.zip"),
          "sample": (SAMPLE_NAME, "samplesubmission.csv")}
 SHOWN = 12  # file names listed when one is missing
 
@@ -136,10 +138,11 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
 
 def _unzip_missing_roles(staging: Path, written: list[Path], source: Path) -> list[Path]:
     """Older competitions zip each file inside the download (`train.csv.zip`, `test.zip`): a role with
-    no file of its names is looked for in inner zips named for it, unpacked beside themselves. Only
+    no unzipped file of its names is looked for in inner zips named for it, unpacked beside themselves
+    (not streamed as a folder's train.csv.zip is: an inner zip may hold Parquet, or several files). Only
     then: an inner `train.zip` of 25,000 images is not unpacked where a train.csv already is."""
     for names in ROLES.values():
-        if any(rel.name.lower() in names for rel in written):
+        if any(rel.name.lower() in names and not rel.name.lower().endswith(".zip") for rel in written):
             continue
         zipped = {f"{name}.zip" for name in names} | {f"{name.split('.')[0]}.zip" for name in names}
         for inner in sorted((rel for rel in written if rel.name.lower() in zipped), key=lambda r: r.as_posix()):
