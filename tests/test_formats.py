@@ -42,13 +42,13 @@ def accuracy(submission: Path, answers: dict[str, str]) -> float:
     return sum(answers[i] == label for i, label in body) / len(answers)
 
 
-def trained_and_predicted(runner, folder: Path, *train_args) -> Path:
-    """`train --preset demo` on folder's train.csv, then `predict` its test.csv into out.csv; the model."""
+def trained_and_predicted(runner, folder: Path, *train_args, test_name="test.csv") -> Path:
+    """`train --preset demo` on folder's train file, then `predict` its `test_name` into out.csv; the model."""
     model = folder / "m.pt"
     trained = invoke(runner, "train", "--data-dir", str(folder), "--checkpoint", str(model), "--preset", "demo",
                      *train_args)
     assert trained.exit_code == 0, trained.output
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(folder / "test.csv"),
+    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(folder / test_name),
                        "-o", str(folder / "out.csv"))
     assert predicted.exit_code == 0, predicted.output
     return model
@@ -506,12 +506,7 @@ def test_bare_number_names_from_a_data_frame_train_and_predict(runner, tmp_path)
     columns = {"image_id": [f"Test_{i}" for i in range(len(test))]}
     columns.update({str(k): test[:, k] for k in range(test.shape[1])})
     pq.write_table(pa.table(columns), tmp_path / "test.parquet")
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
-    assert trained.exit_code == 0, trained.output
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.parquet"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
+    trained_and_predicted(runner, tmp_path, test_name="test.parquet")
     rows = rows_of(tmp_path / "out.csv")
     assert rows[1][0] == "Test_0" and len(rows) == len(test) + 1  # the image_id column is the id
     labels = dict(zip((str(i) for i in range(1, len(test) + 1)), (label for _, label in rows[1:])))
@@ -771,12 +766,7 @@ def test_a_folder_of_one_file_downloads_trains_and_predicts_from_the_zips(runner
     built = build("one-file-downloads", list(range(4)), 16, train_per_class=40)
     for name in ("train.csv", "test.csv"):
         (tmp_path / f"{name}.zip").write_bytes(zip_of({name: built.files[name]}))
-    model = tmp_path / "m.pt"
-    trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(model), "--preset", "demo")
-    assert trained.exit_code == 0, trained.output
-    predicted = invoke(runner, "predict", "--checkpoint", str(model), "-i", str(tmp_path / "test.csv.zip"),
-                       "-o", str(tmp_path / "out.csv"))
-    assert predicted.exit_code == 0, predicted.output
+    trained_and_predicted(runner, tmp_path, test_name="test.csv.zip")
     assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
     (tmp_path / "train.csv").write_bytes(b"label,pixel0\n1,2\n")  # beside it, the plain file is preferred
     refused = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "p.pt"),
