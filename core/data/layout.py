@@ -334,7 +334,7 @@ def _layout(path, kind, compression, names, num_pixels, ignore_extra, where, id_
                            f"besides {found[0]!r}; expected at most one")
     base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
     if extra and not ignore_extra:
-        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels)}")
+        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels, seen[extra[0]])}")
     return PixelLayout(path=path, kind=kind, compression=compression, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
@@ -386,8 +386,11 @@ def ignoring(path, columns: list[str]) -> str:
     return f"{path}: ignoring column(s) {shown}{' ...' if len(columns) > 5 else ''}"
 
 
-def _unexpected(name: str, labels: list[str]) -> str:
+def _unexpected(name: str, labels: list[str], number: int) -> str:
     skip = "--ignore-extra-columns skips it"
+    # pandas' to_csv() writes the frame's index first, unnamed; read back and written again, `Unnamed: 0`
+    if (number == 1 and not name.strip()) or name.startswith("Unnamed: "):
+        return f"a data frame's index saved as a column? (to_csv(..., index=False) leaves it out); {skip}"
     if not name.strip():
         # Excel and hand-made exporters end every line with a comma: say so, not "unexpected column ''"
         return f"a column without a name (a comma at the end of the header line?); {skip}"
