@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -695,6 +696,43 @@ def test_packed_cells_that_cannot_be_the_image(runner, tmp_path):
     assert refused.exit_code == 2 and one_error(refused) == (
         f"{tmp_path / 'big.csv'}: line 2, column 1 (pixels): 65 pixel values; expected 64")
     assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("kind", ["list<uint8>", "list<int64>", "fixed_size_list<int16>", "list<double>"])
+def test_a_parquet_list_column_of_pixels_reads_as_the_packed_text(tmp_path, kind):
+    """An image stored as an array (`pixels: list<uint8>`) rather than as text: the same pixels."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from core.base.errors import BadInput
+    from core.data.table import read_pixel_table
+
+    value = {"list<uint8>": pa.uint8(), "list<int64>": pa.int64(), "fixed_size_list<int16>": pa.int16(),
+             "list<double>": pa.float64()}[kind]
+    list_type = pa.list_(value, 4) if kind.startswith("fixed") else pa.list_(value)
+    rows = [[0, 1, 2, 255], [4, 5, 6, 7], [9, 9, 0, 0]]
+
+    def read(cells, pixel_type=list_type):
+        pq.write_table(pa.table({"label": ["a", "b", "a"][:len(cells)], "pixels": pa.array(cells, pixel_type)}),
+                       tmp_path / "f.parquet")
+        return read_pixel_table(tmp_path / "f.parquet")
+
+    (tmp_path / "f.csv").write_text("label,pixels\n" + "".join(f"{k},{' '.join(map(str, r))}\n"
+                                                               for k, r in zip("aba", rows)))
+    table = read(rows)
+    assert table.pixels.tolist() == read_pixel_table(tmp_path / "f.csv").pixels.tolist() == rows
+    assert table.labels.tolist() == ["a", "b", "a"]
+    refused = [([4, None, 6, 7], "row 2, column pixels: pixel 2 of 4: value 'None' is not an integer"),
+               (None, "row 2, column pixels: empty cell")]
+    if value != pa.uint8():
+        refused.append(([4, 5, 6, 256], "row 2, column pixels: pixel 4 of 4: value '256"))  # '256.0' for floats
+    if not kind.startswith("fixed"):
+        refused.append(([4, 5, 6], "row 2, column pixels: 3 pixel values; expected 4"))
+    for second, expected in refused:
+        with pytest.raises(BadInput, match=re.escape(expected)):
+            read([rows[0], second])
+    with pytest.raises(BadInput, match=re.escape("string>; expected text of pixel values separated by spaces, or a list")):
+        read([["0", "1"]], pa.list_(pa.string()))
 
 
 def _parquet_of(text: bytes) -> bytes:

@@ -296,13 +296,28 @@ def _parquet_first(path: Path, name: str) -> str:
     try:
         parquet = pq.ParquetFile(path)
         kind = parquet.schema_arrow.field(name).type
-        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_number_list(kind)):
             raise BadInput(f"{path}: schema, column {parquet.schema_arrow.names.index(name) + 1} ({name}): type "
-                           f"{kind}; expected text of pixel values separated by spaces")
+                           f"{kind}; expected text of pixel values separated by spaces, or a list of numbers")
         first = next(parquet.iter_batches(batch_size=1, columns=[name]), None)
     except (pa.ArrowException, OSError) as exc:
         raise BadInput(f"{path}: row 1: cannot read ({first_line(exc)})") from None
     value = first.column(0)[0].as_py() if first is not None and first.num_rows else None
+    return cell_text(value)
+
+
+def is_number_list(kind) -> bool:
+    """A Parquet list column of integers or floats: an image stored as an array rather than as text."""
+    import pyarrow as pa
+
+    return ((pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind)) and
+            (pa.types.is_integer(kind.value_type) or pa.types.is_floating(kind.value_type)))
+
+
+def cell_text(value) -> str:
+    """A packed cell as the text the checks read: a list of numbers as its values separated by spaces."""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
     return value if isinstance(value, str) else ""
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from core.base.errors import BadInput, first_line
 from core.base.threads import thread_budget
 from core.data.classes import cell_texts
-from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, read_layout
+from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, cell_text, is_number_list, read_layout
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem, packed_problem
 
@@ -132,16 +132,19 @@ def _bytes_of(pixels: np.ndarray) -> np.ndarray:
 
 
 def _unpacked(column, count: int) -> np.ndarray:
-    """(rows, count) uint8 from a text column of space-separated pixel values (FER-2013's `pixels`).
-    Raises ArrowInvalid for a cell with another count or a value that is not a whole number 0..255;
-    the error path finds which."""
+    """(rows, count) uint8 from a text column of space-separated pixel values (FER-2013's `pixels`), or
+    a Parquet column of number lists. Raises ArrowInvalid for a cell with another count or a value that
+    is not a whole number 0..255; the error path finds which."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    values = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(column))  # as bytes.split() on the error path
-    if column.null_count or not pc.all(pc.equal(pc.list_value_length(values), count)).as_py():
-        raise pa.ArrowInvalid(f"a packed cell without {count} values")
+    if is_number_list(column.type):
+        values = column
+    else:
+        values = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(column))  # as bytes.split() on the error path
     flat = pc.list_flatten(values)
+    if column.null_count or flat.null_count or not pc.all(pc.equal(pc.list_value_length(values), count)).as_py():
+        raise pa.ArrowInvalid(f"a packed cell without {count} values")
     try:
         pixels = pc.cast(flat, pa.uint8()).to_numpy(zero_copy_only=False, writable=True)  # torch wants it writable
     except pa.ArrowInvalid:  # "12.0", as a float frame writes it, or a bad value
@@ -291,7 +294,7 @@ def _packed_parquet_batch(record_batch, layout: PixelLayout, first_row: int) -> 
         pixels = _unpacked(column, count)
     except pa.ArrowInvalid:
         located = next(((row, problem) for row, cell in enumerate(column.to_pylist())
-                        if (problem := packed_problem(cell, count))), None)
+                        if (problem := packed_problem(cell if cell is None else cell_text(cell), count))), None)
         if located is None:  # pyarrow refused what the Python check takes ('٣'): _parquet_batches says near which row
             raise
         row, problem = located
