@@ -514,6 +514,23 @@ def test_bare_number_names_from_a_data_frame_train_and_predict(runner, tmp_path)
     assert sum(labels[i] == built.answers[i] for i in built.answers) / len(built.answers) >= 0.9
 
 
+def test_numpy_savetxt_files_train_and_predict(runner, tmp_path):
+    """`np.savetxt("train.csv", np.c_[labels, images])`: no header, single spaces, "%.18e" floats."""
+    from core.data.table import read_pixel_table
+
+    built = build("savetxt", list(range(4)), 16, train_per_class=40)
+    for name in ("train.csv", "test.csv"):
+        (tmp_path / "plain.csv").write_bytes(built.files[name])
+        table = read_pixel_table(tmp_path / "plain.csv")
+        rows = table.pixels if table.labels is None else np.c_[table.labels.astype(int), table.pixels]
+        np.savetxt(tmp_path / name, rows)
+    first = (tmp_path / "train.csv").read_text().split(" ", 1)[0]
+    assert first.endswith("e+00") and "," not in first  # what savetxt wrote: "3.000000000000000000e+00 ..."
+    model = trained_and_predicted(runner, tmp_path)
+    assert load_checkpoint(model).spec.classes == [0, 1, 2, 3]
+    assert accuracy(tmp_path / "out.csv", built.answers) >= 0.9
+
+
 def test_pixel_names_that_cannot_be_one_image(tmp_path):
     from core.base.errors import BadInput
     from core.data.layout import read_layout

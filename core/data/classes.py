@@ -16,17 +16,28 @@ _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)", re.ASCII)  # "07" or "+7" would not 
 
 
 _WHOLE_FLOAT = re.compile(r"(-?(?:0|[1-9][0-9]*))\.0*", re.ASCII)
+_SCIENTIFIC = re.compile(r"-?[0-9]\.[0-9]*[eE][-+]?[0-9]{1,2}", re.ASCII)  # numpy savetxt's "%.18e"
+
+
+def _as_integer(text: str) -> str:
+    """"3.0" and "3.000000000000000000e+00" as "3"; any other text as it is."""
+    if m := _WHOLE_FLOAT.fullmatch(text):
+        return m.group(1)
+    if _SCIENTIFIC.fullmatch(text) and (value := float(text)).is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return text
 
 
 def cell_texts(cells: np.ndarray) -> np.ndarray:
     """Label or id cells as the text every comparison uses: spaces stripped (" 1" must not become an
     eleventh class) and a float frame's whole numbers as integers ("3.0" is class 3 and id 3, as in
-    the sample submission, not a "3.0" that would be written back into submissions)."""
+    the sample submission, not a "3.0" that would be written back into submissions; numpy's savetxt
+    writes it "3.000000000000000000e+00")."""
     texts = np.char.strip(np.asarray(cells).astype(str))
     dotted = np.flatnonzero(np.char.find(texts, ".") >= 0)  # ids are unique: look only where it can matter
     if len(dotted):
         texts = texts.astype(object)
-        texts[dotted] = [(m.group(1) if (m := _WHOLE_FLOAT.fullmatch(t)) else t) for t in texts[dotted].tolist()]
+        texts[dotted] = [_as_integer(t) for t in texts[dotted].tolist()]
         texts = texts.astype(str)
     return texts
 

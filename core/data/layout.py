@@ -43,7 +43,8 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 # rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
 MAX_LINE_BYTES = 16 << 20
 # Field separators read, the first preferred: Excel writes ';' where ',' is the decimal comma, and
-# tab-separated files are CSVs by another name. Spaces are not: runs of them pad numpy's text files.
+# tab-separated files are CSVs by another name. A single space (numpy's savetxt) only where line 1 has
+# none of these; runs of spaces (fixed-width text) are refused.
 DELIMITERS = (",", ";", "\t", "|")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?")  # a cell of a headerless row
 
@@ -214,14 +215,16 @@ def _csv_header(path: Path, compression: str | None,
         raise BadInput(f"{path}: line 1: byte {exc.start + 1} is not UTF-8 text; expected a CSV header "
                        "such as pixel0,pixel1,...") from None
     delimiter = max(DELIMITERS, key=text.count)  # the first of those most used; ',' when none is
+    if not text.count(delimiter) and " " in text.strip():
+        if "  " in text.strip():
+            raise BadInput(f"{path}: line 1: columns are separated by runs of spaces (fixed-width text); "
+                           f"expected one {', '.join(map(repr, DELIMITERS))} or space between fields")
+        delimiter = " "
     try:
         names = next(csv.reader([text.rstrip("\r\n")], delimiter=delimiter))
     except csv.Error as exc:  # a column name past csv's 128 KiB field limit
         raise BadInput(f"{path}: line 1: not a CSV header ({first_line(exc)}); expected one such as "
                        "label,pixel0,pixel1,...") from None
-    if len(names) == 1 and " " in names[0].strip():
-        raise BadInput(f"{path}: line 1: columns are separated by spaces; expected one of "
-                       f"{', '.join(map(repr, DELIMITERS))}")
     if _data_row(names):
         return None, raw, 1, delimiter
     if not second:
