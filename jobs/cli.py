@@ -232,6 +232,8 @@ def train(
 
 PredictBatch = Annotated[Optional[int], typer.Option(
     "--batch-size", min=1, help="Rows per forward pass [default: 512 on CPU, 2048 on CUDA]; halved on CUDA out of memory.")]
+
+
 @app.command()
 @handled(distributed=True)
 def predict(
