@@ -190,6 +190,8 @@ def test_headerless_rows_are_read_whole_split_and_named_by_line(tmp_path):
         (tmp_path / "data.csv").write_text(f"{row}\n" + delimiter.join("15678") + "\n")
         table = read_pixel_table(tmp_path / "data.csv")
         assert table.labels.tolist() == [label, "1"] and table.pixels.shape == (2, 4), row
+    (tmp_path / "data.csv").write_text('"0","9","5","5"\n"1","2","3","4"\n')  # quoted: still numbers, all pixels
+    assert read_pixel_table(tmp_path / "data.csv").pixels.tolist() == [[0, 9, 5, 5], [1, 2, 3, 4]]
     (tmp_path / "data.csv").write_text("A,0,0,3\n")  # a worded first field is the label, never a pixel
     with pytest.raises(BadInput, match="its 4 fields are neither 4 pixels nor a label and 4 pixels"):
         read_layout(tmp_path / "data.csv", 4)

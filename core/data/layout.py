@@ -172,25 +172,23 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
         names = _parquet_names(path)
         where, first_cell = "schema", lambda name: ("row 1", _parquet_first(path, name))
     else:
-        names, second, line, delimiter = _csv_header(path, compression, member)
-        if names is None:  # line 1 is a data row
-            fields = second.split(delimiter.encode())
-            worded = not _NUMBER.fullmatch(fields[0].decode("utf-8-sig", "replace").strip())
-            names, header = headerless_names(path, len(fields), num_pixels, worded), False
+        names, second, line, delimiter, header = _csv_header(path, compression, member)
+        if not header:  # `names` are line 1's fields, a data row
+            names = headerless_names(path, len(names), num_pixels, worded=not _is_number(names[0]))
         where, first_cell = "line 1", lambda name: (f"line {line}", _csv_cell(second, names, name, delimiter))
     layout = _layout(path, kind, compression, names, num_pixels, ignore_extra, where, tuple(id_names),
                      tuple(label_names))
-    if not header or member or delimiter != ",":
-        layout = replace(layout, header=header, member=member, delimiter=delimiter)
+    layout = replace(layout, header=header, member=member, delimiter=delimiter)
     if layout.packed:
         layout = replace(layout, packed_count=_packed_count(layout, num_pixels, first_cell))
     return layout
 
 
 def _csv_header(path: Path, compression: str | None,
-                member: str | None) -> tuple[list[str] | None, bytes, int, str]:
-    """The column names, the first data row (for a packed column's count), its line number and the
-    delimiter; for a file whose line 1 is a data row (no header), None, that row, 1 and the delimiter."""
+                member: str | None) -> tuple[list[str], bytes, int, str, bool]:
+    """The column names, the first data row (for a packed column's count), its line number, the
+    delimiter and True; for a file whose line 1 is a data row (no header), that row's fields, the row,
+    1, the delimiter and False."""
     try:
         with open_binary(path, compression, member) as handle:
             raw = handle.readline(MAX_LINE_BYTES + 1)
@@ -226,10 +224,10 @@ def _csv_header(path: Path, compression: str | None,
         raise BadInput(f"{path}: line 1: not a CSV header ({first_line(exc)}); expected one such as "
                        "label,pixel0,pixel1,...") from None
     if _data_row(names):
-        return None, raw, 1, delimiter
+        return names, raw, 1, delimiter, False
     if not second:
         raise BadInput(f"{path}: line 1: header only, no data rows follow")
-    return [name.strip() for name in names], second, line, delimiter
+    return [name.strip() for name in names], second, line, delimiter, True
 
 
 def _data_row(fields: list[str]) -> bool:
@@ -237,11 +235,16 @@ def _data_row(fields: list[str]) -> bool:
     float frame writes them, all but a first field that may be a label in words, and not counting up
     from 0 or 1 (a data frame's default column names, `0,1,...,783`, stay names)."""
     fields = [field.strip() for field in fields]
-    numbers = fields if _NUMBER.fullmatch(fields[0]) else fields[1:]
-    if len(fields) < 2 or not all(_NUMBER.fullmatch(field) for field in numbers) or is_label(fields[0]):
+    numbers = fields if _is_number(fields[0]) else fields[1:]
+    if len(fields) < 2 or not all(_is_number(field) for field in numbers) or is_label(fields[0]):
         return False  # `label,0,1,3`: a header with a gap, said as such
     return not (all(field.isdecimal() for field in numbers) and [int(f) for f in numbers] in (
         list(range(len(numbers))), list(range(1, len(numbers) + 1))))
+
+
+def _is_number(field: str) -> bool:
+    """A cell of a headerless row: an integer, or a number as a float frame or savetxt writes it."""
+    return bool(_NUMBER.fullmatch(field.strip()))
 
 
 def headerless_names(path: Path, fields: int, expected: int | None, worded: bool = False) -> list[str]:
