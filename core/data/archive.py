@@ -22,6 +22,14 @@ MAX_TOTAL_BYTES = 20 * 1024**3  # 20 GiB uncompressed
 MAX_RATIO = 1000  # zip bombs compress far better than any CSV
 
 
+def open_zip(path: Path, named: object = None) -> zipfile.ZipFile:
+    """The zip at `path`, or BadInput naming it (`named`, when an inner zip is named by its archive)."""
+    try:
+        return zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BadInput(f"{named or path}: not a readable zip archive ({exc})") from None
+
+
 def check_members(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInfo]:
     members, total = [], 0
     for info in archive.infolist():
@@ -53,10 +61,7 @@ def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[
     swapped into place whole, and on any exception it is removed and `dest` is left as it was.
     """
     zip_path, dest = Path(zip_path), Path(dest)
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadInput(f"{zip_path}: not a readable zip archive ({exc})") from None
+    archive = open_zip(zip_path)
     staging = temp_dir(dest)  # named with our pid: a kill -9 leaves a folder the next run sweeps
     try:
         with archive:
@@ -93,10 +98,7 @@ def unpack_inner(staging: Path, inner: Path, source: Path) -> list[Path]:
     overwrite a file already there is refused: which of the two is meant cannot be known."""
     label = Path(f"{source}: {inner.as_posix()}")  # messages name the outer archive and the inner zip
     folder = staging / inner.parent
-    try:
-        archive = zipfile.ZipFile(staging / inner)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise BadInput(f"{label}: not a readable zip archive ({exc})") from None
+    archive = open_zip(staging / inner, label)
     written = []
     with archive:
         try:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.base.errors import BadInput, first_line, require_file
+from core.data.archive import open_zip
 from core.data.columns import (
     LABEL_NAMES,
     MAX_PIXELS,
@@ -130,11 +131,8 @@ def file_kind(path: Path) -> tuple[str, str | None, str | None]:
 def _zip_member(path: Path) -> str:
     """The one file of a zip holding a single CSV (`kaggle competitions download -f test.csv` gives
     test.csv.zip). It is streamed, never unpacked: a Parquet, gzip or zip file inside needs unpacking first."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            files = [info.filename for info in archive.infolist() if not info.is_dir() and not _junk(info.filename)]
-    except READ_ERRORS as exc:
-        raise BadInput(f"{path}: not a readable zip archive ({first_line(exc)})") from None
+    with open_zip(path) as archive:
+        files = [info.filename for info in archive.infolist() if not info.is_dir() and not _junk(info.filename)]
     if len(files) != 1:
         shown = ", ".join(files[:5]) + (" ..." if len(files) > 5 else "") if files else "no files"
         raise BadInput(f"{path}: a zip of {len(files)} files ({shown}); expected one CSV file in it, "
