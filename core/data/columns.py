@@ -40,16 +40,8 @@ class BadColumnName(ValueError):
 
 def number_index(name: str) -> int | None:
     """The index of a column named by a bare number (`0`, `783`: a data frame's default names), None for
-    other names. Leading zeros and indices past MAX_PIXELS raise BadColumnName, as for pixel_index."""
-    if not name.isdigit():
-        return None
-    if not name.isascii():
-        raise BadColumnName("a pixel index must be ASCII digits 0-9")
-    if len(name) > 1 and name[0] == "0":
-        raise BadColumnName("a pixel index has no leading zeros")
-    if len(name) > len(str(MAX_PIXELS)) or int(name) >= MAX_PIXELS:
-        raise BadColumnName(f"index beyond the largest image read ({MAX_PIXELS:,} pixels)")
-    return int(name)
+    other names. Checked as pixel_index checks its digits."""
+    return _checked_index(name, zero_padded=False) if name.isdigit() else None
 
 
 def pixel_index(name: str) -> int | None:
@@ -66,10 +58,16 @@ def pixel_index(name: str) -> int | None:
     digits = name[len(PADDED_PREFIX if padded else PIXEL_PREFIX):]
     if not digits or not digits.isdigit():
         return None
+    hint = "" if padded else f" (zero-padded ones are named {PADDED_PREFIX}0007)"
+    return _checked_index(digits, zero_padded=padded, hint=hint)
+
+
+def _checked_index(digits: str, zero_padded: bool, hint: str = "") -> int:
+    """`digits` (str.isdigit) as an index: ASCII, without leading zeros unless `zero_padded`, below MAX_PIXELS."""
     if not digits.isascii():
         raise BadColumnName("a pixel index must be ASCII digits 0-9")
-    if len(digits) > 1 and digits[0] == "0" and not padded:
-        raise BadColumnName(f"a pixel index has no leading zeros (zero-padded ones are named {PADDED_PREFIX}0007)")
+    if len(digits) > 1 and digits[0] == "0" and not zero_padded:
+        raise BadColumnName(f"a pixel index has no leading zeros{hint}")
     if len(digits.lstrip("0")) > len(str(MAX_PIXELS)) or int(digits) >= MAX_PIXELS:
         raise BadColumnName(f"index beyond the largest image read ({MAX_PIXELS:,} pixels)")
     return int(digits)
