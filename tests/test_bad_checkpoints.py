@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -196,7 +197,7 @@ def test_a_checkpoint_carrying_a_huge_extra_tensor_is_refused_without_reading_it
              "try:\n    load_checkpoint(sys.argv[1])\nexcept BadInput as exc:\n    print(exc)\n"
              "print((peak_kib() - before) >> 10)\n")
     out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, timeout=120,
-                         cwd=str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+                         cwd=str(Path(__file__).resolve().parents[1]))
     message, grown_mib = out.stdout.strip().splitlines()
     assert "unexpected ['junk']" in message
     assert int(grown_mib) < 128  # read whole, the peak grows by 512 MiB
