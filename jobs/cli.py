@@ -184,7 +184,9 @@ def train(
                                "[default: the preset's, off].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     input_shape: Annotated[Optional[str], typer.Option(
-        "--input-shape", metavar="CxHxW", help="Image shape, e.g. 3x32x32 [default: a square grayscale image].")] = None,
+        "--input-shape", metavar="CxHxW",
+        help="Image shape: 3x32x32 (colour planes one after another) or 28x28x3 (each pixel's channels side by "
+             "side) [default: a square grayscale image].")] = None,
     device: Device = "auto",
     precision: Annotated[Optional[str], typer.Option(
         help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
@@ -209,14 +211,14 @@ def train(
     from core.train.outputs import describe_validation
     from core.train.pipeline import train_to_checkpoint
 
-    shape = parse_shape(input_shape) if input_shape else None
+    shape, pixel_order = parse_shape(input_shape) if input_shape else (None, None)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     target = checkpoint or workspace.checkpoint_path
     config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
                         val_fraction=val_fraction, seed=seed, device=device, precision=precision, time_budget_min=time_budget,
                         patience=patience, members=members, elastic_px=elastic, keep_last=keep_last, tta=tta,
-                        resume=resume or None)
+                        resume=resume or None, pixel_order=pixel_order)
     with exclusive(workspace.home, wait_lock, "train", log):
         if not files.train.is_file():
             raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)

@@ -113,6 +113,8 @@ CASES = {
     "huge-leannet": payload_of(lambda: with_spec(arch="leannet", arch_kwargs={"stages": [10**6, 10**6]})),
     "odd-kwargs": payload_of(lambda: with_spec(arch="leannet", arch_kwargs={"stages": "wide"})),
     "kwargs-not-a-dict": payload_of(lambda: with_spec(arch_kwargs=[1])),
+    "unknown-pixel-order": payload_of(lambda: with_spec(pixel_order="whc")),
+    "pixel-order-not-text": payload_of(lambda: with_spec(pixel_order=["hwc"])),
 }
 
 

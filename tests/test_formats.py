@@ -179,7 +179,8 @@ def test_a_label_named_as_in_the_sample_trains_and_scores(runner, emu, creds, is
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
                      "--preset", "demo", "--epochs", "1")
     assert trained.exit_code == 2 and one_error(trained).endswith(
-        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., 1x1..HxW, 0..N-1, "
+        "unexpected column 'target'; expected pixel0..pixelN-1 or pixel1..pixelN (or pixel_0000.., pixel0000.., "
+        "1x1..HxW, 0..N-1, "
         "or one pixels column of space-separated values), an optional label and an optional "
         "ImageId/id/image_id column (--label-column target if it holds the labels; --ignore-extra-columns skips it)")
     trained = invoke(runner, "train", "--data-dir", str(tmp_path), "--checkpoint", str(tmp_path / "m.pt"),
@@ -246,7 +247,8 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
     colour = invoke(runner, "train", "--data-dir", str(tmp_path / "colour"), "--checkpoint", str(model))
     assert colour.exit_code == 2 and one_error(colour).endswith(
         "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW (3x4x4 if they are "
-        "three colour planes: all red, then green, then blue)")
+        "three colour planes: all red, then green, then blue; 4x4x3 if each pixel's red, green and blue are side "
+        "by side)")
 
     trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
                      "--epochs", "2", "--input-shape", "1x6x10")
@@ -262,6 +264,79 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
 
     bad = invoke(runner, "train", "--data-dir", str(data), "--input-shape", "6by10")
     assert bad.exit_code == 2 and "--input-shape: expected CxHxW" in one_error(bad)
+
+
+def hmnist_like(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
+    """Skin Cancer MNIST's hmnist_8_8_RGB.csv: (H, W, C) images flattened, so each pixel's red, green and
+    blue sit side by side, in `pixel0000..pixel0191` with the label last. The class is where red meets
+    green: red left and green right, or the reverse."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    images = rng.integers(0, 30, size=(count, 8, 8, 3), dtype=np.uint8)
+    images[labels == 0, :, :4, 0] = 220
+    images[labels == 0, :, 4:, 1] = 220
+    images[labels == 1, :, :4, 1] = 220
+    images[labels == 1, :, 4:, 0] = 220
+    rows = images.reshape(count, -1)
+    lines = [",".join([*(f"pixel{i:04d}" for i in range(rows.shape[1])), "label"])]
+    lines += [",".join([*map(str, row), str(label)]) for row, label in zip(rows, labels)]
+    return images, labels, ("\n".join(lines) + "\n").encode()
+
+
+def test_channels_last_pixels_train_predict_and_score_as_images(runner, tmp_path):
+    from core.predict.predictor import Predictor
+    from core.train.data import load_training_data
+
+    data = tmp_path / "hmnist"
+    data.mkdir()
+    images, _, train_bytes = hmnist_like(240, seed=0)
+    (data / "train.csv").write_bytes(train_bytes)
+    test_images, test_labels, test_bytes = hmnist_like(60, seed=1)
+    (data / "test.csv").write_bytes(test_bytes)
+
+    loaded, _, _ = load_training_data(data / "train.csv", (3, 8, 8), pixel_order="hwc")
+    assert np.array_equal(loaded.numpy(), images.transpose(0, 3, 1, 2))  # plane c holds channel c of every pixel
+
+    model = trained_and_predicted(runner, data, "--input-shape", "8x8x3", "--epochs", "4")
+    spec = load_checkpoint(model).spec
+    assert (spec.input_shape, spec.pixel_order) == ((3, 8, 8), "hwc")
+    predicted = [int(label) for _, label in rows_of(data / "out.csv")[1:]]
+    assert np.mean(np.array(predicted) == test_labels) >= 0.9
+    # The file's rows, read through the loader, are the images the model is given directly.
+    planes = np.ascontiguousarray(test_images.transpose(0, 3, 1, 2))
+    direct = Predictor.load([model], device="cpu").predict_proba(planes)
+    assert predicted == [int(spec.classes[k]) for k in direct.argmax(axis=1)]
+
+    scored = invoke(runner, "score", str(data / "test.csv"), "--checkpoint", str(model), "--report",
+                    str(tmp_path / "report"))
+    assert scored.exit_code == 0, scored.output
+    assert (tmp_path / "report" / "misclassified.png").is_file()
+
+
+def test_checkpoints_reading_pixels_in_other_orders_are_not_averaged(tmp_path):
+    from core.base.errors import BadInput
+    from core.model.checkpoint import save_checkpoint
+    from core.model.spec import ModelSpec
+    from core.predict.predictor import Predictor
+
+    paths = []
+    for order in ("chw", "hwc"):
+        spec = ModelSpec(arch="baseline", input_shape=(3, 8, 8), classes=[0, 1], pixel_order=order)
+        paths.append(save_checkpoint(tmp_path / f"{order}.pt", spec.build(), spec))
+    with pytest.raises(BadInput, match="input shape, pixel order or classes differ"):
+        Predictor.load(paths, device="cpu")
+    assert Predictor.load([paths[1], paths[1]], device="cpu").spec.pixel_order == "hwc"
+
+
+@pytest.mark.parametrize("text, shape", [
+    ("3x28x28", ((3, 28, 28), "chw")), ("28x28x3", ((3, 28, 28), "hwc")), ("5x5x4", ((4, 5, 5), "hwc")),
+    ("4x5x4", ((4, 5, 4), "chw")), ("5x5x5", ((5, 5, 5), "chw")), ("28x28x1", ((1, 28, 28), "chw")),
+    ("6x10", ((1, 6, 10), "chw")), ("3x3x3", ((3, 3, 3), "chw")),
+])
+def test_input_shape_names_its_channels_first_or_last(text, shape):
+    from core.data.layout import parse_shape
+
+    assert parse_shape(text) == shape
 
 
 def test_a_class_with_a_single_row_still_trains(runner, tmp_path):
@@ -445,10 +520,12 @@ def _renamed(text: bytes, rename) -> str:
 @pytest.mark.parametrize("scheme,rename", [
     ("grid", lambda name: f"{int(name[5:]) // 16 + 1}x{int(name[5:]) % 16 + 1}" if name.startswith("pixel") else name),
     ("padded", lambda name: f"pixel_{int(name[5:]):04d}" if name.startswith("pixel") else name),
+    ("padded-plain", lambda name: f"pixel{int(name[5:]):04d}" if name.startswith("pixel") else name),
 ])
 def test_other_pixel_naming_schemes_train_and_predict(runner, tmp_path, scheme, rename):
     """'MNIST in CSV' names pixels by row and column (label,1x1,...,28x28); the Devanagari characters
-    zero-pad them (pixel_0000,...). Both give the same pixels as pixel0..pixelN-1."""
+    zero-pad them (pixel_0000,...), Skin Cancer MNIST without the underscore (pixel0000,...). All give
+    the same pixels as pixel0..pixelN-1."""
     from core.data.table import read_pixel_table
 
     built = build(f"named-{scheme}", list(range(4)), 16, train_per_class=40)
@@ -543,6 +620,11 @@ def test_pixel_names_that_cannot_be_one_image(tmp_path):
         "pixel_00000000000000007": "the first pixel column is pixel_00000000000000007; expected pixel_0000",
         "pixel_0000,pixel_99999999999": "column 2: 'pixel_99999999999' is not a pixel column name: index beyond",
         "0x1,1x1": "unexpected column '0x1'",
+        # Zero-padded pixel<i> names must all have one width, or an index could be read two ways.
+        "pixel0,pixel1,pixel02": "column 3: 'pixel02' is not a pixel column name: a pixel index has no leading zeros",
+        "pixel00,pixel01,pixel002": "column 1: 'pixel00' is not a pixel column name: a pixel index has no leading",
+        "pixel0000,pixel0001,pixel_0002": "column 3: 'pixel_0002' and 'pixel0000' (column 1) name pixels in two ways",
+        "pixel0002,pixel0003": "the first pixel column is pixel0002; expected pixel0000",
     }
     for header, expected in cases.items():
         (tmp_path / "f.csv").write_text(header + "\n" + ",".join(["0"] * len(header.split(","))) + "\n")
@@ -553,6 +635,8 @@ def test_pixel_names_that_cannot_be_one_image(tmp_path):
     with pytest.raises(BadInput, match="column 5: 'pixel3' is named as the label column but is a pixel column"):
         read_layout(tmp_path / "f.csv", label_names=["PIXEL3"])
     assert read_layout(tmp_path / "f.csv", label_names=["pixel4"]).num_pixels == 4  # a name not there: no matter
+    (tmp_path / "f.csv").write_text("pixel00,pixel01,pixel02,pixel03\n0,0,0,0\n")
+    assert read_layout(tmp_path / "f.csv").num_pixels == 4
 
 
 @pytest.mark.parametrize("classes", [["cat"], ["cat", "dog"]])

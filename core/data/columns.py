@@ -3,7 +3,8 @@
 Kaggle's pixel CSVs agree on little beyond "one column per pixel": Digit Recognizer and
 Kannada-MNIST number pixels from 0 (`pixel0..pixel783`), the Fashion-MNIST and Sign Language MNIST
 datasets from 1 (`pixel1..pixel784`), the Devanagari characters zero-padded (`pixel_0000..
-pixel_1023`), the "MNIST in CSV" dataset by row and column (`1x1..28x28`), and a data frame written
+pixel_1023`), Skin Cancer MNIST's hmnist files zero-padded without the underscore (`pixel0000..
+pixel2351`), the "MNIST in CSV" dataset by row and column (`1x1..28x28`), and a data frame written
 from a numpy array by bare numbers (`0..783`, Bengali.AI's Parquet `0..32331`); FER-2013 (the
 facial expression challenge) packs every pixel of a row into one `pixels` cell, space-separated
 (`70 80 82 ...`); the label is `label`
@@ -44,13 +45,14 @@ def number_index(name: str) -> int | None:
     return _checked_index(name, zero_padded=False) if name.isdigit() else None
 
 
-def pixel_index(name: str) -> int | None:
+def pixel_index(name: str, padded_width: int | None = None) -> int | None:
     """The index of a `pixel<i>` or `pixel_<i>` column name, None for a name that is not one.
 
     `pixel` followed by digits must be ASCII decimal without leading zeros (`pixel_` takes
-    zero-padded ones), below MAX_PIXELS: `pixel007`, `pixel٣` (an Arabic-Indic three) or
-    `pixel99999999999` raise BadColumnName rather than being read as some other column or sending
-    a reader after billions of columns.
+    zero-padded ones, and so does `pixel` when every such name of the header has `padded_width`
+    digits, _padded_width), below MAX_PIXELS: `pixel007` among `pixel0..pixel783`, `pixel٣` (an
+    Arabic-Indic three) or `pixel99999999999` raise BadColumnName rather than being read as some other
+    column or sending a reader after billions of columns.
     """
     padded = name.startswith(PADDED_PREFIX)
     if not name.startswith(PIXEL_PREFIX):
@@ -58,8 +60,18 @@ def pixel_index(name: str) -> int | None:
     digits = name[len(PADDED_PREFIX if padded else PIXEL_PREFIX):]
     if not digits or not digits.isdigit():
         return None
-    hint = "" if padded else f" (zero-padded ones are named {PADDED_PREFIX}0007)"
-    return _checked_index(digits, zero_padded=padded, hint=hint)
+    hint = "" if padded else f" (unless every pixel name has as many digits: pixel0000..; or {PADDED_PREFIX}0007)"
+    return _checked_index(digits, zero_padded=padded or len(digits) == padded_width, hint=hint)
+
+
+def _padded_width(names: list[str]) -> int | None:
+    """The digit count of `pixel0000..pixel2351` names (Skin Cancer MNIST's): set when some `pixel<digits>`
+    name starts with a zero and all of them have as many digits, so that no index can be read two ways."""
+    digits = [name[len(PIXEL_PREFIX):] for name in names if name.startswith(PIXEL_PREFIX)]
+    digits = [d for d in digits if d.isascii() and d.isdigit()]
+    widths = {len(d) for d in digits}
+    padded = any(len(d) > 1 and d[0] == "0" for d in digits)
+    return widths.pop() if padded and len(widths) == 1 else None
 
 
 def _checked_index(digits: str, zero_padded: bool, hint: str = "") -> int:
@@ -91,11 +103,12 @@ def pixel_naming(names: list[str]) -> PixelNaming:
     its `name`) for a pixel-like name that cannot be one (pixel_index)."""
     grid = {name: (int(m[1]), int(m[2])) for name in names if (m := _GRID.fullmatch(name))}
     width = max((column for _, column in grid.values()), default=0)
+    padded_width = _padded_width(names)
     found: dict[str, int] = {}
     for name in names:
         try:
             index = ((grid[name][0] - 1) * width + grid[name][1] if name in grid else
-                     number_index(name) if name.isdigit() else pixel_index(name))
+                     number_index(name) if name.isdigit() else pixel_index(name, padded_width))
         except BadColumnName as exc:
             exc.name = name
             raise
@@ -115,6 +128,8 @@ def pixel_naming(names: list[str]) -> PixelNaming:
         return PixelNaming(found, lambda i: f"{PADDED_PREFIX}{i:0{digits}d}", PIXEL_BASES, mixed)
     if "number" in schemes:
         return PixelNaming(found, str, PIXEL_BASES, mixed)
+    if padded_width:
+        return PixelNaming(found, lambda i: f"{PIXEL_PREFIX}{i:0{padded_width}d}", PIXEL_BASES, mixed)
     return PixelNaming(found, pixel_name)
 
 
@@ -144,6 +159,7 @@ def is_packed(name: str) -> bool:
 
 def describe_conventions() -> str:
     """For error messages: what this reads."""
-    return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} (or {PADDED_PREFIX}0000.., "
+    return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} "
+            f"(or {PADDED_PREFIX}0000.., {PIXEL_PREFIX}0000.., "
             f"1x1..HxW, 0..N-1, or one {PACKED_NAMES[0]} column of space-separated values), an optional "
             f"{'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")

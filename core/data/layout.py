@@ -106,15 +106,41 @@ def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
     return (1, side, side) if num_pixels > 0 and side * side == num_pixels else None
 
 
-def parse_shape(text: str) -> tuple[int, int, int]:
-    """`CxHxW` (e.g. `1x28x28`; `HxW` means one channel) -> (C, H, W); pixels are read channel by channel."""
+# How a row's pixels are ordered when an image has several channels: "chw", colour planes one after
+# another (CIFAR-10's binary files); "hwc", each pixel's channels side by side (a numpy (H, W, C) image
+# flattened, as Skin Cancer MNIST's hmnist_28_28_RGB.csv). One channel reads the same either way.
+PIXEL_ORDERS = ("chw", "hwc")
+
+
+def parse_shape(text: str) -> tuple[tuple[int, int, int], str]:
+    """`CxHxW`, `HxWxC` or `HxW` (one channel) -> ((C, H, W), pixel order).
+
+    The shape is read as the user's array is shaped: a last number of at most 4 after a first one above
+    4 is the channel count, last (28x28x3: each pixel's red, green, blue side by side); otherwise the
+    first is (3x28x28: all red, then green, then blue).
+    """
     parts = text.lower().replace("\u00d7", "x").split("x")
     if len(parts) == 2:
         parts = ["1", *parts]
     if len(parts) != 3 or not all(p.strip().isascii() and p.strip().isdigit() and int(p) > 0 for p in parts):
-        raise BadInput(f"--input-shape: expected CxHxW such as 1x28x28, got {text!r}")
-    channels, height, width = (int(p) for p in parts)
-    return channels, height, width
+        raise BadInput(f"--input-shape: expected CxHxW such as 1x28x28 (or HxWxC such as 28x28x3), got {text!r}")
+    first, second, last = (int(p) for p in parts)
+    if last <= 4 < first:
+        return (last, first, second), "hwc" if last > 1 else "chw"
+    return (first, second, last), "chw"
+
+
+def images_from_rows(rows, shape: tuple[int, int, int], order: str = "chw"):
+    """Rows of pixels (N, C*H*W), numpy or torch, in the file's order -> images (N, C, H, W).
+
+    Channels-last rows come back as a view with channels-last strides (no copy): the layout
+    the CPU and GPU kernels prefer anyway (core.model.devices.in_device_layout).
+    """
+    channels, height, width = shape
+    if order != "hwc":
+        return rows.reshape(-1, channels, height, width)
+    pixels = rows.reshape(-1, height, width, channels)
+    return pixels.permute(0, 3, 1, 2) if hasattr(pixels, "permute") else pixels.transpose(0, 3, 1, 2)
 
 
 def file_kind(path: Path) -> tuple[str, str | None, str | None]:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from core.base.errors import BadInput
+from core.data.layout import PIXEL_ORDERS, images_from_rows
 from core.model.devices import in_device_layout
 from core.model.registry import available, build_model
 
@@ -35,6 +36,7 @@ class ModelSpec:
     arch_kwargs: dict = field(default_factory=dict)
     mean: float = 0.0  # applied after scaling pixels to [0, 1]
     std: float = 1.0
+    pixel_order: str = "chw"  # how a file's row orders a pixel's channels (core.data.layout.PIXEL_ORDERS)
 
     @property
     def num_pixels(self) -> int:
@@ -44,6 +46,10 @@ class ModelSpec:
     @property
     def num_classes(self) -> int:
         return len(self.classes)
+
+    def images(self, rows):
+        """Rows of pixels (N, num_pixels) in the files' order -> (N, C, H, W) images."""
+        return images_from_rows(rows, self.input_shape, self.pixel_order)
 
     def build(self) -> nn.Module:
         channels, height, width = self.input_shape
@@ -72,7 +78,7 @@ def spec_from_plain(raw) -> ModelSpec:
         raise BadInput("architecture settings are not a mapping of names to values")
     return ModelSpec(arch=arch, input_shape=_input_shape(raw.get("input_shape")), classes=_classes(raw.get("classes")),
                      arch_kwargs=dict(kwargs), mean=_finite(raw.get("mean", 0.0), "mean"),
-                     std=_finite(raw.get("std", 1.0), "std", positive=True))
+                     std=_finite(raw.get("std", 1.0), "std", positive=True), pixel_order=_order(raw.get("pixel_order")))
 
 
 def _input_shape(value) -> tuple[int, int, int]:
@@ -83,6 +89,14 @@ def _input_shape(value) -> tuple[int, int, int]:
             raise BadInput(f"input shape {list(value)!r}: expected channels 1..{MAX_CHANNELS} and "
                            f"sides 1..{MAX_SIDE}")
     return tuple(value)
+
+
+def _order(value) -> str:
+    if value is None:  # checkpoints from before channels-last files were read
+        return "chw"
+    if value not in PIXEL_ORDERS:
+        raise BadInput(f"pixel order {value!r}: expected one of {', '.join(PIXEL_ORDERS)}")
+    return value
 
 
 def _classes(value) -> list:

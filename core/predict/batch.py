@@ -33,13 +33,10 @@ def score_pixels(predictor: Predictor, pixels: np.ndarray) -> BatchScores:
     spec = predictor.spec
     if pixels.dtype != np.uint8:
         raise BadInput(f"pixels: dtype {pixels.dtype}; expected uint8 (0..255, as in the pixel files)")
-    if pixels.ndim == 2 and pixels.shape[1] == spec.num_pixels:
-        flat = pixels
-    elif pixels.ndim == 4 and tuple(pixels.shape[1:]) == tuple(spec.input_shape):
-        flat = pixels.reshape(len(pixels), -1)
-    else:
+    rows = pixels.ndim == 2 and pixels.shape[1] == spec.num_pixels
+    if not rows and not (pixels.ndim == 4 and tuple(pixels.shape[1:]) == tuple(spec.input_shape)):
         raise BadInput(f"pixels: shape {pixels.shape}; expected (rows, {spec.num_pixels}) or "
                        f"(rows, {', '.join(map(str, spec.input_shape))})")
-    probs = predictor.predict_proba(flat)
+    probs = predictor.predict_proba(pixels)
     return BatchScores(labels=predictor.labels_for(probs), confidence=probs.max(axis=1) if len(probs) else
                        np.zeros(0, np.float32), probs=probs)

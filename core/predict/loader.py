@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from core.base.threads import thread_budget
-from core.data.layout import PixelLayout
+from core.data.layout import PixelLayout, images_from_rows
 from core.data.parts import FilePart
 from core.data.reader import DEFAULT_BLOCK_BYTES, PixelBatch, iter_batches
 
@@ -44,13 +44,13 @@ class InputBatch:
 
 class PixelBatches(IterableDataset):
     """Batches of at most `batch_size` rows of `part` (default: the whole file), in file order,
-    shaped to `input_shape`."""
+    shaped to `input_shape` from rows in `pixel_order` (core.data.layout.images_from_rows)."""
 
     def __init__(self, layout: PixelLayout, input_shape: tuple[int, int, int], batch_size: int,
                  block_bytes: int = DEFAULT_BLOCK_BYTES, prefetch: int = PREFETCH_BLOCKS,
-                 part: FilePart = FilePart()):
+                 part: FilePart = FilePart(), pixel_order: str = "chw"):
         self.layout, self.input_shape, self.batch_size = layout, tuple(input_shape), batch_size
-        self.block_bytes, self.prefetch, self.part = block_bytes, prefetch, part
+        self.block_bytes, self.prefetch, self.part, self.pixel_order = block_bytes, prefetch, part, pixel_order
 
     def __iter__(self) -> Iterator[InputBatch]:
         for block in _read_ahead(iter_batches(self.layout, self.block_bytes, self.part), self.prefetch):
@@ -59,18 +59,19 @@ class PixelBatches(IterableDataset):
 
     def _slice(self, block: PixelBatch, start: int, stop: int) -> InputBatch:
         pixels = block.pixels[start:stop]
-        return InputBatch(images=torch.from_numpy(pixels).view(-1, *self.input_shape),
+        return InputBatch(images=images_from_rows(torch.from_numpy(pixels), self.input_shape, self.pixel_order),
                           labels=None if block.labels is None else block.labels[start:stop],
                           ids=None if block.ids is None else block.ids[start:stop],
                           first_row=block.first_row + start)
 
 
 def batch_loader(layout: PixelLayout, input_shape, batch_size: int, pin_memory: bool = False,
-                 block_bytes: int = DEFAULT_BLOCK_BYTES, part: FilePart = FilePart()) -> DataLoader:
+                 block_bytes: int = DEFAULT_BLOCK_BYTES, part: FilePart = FilePart(),
+                 pixel_order: str = "chw") -> DataLoader:
     # batch_size=None: the dataset already yields whole batches; the loader adds pinning only.
     prefetch = PREFETCH_BLOCKS if thread_budget() > 1 else 0
-    return DataLoader(PixelBatches(layout, input_shape, batch_size, block_bytes, prefetch, part), batch_size=None,
-                      num_workers=0, pin_memory=pin_memory, collate_fn=_keep)
+    return DataLoader(PixelBatches(layout, input_shape, batch_size, block_bytes, prefetch, part, pixel_order),
+                      batch_size=None, num_workers=0, pin_memory=pin_memory, collate_fn=_keep)
 
 
 def _keep(batch: InputBatch) -> InputBatch:

@@ -33,8 +33,10 @@ class Predictor:
             raise BadInput("at least one --checkpoint is needed")
         first = self.checkpoints[0].spec
         for ckpt in self.checkpoints[1:]:
-            if ckpt.spec.input_shape != first.input_shape or list(ckpt.spec.classes) != list(first.classes):
-                raise BadInput(f"checkpoint {ckpt.path}: input shape or classes differ from {self.checkpoints[0].path}")
+            if (ckpt.spec.input_shape, ckpt.spec.pixel_order, list(ckpt.spec.classes)) != \
+                    (first.input_shape, first.pixel_order, list(first.classes)):
+                raise BadInput(f"checkpoint {ckpt.path}: input shape, pixel order or classes differ from "
+                               f"{self.checkpoints[0].path}")
         self.models = [in_device_layout(ckpt.model(self.device), self.device) for ckpt in self.checkpoints]
 
     @classmethod
@@ -61,7 +63,7 @@ class Predictor:
         """
         if isinstance(pixels, np.ndarray):
             pixels = torch.from_numpy(np.ascontiguousarray(pixels))
-        images = pixels.view(-1, *self.spec.input_shape)
+        images = self.spec.images(pixels) if pixels.dim() == 2 else pixels
         parts, start = [], 0
         while start < len(images):
             chunk = images[start:start + self.batch_size]

@@ -100,7 +100,7 @@ def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, name
 def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, log: Log, world: World) -> _Share:
     keep_heap_for_reuse()
     loader = batch_loader(layout, predictor.spec.input_shape, predictor.batch_size,
-                          pin_memory=predictor.device.type == "cuda", part=part)
+                          pin_memory=predictor.device.type == "cuda", part=part, pixel_order=predictor.spec.pixel_order)
     probs, truth, ids = RowStore(), RowStore(), RowStore()
     what = f"predict {Path(layout.path).name}" + (f" (rank 0's share of {world.size})" if world.distributed else "")
     with log.progress(what, total=None, unit="rows", event="predict.progress") as bar:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.atomic import atomic_write_text, prepare_folder
+from core.data.layout import images_from_rows
 from core.data.table import read_pixel_table
 from core.predict.stream import Predictions
 from core.report import plots
@@ -34,6 +35,7 @@ class ModelInfo:
     classes: list
     input_shape: tuple[int, int, int]
     arch: str = ""
+    pixel_order: str = "chw"
     val_accuracy: float | None = None
 
 
@@ -160,7 +162,7 @@ def _images(csv_path: Path, model: ModelInfo, rows: np.ndarray) -> np.ndarray:
         return np.zeros((0, *model.input_shape), dtype=np.uint8)
     # The file was validated when predicted; other columns were allowed then or are not there.
     table = read_pixel_table(csv_path, int(np.prod(model.input_shape)), ignore_extra=True)
-    return table.pixels[np.asarray(rows)].reshape(-1, *model.input_shape)
+    return images_from_rows(table.pixels[np.asarray(rows)], model.input_shape, model.pixel_order)
 
 
 def _runner_up(predictions: Predictions, classes: list) -> list[str]:
@@ -189,4 +191,5 @@ def model_info(checkpoints: list) -> ModelInfo:
     accuracies = [c.metrics.get("val_accuracy") for c in checkpoints]
     return ModelInfo(checkpoints=[str(c.path) for c in checkpoints], classes=list(spec.classes),
                      input_shape=tuple(spec.input_shape), arch=", ".join(sorted({c.spec.arch for c in checkpoints})),
+                     pixel_order=spec.pixel_order,
                      val_accuracy=accuracies[0] if len(accuracies) == 1 else None)

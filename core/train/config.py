@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
+from core.data.layout import PIXEL_ORDERS
 from core.model.devices import parse_precision
 from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
@@ -42,10 +43,13 @@ class TrainConfig:
     member_variants: tuple[dict, ...] = ()
     tta: bool = False  # bundle test-time shifts into the checkpoint
     split_seed: int | None = None  # seed of the validation split; None: `seed`
+    pixel_order: str = "chw"  # how the file orders a colour pixel's channels (core.data.layout.PIXEL_ORDERS)
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
 
     def __post_init__(self):
         parse_precision(self.precision)  # a typo fails before any data is read
+        if self.pixel_order not in PIXEL_ORDERS:
+            raise BadInput(f"pixel order: expected one of {', '.join(PIXEL_ORDERS)}, got {self.pixel_order!r}")
         if self.optimizer not in OPTIMIZERS:
             raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants

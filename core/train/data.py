@@ -12,12 +12,12 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
-from core.data.layout import ignoring, image_shape, square_shape
+from core.data.layout import ignoring, image_shape, images_from_rows, square_shape
 from core.data.table import read_pixel_table
 
 
 def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None,
-                       label_names: Iterable[str] = (), ignore_extra: bool = False):
+                       label_names: Iterable[str] = (), ignore_extra: bool = False, pixel_order: str = "chw"):
     """(images uint8 (N, C, H, W), class indices int64 (N,), classes in index order).
 
     The classes are whatever labels the file holds (core.data.classes orders them); the image
@@ -49,7 +49,7 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
         log.warn(f"{csv_path}: {len(single)} class(es) have a single row ({', '.join(map(str, single[:10]))}"
                  f"{' ...' if len(single) > 10 else ''}): trained on, not validated", event="train.rare_classes",
                  classes=[str(c) for c in single])
-    images = torch.from_numpy(table.pixels).view(-1, *shape)
+    images = images_from_rows(torch.from_numpy(table.pixels), shape, pixel_order)
     return images, torch.from_numpy(targets), classes
 
 
@@ -89,4 +89,5 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
 def _colour_hint(count: int) -> str:
     """For a pixel count that is three squares (3072 = 3 x 32 x 32, as CIFAR-10): the shape to try."""
     side = square_shape(count // 3) if count % 3 == 0 else None
-    return f" (3x{side[1]}x{side[2]} if they are three colour planes: all red, then green, then blue)" if side else ""
+    return (f" (3x{side[1]}x{side[2]} if they are three colour planes: all red, then green, then blue; "
+            f"{side[1]}x{side[2]}x3 if each pixel's red, green and blue are side by side)") if side else ""

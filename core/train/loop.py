@@ -177,7 +177,7 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
     pixels = x_train.float().div(255.0)
     spec = ModelSpec(arch=config.arch, input_shape=tuple(images.shape[1:]), classes=list(classes),
                      arch_kwargs=dict(config.arch_kwargs), mean=pixels.mean().item(),
-                     std=pixels.std().item() or 1.0)
+                     std=pixels.std().item() or 1.0, pixel_order=config.pixel_order)
     del pixels
     if device.type == "cuda":  # keep the whole data set resident: no host->device copy per batch
         x_train, y_train = x_train.to(device), y_train.to(device)

@@ -47,7 +47,7 @@ def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
     images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log, label_names,
-                                                                                  ignore_extra))
+                                                                      ignore_extra, config.pixel_order))
     data_sha = data_sha or world.from_rank0(lambda: sha256_file(train_csv))
     if config.members > 1 or config.tta:
         return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world)
