@@ -46,6 +46,10 @@ IgnoreExtra = Annotated[bool, typer.Option(
     "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
 
 
+InputShape = Annotated[Optional[str], typer.Option(
+    "--input-shape", metavar="CxHxW",
+    help="Image shape: 3x32x32 (colour planes one after another) or 28x28x3 (each pixel's channels side by "
+         "side) [default: a square grayscale image].")]
 LabelColumn = Annotated[Optional[str], typer.Option(
     "--label-column", metavar="NAME",
     help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
@@ -183,10 +187,7 @@ def train(
         "--tta/--no-tta", help="Bundle test-time 1-px shifts into the checkpoint (5x the prediction work) "
                                "[default: the preset's, off].")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
-    input_shape: Annotated[Optional[str], typer.Option(
-        "--input-shape", metavar="CxHxW",
-        help="Image shape: 3x32x32 (colour planes one after another) or 28x28x3 (each pixel's channels side by "
-             "side) [default: a square grayscale image].")] = None,
+    input_shape: InputShape = None,
     device: Device = "auto",
     precision: Annotated[Optional[str], typer.Option(
         help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
@@ -452,6 +453,7 @@ def inspect_data_command(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
+    input_shape: InputShape = None,
     label_column: LabelColumn = None,
     ignore_extra_columns: IgnoreExtra = False,
     competition: Competition = DEFAULT_COMPETITION,
@@ -463,12 +465,15 @@ def inspect_data_command(
 ):
     """First look at the data: shapes, class balance and a 5x5 grid of random digits (PNG)."""
     from core.base.workspace import Workspace, resolve_home
+    from core.data.layout import parse_shape
     from core.report.inspect import balance_line, inspect_data
 
+    shape, pixel_order = parse_shape(input_shape) if input_shape else (None, "chw")
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
     summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed,
-                           label_column=label_column, ignore_extra=ignore_extra_columns)
+                           label_column=label_column, ignore_extra=ignore_extra_columns, input_shape=shape,
+                           pixel_order=pixel_order)
     for item in summary.files:
         log.result(item.line(), event="inspect.file", **vars(item))
     if summary.balance:

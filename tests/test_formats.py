@@ -312,6 +312,14 @@ def test_channels_last_pixels_train_predict_and_score_as_images(runner, tmp_path
     assert scored.exit_code == 0, scored.output
     assert (tmp_path / "report" / "misclassified.png").is_file()
 
+    unshaped = invoke(runner, "inspect", "--data-dir", str(data), "-o", str(tmp_path / "look"))
+    assert unshaped.exit_code == 2 and one_error(unshaped).endswith(
+        "192 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC")
+    looked = invoke(runner, "inspect", "--data-dir", str(data), "-o", str(tmp_path / "look"), "--input-shape", "8x8x3")
+    assert looked.exit_code == 0, looked.output
+    assert "train.csv: 240 rows x 192 pixels (8x8 images, 3 channels, with labels)" in looked.output
+    assert (tmp_path / "look" / "first_look.png").is_file()
+
 
 def test_checkpoints_reading_pixels_in_other_orders_are_not_averaged(tmp_path):
     from core.base.errors import BadInput

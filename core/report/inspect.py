@@ -9,7 +9,7 @@ import numpy as np
 
 from core.base.errors import BadInput
 from core.data.competition import CompetitionFiles
-from core.data.layout import image_shape
+from core.data.layout import image_shape, images_from_rows
 from core.data.sample import label_names, sample_label_column
 from core.data.table import read_pixel_table
 from core.report import plots
@@ -23,13 +23,15 @@ class FileSummary:
     name: str
     rows: int
     pixels: int
-    image_shape: tuple[int, int] | None  # (H, W) when the pixels make a square
+    image_shape: tuple[int, int] | None  # (H, W) when the pixels make an image (a square, a grid, the shape given)
     labelled: bool
     min_value: int
     max_value: int
+    channels: int = 1
 
     def line(self) -> str:
-        shape = f"{self.image_shape[0]}x{self.image_shape[1]} images" if self.image_shape else "not square"
+        colour = f", {self.channels} channels" if self.channels > 1 else ""
+        shape = f"{self.image_shape[0]}x{self.image_shape[1]} images{colour}" if self.image_shape else "no image shape"
         label = ", with labels" if self.labelled else ", no labels"
         return (f"{self.name}: {self.rows} rows x {self.pixels} pixels ({shape}{label}), "
                 f"values {self.min_value}..{self.max_value}")
@@ -45,7 +47,9 @@ class DataSummary:
 
 
 def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None,
-                 ignore_extra: bool = False) -> DataSummary:
+                 ignore_extra: bool = False, input_shape: tuple[int, int, int] | None = None,
+                 pixel_order: str = "chw") -> DataSummary:
+    """`input_shape` and `pixel_order` (--input-shape) for images that are not one square grayscale picture."""
     data_dir = Path(data_dir)
     files = CompetitionFiles(data_dir)
     labels = label_names(label_column, sample_label_column(files.sample))
@@ -59,17 +63,19 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
         table = read_pixel_table(paths[name], label_names=labels, ignore_extra=ignore_extra)
         tables[name] = table
         pixels = table.pixels
+        shape = _shape(pixels.shape[1], table.grid, input_shape)
         summary.files.append(FileSummary(
-            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=_height_width(pixels.shape[1], table.grid),
+            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=shape[1:] or None,
             labelled=table.labels is not None, min_value=int(pixels.min()) if pixels.size else 0,
-            max_value=int(pixels.max()) if pixels.size else 0))
+            max_value=int(pixels.max()) if pixels.size else 0, channels=shape[0] if shape else 1))
 
     # The grid shows the labelled file when there is one: seeing digits with their labels is the point.
     source = next((n for n in present if tables[n].labels is not None), present[0])
     table = tables[source]
-    shape = _height_width(table.pixels.shape[1], table.grid)
-    if shape is None:
-        raise BadInput(f"{paths[source]}: {table.pixels.shape[1]} pixel columns do not form a square image")
+    shape = _shape(table.pixels.shape[1], table.grid, input_shape)
+    if not shape:
+        raise BadInput(f"{paths[source]}: {table.pixels.shape[1]} pixel columns do not form a square image; "
+                       "give the shape with --input-shape CxHxW or HxWxC")
     if table.labels is not None:
         labels, counts = np.unique(table.labels.astype(str), return_counts=True)
         order = _natural_order(labels)
@@ -80,7 +86,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
 
     rng = np.random.default_rng(seed)
     chosen = np.sort(rng.choice(len(table.pixels), size=min(GRID_SIDE ** 2, len(table.pixels)), replace=False))
-    images = table.pixels[chosen].reshape(-1, *shape)
+    images = images_from_rows(table.pixels[chosen], shape, pixel_order)
     captions = ([f"label {table.labels[i]}" for i in chosen] if table.labels is not None
                 else [f"row {i + 1}" for i in chosen])
     summary.grid = plots.digit_grid(images, captions, output_dir / "first_look.png",
@@ -88,9 +94,11 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     return summary
 
 
-def _height_width(num_pixels: int, grid: tuple[int, int] | None) -> tuple[int, int] | None:
-    shape = image_shape(num_pixels, grid)
-    return shape[1:] if shape else None
+def _shape(num_pixels: int, grid: tuple[int, int] | None, given: tuple[int, int, int] | None) -> tuple:
+    """(C, H, W) of a file's images: the shape given when the count fits it, else the grid or square; () if none."""
+    if given and int(np.prod(given)) == num_pixels:
+        return tuple(given)
+    return image_shape(num_pixels, grid) or ()
 
 
 def _natural_order(labels: np.ndarray) -> list[int]:
