@@ -212,7 +212,7 @@ def train(
     from core.train.outputs import describe_validation
     from core.train.pipeline import train_to_checkpoint
 
-    shape, pixel_order = parse_shape(input_shape) if input_shape else (None, None)
+    shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
     target = checkpoint or workspace.checkpoint_path
@@ -422,6 +422,7 @@ def run(
                                              help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     label_column: LabelColumn = None,
     ignore_extra_columns: IgnoreExtra = False,
+    input_shape: InputShape = None,
     device: Device = "auto",
     home: Home = None,
     log_format: LogFormat = "auto",
@@ -431,12 +432,14 @@ def run(
     """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
     from core.base.signals import terminate_as_interrupt
     from core.base.workspace import resolve_home
+    from core.data.layout import parse_shape
     from jobs.run_job import RunConfig, run_job
 
+    shape, pixel_order = parse_shape(input_shape)
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
                        message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column,
-                       ignore_extra=ignore_extra_columns)
+                       ignore_extra=ignore_extra_columns, input_shape=shape, pixel_order=pixel_order)
     with terminate_as_interrupt():
         outcome = run_job(config, log)
     manifest = outcome.manifest
@@ -468,7 +471,7 @@ def inspect_data_command(
     from core.data.layout import parse_shape
     from core.report.inspect import balance_line, inspect_data
 
-    shape, pixel_order = parse_shape(input_shape) if input_shape else (None, "chw")
+    shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = Path(data_dir) if data_dir else workspace.data_dir
     summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed,

@@ -47,6 +47,8 @@ class RunConfig:
     max_per_day: int = DEFAULT_MAX_PER_DAY  # the competition's daily allowance
     label_column: str | None = None  # train.csv's label column, when neither `label` nor the sample's
     ignore_extra: bool = False  # skip columns that are neither label, id nor pixels in train.csv and test.csv
+    input_shape: tuple[int, int, int] | None = None  # (C, H, W) to train with (--input-shape); None: from the file
+    pixel_order: str = "chw"  # how train.csv's rows order a pixel's channels (core.data.layout.parse_shape)
 
 
 @dataclass
@@ -176,12 +178,13 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, files: CompetitionF
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
     path = workspace.checkpoint_path
-    if not world.from_rank0(lambda: _needs_training(path, data_sha, config.retrain, log)):
+    if not world.from_rank0(lambda: _needs_training(path, data_sha, config, log)):
         return path, False
     started = time.monotonic()
     preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
-    train_to_checkpoint(files.train, path, config_for(preset, device=config.device), log, data_sha=data_sha,
+    train_to_checkpoint(files.train, path, config_for(preset, device=config.device, pixel_order=config.pixel_order),
+                        log, input_shape=config.input_shape, data_sha=data_sha,
                         label_names=label_names(config.label_column, sample.label_column),
                         ignore_extra=config.ignore_extra)
     timings["train_s"] = time.monotonic() - started
@@ -206,15 +209,16 @@ def _submit(config: RunConfig, folder: Path, manifest: dict, log: Log) -> None:
         raise
 
 
-def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool, log: Log) -> bool:
-    """Train when asked, when there is no model for this data, or when the one there no longer loads
-    (a scheduled run must not fail every day on a damaged file: it is set aside and replaced)."""
+def _needs_training(checkpoint_path: Path, data_sha: str, config: RunConfig, log: Log) -> bool:
+    """Train when asked, when there is no model for this data (or for the --input-shape given), or when
+    the one there no longer loads (a scheduled run must not fail every day on a damaged file: it is set
+    aside and replaced)."""
     import os
 
     from core.base.errors import BadInput
     from core.model.checkpoint import beside, load_checkpoint
 
-    if retrain or not checkpoint_path.is_file():
+    if config.retrain or not checkpoint_path.is_file():
         return True
     try:
         checkpoint = load_checkpoint(checkpoint_path)
@@ -223,5 +227,10 @@ def _needs_training(checkpoint_path: Path, data_sha: str, retrain: bool, log: Lo
         os.replace(checkpoint_path, aside)
         log.warn(f"{exc.message}; set it aside as {aside.name} and training a new model", event="run.retrain",
                  checkpoint=checkpoint_path, set_aside=aside)
+        return True
+    spec = checkpoint.spec
+    if config.input_shape and (spec.input_shape, spec.pixel_order) != (config.input_shape, config.pixel_order):
+        log.info(f"{checkpoint_path.name} reads {'x'.join(map(str, spec.input_shape))} images ({spec.pixel_order}); "
+                 "training one for the --input-shape given", event="run.retrain", checkpoint=checkpoint_path)
         return True
     return checkpoint.meta.get("data_sha256") != data_sha

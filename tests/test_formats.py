@@ -266,7 +266,7 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
     assert bad.exit_code == 2 and "--input-shape: expected CxHxW" in one_error(bad)
 
 
-def hmnist_like(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
+def hmnist_like(count: int, seed: int, labelled: bool = True) -> tuple[np.ndarray, np.ndarray, bytes]:
     """Skin Cancer MNIST's hmnist_8_8_RGB.csv: (H, W, C) images flattened, so each pixel's red, green and
     blue sit side by side, in `pixel0000..pixel0191` with the label last. The class is where red meets
     green: red left and green right, or the reverse."""
@@ -278,8 +278,9 @@ def hmnist_like(count: int, seed: int) -> tuple[np.ndarray, np.ndarray, bytes]:
     images[labels == 1, :, :4, 1] = 220
     images[labels == 1, :, 4:, 0] = 220
     rows = images.reshape(count, -1)
-    lines = [",".join([*(f"pixel{i:04d}" for i in range(rows.shape[1])), "label"])]
-    lines += [",".join([*map(str, row), str(label)]) for row, label in zip(rows, labels)]
+    label = ["label"] if labelled else []
+    lines = [",".join([*(f"pixel{i:04d}" for i in range(rows.shape[1])), *label])]
+    lines += [",".join([*map(str, row), *([str(y)] if labelled else [])]) for row, y in zip(rows, labels)]
     return images, labels, ("\n".join(lines) + "\n").encode()
 
 
@@ -319,6 +320,32 @@ def test_channels_last_pixels_train_predict_and_score_as_images(runner, tmp_path
     assert looked.exit_code == 0, looked.output
     assert "train.csv: 240 rows x 192 pixels (8x8 images, 3 channels, with labels)" in looked.output
     assert (tmp_path / "look" / "first_look.png").is_file()
+
+
+def test_run_trains_a_channels_last_competition_and_submits(runner, emu, creds, isolated):
+    from tests.competitions import Built
+
+    _, _, train_bytes = hmnist_like(240, seed=0)
+    _, test_labels, test_bytes = hmnist_like(60, seed=1, labelled=False)
+    ids = [str(i) for i in range(1, 61)]
+    sample = ("ImageId,Label\n" + "".join(f"{i},0\n" for i in ids)).encode()
+    comp = serve(emu, Built("hmnist-like", {"train.csv": train_bytes, "test.csv": test_bytes,
+                                            "sample_submission.csv": sample},
+                            dict(zip(ids, map(str, test_labels))), [0, 1], 8))
+    result = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--input-shape", "8x8x3",
+                    "--submit")
+    assert result.exit_code == 0, result.output
+    model = isolated / "checkpoints" / comp.slug / "model.pt"
+    spec = load_checkpoint(model).spec
+    assert (spec.input_shape, spec.pixel_order) == ((3, 8, 8), "hwc")
+    assert accuracy(published(result), comp.answers) >= 0.9
+
+    trained = lambda result: any(r.get("event") == "train.start" for r in records(result))
+    again = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--input-shape", "8x8x3")
+    assert again.exit_code == 0 and not trained(again)  # the same data and shape: the model is reused
+    planes = invoke(runner, "run", "--competition", comp.slug, "--preset", "demo", "--input-shape", "3x8x8")
+    assert planes.exit_code == 0 and trained(planes), planes.output  # another pixel order: trained again
+    assert load_checkpoint(model).spec.pixel_order == "chw"
 
 
 def test_checkpoints_reading_pixels_in_other_orders_are_not_averaged(tmp_path):

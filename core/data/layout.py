@@ -112,13 +112,15 @@ def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
 PIXEL_ORDERS = ("chw", "hwc")
 
 
-def parse_shape(text: str) -> tuple[tuple[int, int, int], str]:
-    """`CxHxW`, `HxWxC` or `HxW` (one channel) -> ((C, H, W), pixel order).
+def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
+    """`CxHxW`, `HxWxC` or `HxW` (one channel) -> ((C, H, W), pixel order); no --input-shape -> (None, "chw").
 
     The shape is read as the user's array is shaped: a last number of at most 4 after a first one above
     4 is the channel count, last (28x28x3: each pixel's red, green, blue side by side); otherwise the
     first is (3x28x28: all red, then green, then blue).
     """
+    if text is None:
+        return None, "chw"
     parts = text.lower().replace("\u00d7", "x").split("x")
     if len(parts) == 2:
         parts = ["1", *parts]
