@@ -910,6 +910,9 @@ def test_the_preferred_name_wins_beside_another(tmp_path):
         locate([*files, Path("Train.csv")], tmp_path / "a.zip")
     shallow = [Path("x/train.parquet"), Path("x/y/train.csv"), Path("test.csv"), Path("sampleSubmission.csv")]
     assert locate(shallow, tmp_path / "a.zip")["train"] == "x/train.parquet"  # the shallowest first
+    example = [Path("train.csv"), Path("test.csv"), Path("Example_Submission.csv")]  # FER-2013's, community ones
+    assert locate(example, tmp_path / "a.zip")["sample"] == "Example_Submission.csv"
+    assert locate([*example, Path("sample_submission.csv")], tmp_path / "a.zip")["sample"] == "sample_submission.csv"
 
 
 def test_a_competition_zipping_each_file_inside_the_download_runs_and_submits(runner, emu, creds, isolated):

@@ -1,7 +1,8 @@
 """A competition's files in data/<competition>/: what must be there, and unpacking an archive into it.
 
 Competitions ship more than the three files a job needs (Kannada-MNIST adds Dig-MNIST.csv), some
-in folders, some spelling the sample `sampleSubmission.csv`, newer ones shipping Parquet
+in folders, some spelling the sample `sampleSubmission.csv` (or `example_submission.csv`, as FER-2013
+and community competitions do), newer ones shipping Parquet
 (`train.parquet`), older ones zipping each file inside the download (`train.csv.zip`). The three are
 found by name when the archive is unpacked and their places recorded in files.json beside the sha256s.
 """
@@ -27,7 +28,7 @@ TRAIN_NAME, TEST_NAME, SAMPLE_NAME = "train.csv", "test.csv", "sample_submission
 # a sample is always plain CSV.
 ROLES = {"train": (TRAIN_NAME, "train.parquet", "train.csv.gz", "train.csv.zip"),
          "test": (TEST_NAME, "test.parquet", "test.csv.gz", "test.csv.zip"),
-         "sample": (SAMPLE_NAME, "samplesubmission.csv")}
+         "sample": (SAMPLE_NAME, "samplesubmission.csv", "example_submission.csv")}
 SHOWN = 12  # file names listed when one is missing
 
 
