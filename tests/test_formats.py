@@ -363,6 +363,26 @@ def test_checkpoints_reading_pixels_in_other_orders_are_not_averaged(tmp_path):
     assert Predictor.load([paths[1], paths[1]], device="cpu").spec.pixel_order == "hwc"
 
 
+@pytest.mark.parametrize("height, refused", [(1024, False), (1025, True)])
+def test_a_shape_no_checkpoint_may_carry_is_refused_before_training(runner, tmp_path, height, refused):
+    """The checkpoint limits (sides up to 1024) hold for training too: before, 1025 trained every epoch and
+    was refused only when the checkpoint was saved."""
+    rng = np.random.default_rng(0)
+    data = tmp_path / "tall"
+    data.mkdir()
+    (data / "train.csv").write_bytes(pixel_csv(rng.integers(0, 256, (20, height * 4), dtype=np.uint8),
+                                               labels=[0, 1] * 10))
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "m.pt"), "--preset",
+                    "demo", "--epochs", "1", "--input-shape", f"1x{height}x4")
+    started = any(r.get("event") == "train.start" for r in records(result))
+    if refused:
+        assert result.exit_code == 2 and not started
+        assert one_error(result).endswith(f"input shape [1, {height}, 4]: expected channels 1..16 and sides 1..1024")
+    else:
+        assert result.exit_code == 0, result.output
+        assert load_checkpoint(tmp_path / "m.pt").spec.input_shape == (1, height, 4)
+
+
 @pytest.mark.parametrize("text, shape", [
     ("3x28x28", ((3, 28, 28), "chw")), ("28x28x3", ((3, 28, 28), "hwc")), ("5x5x4", ((4, 5, 5), "hwc")),
     ("4x5x4", ((4, 5, 4), "chw")), ("5x5x5", ((5, 5, 5), "chw")), ("28x28x1", ((1, 28, 28), "chw")),

@@ -76,12 +76,14 @@ def spec_from_plain(raw) -> ModelSpec:
     kwargs = raw.get("arch_kwargs", {})
     if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
         raise BadInput("architecture settings are not a mapping of names to values")
-    return ModelSpec(arch=arch, input_shape=_input_shape(raw.get("input_shape")), classes=_classes(raw.get("classes")),
+    return ModelSpec(arch=arch, input_shape=checked_input_shape(raw.get("input_shape")), classes=_classes(raw.get("classes")),
                      arch_kwargs=dict(kwargs), mean=_finite(raw.get("mean", 0.0), "mean"),
                      std=_finite(raw.get("std", 1.0), "std", positive=True), pixel_order=_order(raw.get("pixel_order")))
 
 
-def _input_shape(value) -> tuple[int, int, int]:
+def checked_input_shape(value) -> tuple[int, int, int]:
+    """(C, H, W) within the limits every checkpoint is held to; BadInput otherwise (training checks its
+    images' shape so before the first epoch, not when the checkpoint is saved)."""
     if not isinstance(value, (list, tuple)) or len(value) != 3:
         raise BadInput(f"input shape {value!r} is not (channels, height, width)")
     for size, cap in zip(value, (MAX_CHANNELS, MAX_SIDE, MAX_SIDE)):

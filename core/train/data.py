@@ -14,6 +14,7 @@ from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
 from core.data.layout import ignoring, image_shape, images_from_rows, square_shape
 from core.data.table import read_pixel_table
+from core.model.spec import checked_input_shape
 
 
 def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None,
@@ -39,6 +40,10 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     if shape is None:
         raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
                        f"give the shape with --input-shape CxHxW{_colour_hint(table.pixels.shape[1])}")
+    try:
+        checked_input_shape(shape)
+    except BadInput as exc:
+        raise BadInput(f"{csv_path}: {exc.message}") from None
     classes = classes_of(table.labels)
     if len(classes) < 2:  # a model that can only answer one thing; most likely the wrong column
         raise BadInput(f"{csv_path}: every row's {table.label_column} is {classes[0]!r}; training needs at least 2 "
