@@ -193,6 +193,7 @@ def run(args) -> dict:
     overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
     config = config_for(args.preset, seed=args.seed, device="cpu", **overrides)
     config.time_budget_min = args.time_budget  # None unless asked: fixed epochs decide
+    commit = _commit()  # the code that trains, not whatever is checked out when it ends
     started, cpu_before = time.monotonic(), cpu_seconds()
     with tempfile.TemporaryDirectory(prefix="accuracy-bench-") as tmp, LoadSampler() as load:
         tmp = Path(tmp)
@@ -213,7 +214,7 @@ def run(args) -> dict:
     m = result.metrics
     return {
         "bench": "accuracy", "run_id": run_id, "label": args.label, "preset": args.preset, "overrides": overrides,
-        "commit": _commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, **headline, "variants": found,
         "val_accuracy": m["val_accuracy"], "member_val_accuracy": m.get("member_val_accuracy"),
         "epochs_run": m["epochs_run"], "best_epoch": m["best_epoch"], "stop_reason": m.get("stop_reason"),
@@ -310,9 +311,10 @@ def _train_csv(args, tmp: Path) -> Path:
 
 
 def _commit() -> str | None:
+    """HEAD's short hash, with `-dirty` when tracked files differ from it (the run measured uncommitted code)."""
     try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--exclude=*", "--abbrev=7"],
+                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 

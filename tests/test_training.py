@@ -72,6 +72,19 @@ def test_augmentation_is_seeded_and_off_when_disabled():
     assert augment(images, off, torch.Generator()) is images
 
 
+def test_cutout_blanks_one_square_in_about_half_the_images():
+    from core.train.augment import erase
+
+    images = torch.ones(400, 1, 28, 28)
+    out = erase(images, 8, torch.Generator().manual_seed(0))
+    blank = (out == 0).sum(dim=(1, 2, 3))
+    assert 0.4 < (blank > 0).float().mean() < 0.6  # half the images, drawn per image
+    assert blank.max() == 64 and blank[blank > 0].min() >= 4 * 4  # at most the square; at the edge, a corner of it
+    assert torch.equal(out[blank == 0], images[blank == 0])
+    on = AugmentConfig(shift_px=0, rotate_deg=0, zoom=0, erase_px=1)
+    assert on.active and augment(images, on, torch.Generator()).sum() < images.sum()
+
+
 def test_mixup_blends_images_and_losses_alike_and_is_seeded():
     import numpy as np
     from torch import nn

@@ -27,10 +27,13 @@ class AugmentConfig:
     # Control points per side of the elastic field. 4 over 28 px puts them ~9 px apart: a smooth bend
     # of a stroke, like Simard's Gaussian-smoothed field (sigma 4), not pixel noise.
     elastic_grid: int = 4
+    # Side of a square blanked at a random place in half the images (DeVries & Taylor's cutout); 0 = off.
+    # It makes a model read the whole digit rather than one stroke it has learnt to rely on.
+    erase_px: int = 0
 
     @property
     def active(self) -> bool:
-        return bool(self.shift_px or self.rotate_deg or self.zoom or self.elastic_px)
+        return bool(self.shift_px or self.rotate_deg or self.zoom or self.elastic_px or self.erase_px)
 
 
 def random_thetas(batch: int, height: int, width: int, config: AugmentConfig,
@@ -83,4 +86,20 @@ def augment(images: torch.Tensor, config: AugmentConfig, generator: torch.Genera
     if config.elastic_px:
         grid = grid + elastic_field(batch, height, width, config, generator).to(grid.device, grid.dtype)
     # zeros padding = background, so shifted-in borders look like the rest of the page.
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    moved = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return erase(moved, config.erase_px, generator) if config.erase_px else moved
+
+
+def erase(images: torch.Tensor, side: int, generator: torch.Generator) -> torch.Tensor:
+    """Half the images (B, C, H, W) with a side x side square set to background (0), centred anywhere
+    in the image so that it may hang over the edge, as cutout does."""
+    batch, _, height, width = images.shape
+    u = torch.rand(batch, 3, generator=generator)
+    top = (u[:, 0] * height).long() - side // 2
+    left = (u[:, 1] * width).long() - side // 2
+    rows = torch.arange(height).view(1, height, 1)
+    cols = torch.arange(width).view(1, 1, width)
+    inside = ((rows >= top.view(-1, 1, 1)) & (rows < (top + side).view(-1, 1, 1))
+              & (cols >= left.view(-1, 1, 1)) & (cols < (left + side).view(-1, 1, 1)))
+    blanked = inside & (u[:, 2] < 0.5).view(-1, 1, 1)
+    return images.masked_fill(blanked.unsqueeze(1).to(images.device), 0.0)

@@ -31,6 +31,7 @@ class TrainConfig:
     rotate_deg: float = 10.0
     zoom: float = 0.1
     elastic_px: float = 0.0  # elastic distortion strength (core.train.augment); 0 = off
+    erase_px: int = 0  # cutout: a square this wide blanked in half the training images; 0 = off
     mixup: float = 0.0  # mixup's Beta(a, a) parameter: each batch blended with itself shuffled; 0 = off
     optimizer: str = "adamw"  # adamw | sgd (Nesterov momentum 0.9; wants a peak lr ~10-30x AdamW's)
     patience: int | None = None  # stop after this many epochs without a better validation accuracy
@@ -67,7 +68,7 @@ class TrainConfig:
     @property
     def augmentation(self) -> AugmentConfig:
         return AugmentConfig(shift_px=self.shift_px, rotate_deg=self.rotate_deg, zoom=self.zoom,
-                             elastic_px=self.elastic_px)
+                             elastic_px=self.elastic_px, erase_px=self.erase_px)
 
 
 # The recipe behind `default`, chosen on bench/accuracy_bench.py's 10,000-row holdout (README, Training):
