@@ -1,8 +1,8 @@
 """kaggle-job's library, in subpackages by concern. Read them top to bottom; each imports only those above it:
 
     core/base     errors and exit codes, logging, atomic files, hashing, the home's layout, retries,
-                  memory and signal handling, the thread budget, numbers from the environment;
-                  imports nothing of ours
+                  memory and signal handling, the thread budget, numbers from the environment,
+                  how a row orders a colour pixel's channels; imports nothing of ours
     core/data     pixel files (layout, streaming reader, error reporting, whole tables), images,
                   archives, the demo competition, competition folders and the sample submission; base
     core/model    the model registry, networks, ensembles, ModelSpec and `to_input`, checkpoints,

@@ -215,6 +215,8 @@ BAD = {
                      ["line 1, column 1: a data frame's index saved as a column? (to_csv(..., index=False)"]),
     "pandas-index-read-back": (lambda p, ls: write_lines(p, ["Unnamed: 0," + ls[0]] + ["7," + line for line in ls[1:]]),
                                ["line 1, column 1: a data frame's index saved as a column?"]),
+    "utf16-excel-unicode-text": (lambda p, ls: write_bytes(p, "\n".join(_separated(ls, "\t")).encode("utf-16")),
+                                 ["line 1: UTF-16 text (its byte order mark); expected UTF-8"]),
     "bare-cr-line-ends": (lambda p, ls: write_lines(p, ls, newline="\r", end="\r"),
                           ["line 1: lines end with a bare carriage return", "line ends"]),
     "zip-bad-cell": (lambda p, ls: _zip_of_lines(p, with_cell(ls, 9, "pixel400", "256")),

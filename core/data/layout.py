@@ -106,12 +106,6 @@ def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
     return (1, side, side) if num_pixels > 0 and side * side == num_pixels else None
 
 
-# How a row's pixels are ordered when an image has several channels: "chw", colour planes one after
-# another (CIFAR-10's binary files); "hwc", each pixel's channels side by side (a numpy (H, W, C) image
-# flattened, as Skin Cancer MNIST's hmnist_28_28_RGB.csv). One channel reads the same either way.
-PIXEL_ORDERS = ("chw", "hwc")
-
-
 def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
     """`CxHxW`, `HxWxC` or `HxW` (one channel) -> ((C, H, W), pixel order); no --input-shape -> (None, "chw").
 
@@ -130,19 +124,6 @@ def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
     if last <= 4 < first:
         return (last, first, second), "hwc" if last > 1 else "chw"
     return (first, second, last), "chw"
-
-
-def images_from_rows(rows, shape: tuple[int, int, int], order: str = "chw"):
-    """Rows of pixels (N, C*H*W), numpy or torch, in the file's order -> images (N, C, H, W).
-
-    Channels-last rows come back as a view with channels-last strides (no copy): the layout
-    the CPU and GPU kernels prefer anyway (core.model.devices.in_device_layout).
-    """
-    channels, height, width = shape
-    if order != "hwc":
-        return rows.reshape(-1, channels, height, width)
-    pixels = rows.reshape(-1, height, width, channels)
-    return pixels.permute(0, 3, 1, 2) if hasattr(pixels, "permute") else pixels.transpose(0, 3, 1, 2)
 
 
 def file_kind(path: Path) -> tuple[str, str | None, str | None]:
@@ -231,6 +212,9 @@ def _csv_header(path: Path, compression: str | None,
         raise BadInput(f"{path}: line 1: cannot read the header ({read_failure(exc)})") from None
     if not raw.strip():
         raise BadInput(f"{path}: line 1: the file is empty; expected a header such as label,pixel0,pixel1,...")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode Text", PowerShell's Out-File
+        raise BadInput(f"{path}: line 1: UTF-16 text (its byte order mark); expected UTF-8: save it as CSV UTF-8, "
+                       "or convert it with iconv -f UTF-16 -t UTF-8")
     if b"\x00" in raw:
         raise BadInput(f"{path}: line 1: binary data, not CSV text; expected a header such as pixel0,pixel1,...")
     try:

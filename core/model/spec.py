@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from core.base.errors import BadInput
-from core.data.layout import PIXEL_ORDERS, images_from_rows
+from core.base.pixel_order import PIXEL_ORDERS, images_from_rows
 from core.model.devices import in_device_layout
 from core.model.registry import available, build_model
 
@@ -36,7 +36,7 @@ class ModelSpec:
     arch_kwargs: dict = field(default_factory=dict)
     mean: float = 0.0  # applied after scaling pixels to [0, 1]
     std: float = 1.0
-    pixel_order: str = "chw"  # how a file's row orders a pixel's channels (core.data.layout.PIXEL_ORDERS)
+    pixel_order: str = "chw"  # how a file's row orders a pixel's channels (core.base.pixel_order.PIXEL_ORDERS)
 
     @property
     def num_pixels(self) -> int:

@@ -20,8 +20,9 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from core.base.pixel_order import images_from_rows
 from core.base.threads import thread_budget
-from core.data.layout import PixelLayout, images_from_rows
+from core.data.layout import PixelLayout
 from core.data.parts import FilePart
 from core.data.reader import DEFAULT_BLOCK_BYTES, PixelBatch, iter_batches
 
@@ -44,7 +45,7 @@ class InputBatch:
 
 class PixelBatches(IterableDataset):
     """Batches of at most `batch_size` rows of `part` (default: the whole file), in file order,
-    shaped to `input_shape` from rows in `pixel_order` (core.data.layout.images_from_rows)."""
+    shaped to `input_shape` from rows in `pixel_order` (core.base.pixel_order.images_from_rows)."""
 
     def __init__(self, layout: PixelLayout, input_shape: tuple[int, int, int], batch_size: int,
                  block_bytes: int = DEFAULT_BLOCK_BYTES, prefetch: int = PREFETCH_BLOCKS,

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from core.base.errors import BadInput
+from core.base.pixel_order import images_from_rows
 from core.data.competition import CompetitionFiles
-from core.data.layout import image_shape, images_from_rows
+from core.data.layout import image_shape
 from core.data.sample import label_names, sample_label_column
 from core.data.table import read_pixel_table
 from core.report import plots

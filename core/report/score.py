@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.base.atomic import atomic_write_text, prepare_folder
-from core.data.layout import images_from_rows
+from core.base.pixel_order import images_from_rows
 from core.data.table import read_pixel_table
 from core.predict.stream import Predictions
 from core.report import plots

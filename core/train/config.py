@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
-from core.data.layout import PIXEL_ORDERS
+from core.base.pixel_order import PIXEL_ORDERS
 from core.model.devices import parse_precision
 from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
@@ -44,7 +44,7 @@ class TrainConfig:
     member_variants: tuple[dict, ...] = ()
     tta: bool = False  # bundle test-time shifts into the checkpoint
     split_seed: int | None = None  # seed of the validation split; None: `seed`
-    pixel_order: str = "chw"  # how the file orders a colour pixel's channels (core.data.layout.PIXEL_ORDERS)
+    pixel_order: str = "chw"  # how the file orders a colour pixel's channels (core.base.pixel_order.PIXEL_ORDERS)
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
 
     def __post_init__(self):

@@ -10,9 +10,10 @@ import torch
 
 from core.base.errors import BadInput
 from core.base.log import Log
+from core.base.pixel_order import images_from_rows
 from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
-from core.data.layout import ignoring, image_shape, images_from_rows, square_shape
+from core.data.layout import ignoring, image_shape, square_shape
 from core.data.table import read_pixel_table
 from core.model.spec import checked_input_shape
 
