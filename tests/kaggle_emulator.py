@@ -204,7 +204,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _error(self, status: int, message: str, retry_after: str | None = None) -> None:
-        if status >= 500:  # real front ends answer 5xx with an HTML page, not JSON
+        if status >= 500 or status == 200:  # real front ends answer 5xx with an HTML page; a proxy's sign-in page, 200
             body = f"<html><body><h1>{status}</h1>{message}</body></html>".encode()
             self.send_response(status)
             self.send_header("Content-Type", "text/html")

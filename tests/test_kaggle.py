@@ -169,6 +169,17 @@ def test_server_down_is_exit_6(runner, emu, creds):
     assert "network error" in one_error(got)
 
 
+def test_a_sign_in_page_instead_of_the_api_is_exit_6_in_one_line(runner, emu, creds, isolated):
+    """A proxy's (or a hotel network's) sign-in page answers every URL with 200 and HTML: it was an internal
+    error (JSONDecodeError, exit 1)."""
+    emu.fail("*", 200, times=100)
+    got = download(runner)
+    assert got.exit_code == 6, got.output
+    assert "could not list the files of digit-recognizer: the answer was not Kaggle's JSON" in one_error(got)
+    assert len(emu.calls("ListDataFiles")) == 1  # not retried: such a page does not go away in seconds
+    assert not (isolated / "data" / "dr").exists()
+
+
 def test_truncated_download_resumes_with_range(runner, emu, creds, isolated):
     emu.truncate_downloads = 1
     got = download(runner)
@@ -262,6 +273,14 @@ def test_create_submission_5xx_is_not_retried(runner, emu, ready):
     assert got.exit_code == 6
     assert "kaggle-job submissions" in one_error(got)
     assert len(emu.calls("CreateSubmission")) == 1  # a blind retry could submit twice
+
+
+def test_a_page_instead_of_create_submissions_answer_may_have_submitted(runner, emu, ready):
+    emu.fail("CreateSubmission", 200, after=True)  # recorded, then answered with a web page
+    got = submit_file(runner, ready)
+    assert got.exit_code == 6, got.output
+    assert "not Kaggle's JSON" in one_error(got) and "kaggle-job submissions" in one_error(got)
+    assert len(emu.calls("CreateSubmission")) == 1 and len(emu.submissions) == 1
 
 
 def test_submission_scored_as_error_is_exit_8(runner, emu, ready):

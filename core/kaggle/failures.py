@@ -8,6 +8,7 @@ to do (core.base.errors.ExitCode): 3 credentials, 4 rules, 5 not found, 6 networ
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -57,8 +58,9 @@ def _translate(exc: BaseException, what: str, competition: str | None) -> JobErr
     if is_header_error(exc):
         return JobError(f"could not {what}: a request header was refused ({safe_description(exc)}); the "
                         f"credentials hold a character that a header cannot carry: {HOW_TO}", ExitCode.AUTH)
-    mapped = _translate_status(exc, what, competition) or _translate_network(exc, what)
-    if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _is_create_submission(exc):
+    mapped = (_translate_status(exc, what, competition) or _translate_network(exc, what)
+              or _translate_not_json(exc, what))
+    if mapped is not None and mapped.exit_code == ExitCode.NETWORK and _may_have_submitted(exc, what):
         mapped = JobError(mapped.message + "; Kaggle may or may not have recorded the submission: the next "
                           "`run --submit` or `submit` finds out before uploading again (or see `kaggle-job "
                           "submissions`)", ExitCode.NETWORK)
@@ -87,6 +89,15 @@ def _translate_status(exc: BaseException, what: str, competition: str | None) ->
 
 def _translate_network(exc: BaseException, what: str) -> JobError | None:
     return JobError(f"could not {what}: {describe(exc)}", ExitCode.NETWORK) if _is_network(exc) else None
+
+
+def _translate_not_json(exc: BaseException, what: str) -> JobError | None:
+    """A 200 answer that is not the API's JSON: a proxy's or a hotel network's sign-in page answers every
+    URL so. The network is not usable from here; the next scheduled run tries again."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return None
+    return JobError(f"could not {what}: the answer was not Kaggle's JSON (a web page from a proxy or a network's "
+                    "sign-in page?)", ExitCode.NETWORK)
 
 
 def is_header_error(exc: BaseException) -> bool:
@@ -162,6 +173,12 @@ def _is_network(exc: BaseException) -> bool:
 def _is_create_submission(exc: BaseException) -> bool:
     request = getattr(exc, "request", None)
     return bool(request is not None and str(getattr(request, "url", "")).endswith("/CreateSubmission"))
+
+
+def _may_have_submitted(exc: BaseException, what: str) -> bool:
+    """CreateSubmission's reply was lost; an answer that is not JSON carries no request, so during an
+    upload it may have been that call's."""
+    return _is_create_submission(exc) or (isinstance(exc, json.JSONDecodeError) and what.startswith("submit"))
 
 
 def _retry_after(exc: BaseException) -> float | None:
