@@ -180,6 +180,17 @@ def test_a_sign_in_page_instead_of_the_api_is_exit_6_in_one_line(runner, emu, cr
     assert not (isolated / "data" / "dr").exists()
 
 
+def test_a_web_page_instead_of_the_zip_is_exit_6_and_the_next_run_gets_the_zip(runner, emu, creds, isolated):
+    emu.fail("GET", 200)  # the transfer itself answered by a sign-in page (it was exit 2, "not a zip archive")
+    got = download(runner)
+    assert got.exit_code == 6, got.output
+    assert one_error(got).startswith("could not download digit-recognizer: what arrived is a web page (")
+    assert not (isolated / "data" / "dr").exists() and not list((isolated / "data" / ".downloads").iterdir())
+    again = download(runner)
+    assert again.exit_code == 0, again.output
+    assert (isolated / "data" / "dr" / "train.csv").is_file()
+
+
 def test_truncated_download_resumes_with_range(runner, emu, creds, isolated):
     emu.truncate_downloads = 1
     got = download(runner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.base.workspace import Workspace
 from core.data import demo
@@ -40,7 +41,20 @@ def _fetch_from_kaggle(competition: str, files: CompetitionFiles, force: bool, l
     archive = api.download_competition_zip(competition, downloads, log=log)
     log.info(f"downloaded {archive.stat().st_size} bytes", event="download.fetched", bytes=archive.stat().st_size)
     try:
+        _refuse_a_page(archive, competition)
         return install(archive, files, {"competition": competition, "demo": False, "remote_files": listing},
                        force, log)
     finally:
         archive.unlink(missing_ok=True)
+
+
+def _refuse_a_page(archive: Path, competition: str) -> None:
+    """Kaggle sends every competition as a zip: anything else came from something in between (a proxy's
+    or a network's sign-in page), a network fault for the next run to retry, not a bad archive."""
+    with open(archive, "rb") as handle:
+        head = handle.read(512)
+    if head.startswith(b"PK"):
+        return
+    what = "a web page" if head.lstrip().startswith(b"<") else "not a zip archive"
+    raise JobError(f"could not download {competition}: what arrived is {what} ({archive.stat().st_size} bytes), "
+                   "not Kaggle's zip (a proxy or a network's sign-in page?)", ExitCode.NETWORK)
