@@ -51,9 +51,9 @@ class ModelSpec:
         """Rows of pixels (N, num_pixels) in the files' order -> (N, C, H, W) images."""
         return images_from_rows(rows, self.input_shape, self.pixel_order)
 
-    def build(self) -> nn.Module:
+    def build(self, check_fits: bool = True) -> nn.Module:
         channels, height, width = self.input_shape
-        return build_model(self.arch, channels, height, width, self.num_classes, **self.arch_kwargs)
+        return build_model(self.arch, channels, height, width, self.num_classes, check_fits, **self.arch_kwargs)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Float pixels in [0, 1] -> the network's input scale (in place)."""
