@@ -363,6 +363,20 @@ def test_checkpoints_reading_pixels_in_other_orders_are_not_averaged(tmp_path):
     assert Predictor.load([paths[1], paths[1]], device="cpu").spec.pixel_order == "hwc"
 
 
+def test_more_classes_than_a_checkpoint_may_carry_are_refused_before_training(runner, tmp_path):
+    """100,001 different labels (an id column taken for the label): one line before training, not at the save."""
+    from core.model.spec import MAX_CLASSES
+
+    data = tmp_path / "ids"
+    data.mkdir()
+    rows = "".join(f"{i},0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n" for i in range(MAX_CLASSES + 1))
+    (data / "train.csv").write_text("label," + ",".join(f"pixel{i}" for i in range(16)) + "\n" + rows)
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "m.pt"), "--preset", "demo")
+    assert result.exit_code == 2 and not any(r.get("event") == "train.start" for r in records(result))
+    assert one_error(result).endswith("100,001 different values in label; a model takes at most 100,000 classes "
+                                      "(--label-column names another column)")
+
+
 @pytest.mark.parametrize("height, refused", [(1024, False), (1025, True)])
 def test_a_shape_no_checkpoint_may_carry_is_refused_before_training(runner, tmp_path, height, refused):
     """The checkpoint limits (sides up to 1024) hold for training too: before, 1025 trained every epoch and

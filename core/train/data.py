@@ -15,7 +15,7 @@ from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
 from core.data.layout import ignoring, image_shape, square_shape
 from core.data.table import read_pixel_table
-from core.model.spec import checked_input_shape
+from core.model.spec import MAX_CLASSES, checked_input_shape
 
 
 def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None = None, log: Log | None = None,
@@ -46,6 +46,9 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     except BadInput as exc:
         raise BadInput(f"{csv_path}: {exc.message}") from None
     classes = classes_of(table.labels)
+    if len(classes) > MAX_CLASSES:  # an id column taken for the label, most likely; refused before training
+        raise BadInput(f"{csv_path}: {len(classes):,} different values in {table.label_column}; a model takes at most "
+                       f"{MAX_CLASSES:,} classes (--label-column names another column)")
     if len(classes) < 2:  # a model that can only answer one thing; most likely the wrong column
         raise BadInput(f"{csv_path}: every row's {table.label_column} is {classes[0]!r}; training needs at least 2 "
                        "classes (--label-column names another column)")
