@@ -371,7 +371,8 @@ def test_more_classes_than_a_checkpoint_may_carry_are_refused_before_training(ru
     data.mkdir()
     rows = "".join(f"{i},0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0\n" for i in range(MAX_CLASSES + 1))
     (data / "train.csv").write_text("label," + ",".join(f"pixel{i}" for i in range(16)) + "\n" + rows)
-    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "m.pt"), "--preset", "demo")
+    result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "m.pt"),
+                    "--preset", "demo")
     assert result.exit_code == 2 and not any(r.get("event") == "train.start" for r in records(result))
     assert one_error(result).endswith("100,001 different values in label; a model takes at most 100,000 classes "
                                       "(--label-column names another column)")

@@ -30,7 +30,8 @@ class Ensemble(nn.Module):
             raise ValueError("an ensemble needs at least one member")
         # The bundle is checked as a whole (build_model's blank image runs through every member).
         self.members = nn.ModuleList(
-            build_model(m["arch"], in_channels, height, width, num_classes, False, **dict(m.get("arch_kwargs", {})))
+            build_model(m["arch"], in_channels, height, width, num_classes, check_fits=False,
+                        **dict(m.get("arch_kwargs", {})))
             for m in members)
         self.member_norms = [(float(m.get("mean", 0.0)), float(m.get("std", 1.0))) for m in members]
         self.shifts = [(int(dy), int(dx)) for dy, dx in (tta_shifts or [[0, 0]])]

@@ -53,7 +53,8 @@ class ModelSpec:
 
     def build(self, check_fits: bool = True) -> nn.Module:
         channels, height, width = self.input_shape
-        return build_model(self.arch, channels, height, width, self.num_classes, check_fits, **self.arch_kwargs)
+        return build_model(self.arch, channels, height, width, self.num_classes, check_fits=check_fits,
+                           **self.arch_kwargs)
 
     def normalise(self, x: torch.Tensor) -> torch.Tensor:
         """Float pixels in [0, 1] -> the network's input scale (in place)."""
@@ -76,9 +77,10 @@ def spec_from_plain(raw) -> ModelSpec:
     kwargs = raw.get("arch_kwargs", {})
     if not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
         raise BadInput("architecture settings are not a mapping of names to values")
-    return ModelSpec(arch=arch, input_shape=checked_input_shape(raw.get("input_shape")), classes=_classes(raw.get("classes")),
-                     arch_kwargs=dict(kwargs), mean=_finite(raw.get("mean", 0.0), "mean"),
-                     std=_finite(raw.get("std", 1.0), "std", positive=True), pixel_order=_order(raw.get("pixel_order")))
+    return ModelSpec(arch=arch, input_shape=checked_input_shape(raw.get("input_shape")),
+                     classes=_classes(raw.get("classes")), arch_kwargs=dict(kwargs),
+                     mean=_finite(raw.get("mean", 0.0), "mean"), std=_finite(raw.get("std", 1.0), "std", positive=True),
+                     pixel_order=_order(raw.get("pixel_order")))
 
 
 def checked_input_shape(value) -> tuple[int, int, int]:
