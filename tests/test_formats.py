@@ -313,6 +313,20 @@ def test_channels_last_pixels_train_predict_and_score_as_images(runner, tmp_path
     assert scored.exit_code == 0, scored.output
     assert (tmp_path / "report" / "misclassified.png").is_file()
 
+    # predict-image: a colour picture is resized as it is (not made a grayscale digit), red left = class 0.
+    from PIL import Image
+
+    pictures = []
+    red, green = (220, 0, 0), (0, 220, 0)
+    for name, left, right in (("red-left.png", red, green), ("green-left.png", green, red)):
+        picture = np.zeros((32, 32, 3), np.uint8)
+        picture[:, :16], picture[:, 16:] = left, right
+        pictures.append(tmp_path / name)
+        Image.fromarray(picture).save(pictures[-1])
+    named = invoke(runner, "predict-image", *map(str, pictures), "--checkpoint", str(model))
+    assert named.exit_code == 0, named.output
+    assert [r["label"] for r in records(named) if r.get("event") == "predict_image.result"] == ["0", "1"]
+
     unshaped = invoke(runner, "inspect", "--data-dir", str(data), "-o", str(tmp_path / "look"))
     assert unshaped.exit_code == 2 and one_error(unshaped).endswith(
         "192 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC")

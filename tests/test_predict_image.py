@@ -113,12 +113,15 @@ def test_preparation_is_the_mnist_way(tmp_path):
     other = prepare_image(light_on_dark, (1, 28, 28))[0]
     assert np.abs(other.astype(int) - digit.astype(int)).mean() < 8
 
-    # Other input shapes: the frame and the channels follow the checkpoint.
-    colour = prepare_image(_draw("photo-jpeg", 7, tmp_path), (3, 32, 40))
-    assert colour.shape == (3, 32, 40)
-    assert np.array_equal(colour[0], colour[2])
-    rows = np.flatnonzero(colour[0].any(axis=1))
+    # Other input shapes: the frame follows the checkpoint.
+    framed = prepare_image(_draw("photo-jpeg", 7, tmp_path), (1, 32, 40))
+    assert framed.shape == (1, 32, 40)
+    rows = np.flatnonzero(framed[0].any(axis=1))
     assert rows[-1] - rows[0] + 1 <= round(32 * 20 / 28) + 1
+    # A colour model's picture is resized as it is: the paper stays light, nothing is cropped to ink.
+    colour = prepare_image(_draw("photo-jpeg", 7, tmp_path), (3, 32, 40))
+    assert colour.shape == (3, 32, 40) and colour.dtype == np.uint8
+    assert np.median(colour) > 128 and colour[:, 0].min() > 0
 
 
 def test_preparation_refuses_what_is_not_a_digit(tmp_path):

@@ -20,6 +20,7 @@ MIN_SIDE = 8  # smaller than this is not a picture of a digit
 # A 48-megapixel phone photo fits; decoding works on 16 bytes a pixel (RGBA float32), so this bounds
 # one image at ~0.8 GB, where a 30000x30000 PNG of 875 KB would ask for 14 GB.
 MAX_PHOTO_PIXELS = 50_000_000
+WIDE_MODES = ("I;16", "I;16B", "I;16L", "I", "F")  # PIL's 16-bit and float grayscale
 
 
 def _check_pixels(path: Path, size: tuple[int, int]) -> None:
@@ -28,11 +29,10 @@ def _check_pixels(path: Path, size: tuple[int, int]) -> None:
                        f"{MAX_PHOTO_PIXELS // 10**6} megapixels")
 
 
-def load_grayscale(path: str | Path) -> np.ndarray:
-    """Any PNG/JPEG (palette, alpha, RGB, 16-bit) -> float32 (H, W) in 0..255. BadInput if unreadable."""
+def _open_image(path: Path):
+    """The decoded PIL image, upright, checked for size before decoding; BadInput if unreadable."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    path = Path(path)
     require_file(path)
     try:
         with warnings.catch_warnings():
@@ -49,10 +49,21 @@ def load_grayscale(path: str | Path) -> np.ndarray:
     if min(image.size) < MIN_SIDE:
         raise BadInput(f"{path}: image is {image.size[0]}x{image.size[1]} pixels; expected at least "
                        f"{MIN_SIDE}x{MIN_SIDE}")
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        values = np.asarray(image, dtype=np.float32)
-        span = float(values.max() - values.min()) or 1.0
-        return (values - values.min()) * (255.0 / span)
+    return image
+
+
+def _stretched(image) -> np.ndarray:
+    """A 16-bit or float grayscale image -> float32 (H, W) stretched to 0..255."""
+    values = np.asarray(image, dtype=np.float32)
+    span = float(values.max() - values.min()) or 1.0
+    return (values - values.min()) * (255.0 / span)
+
+
+def load_grayscale(path: str | Path) -> np.ndarray:
+    """Any PNG/JPEG (palette, alpha, RGB, 16-bit) -> float32 (H, W) in 0..255. BadInput if unreadable."""
+    image = _open_image(Path(path))
+    if image.mode in WIDE_MODES:
+        return _stretched(image)
     rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
     gray = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     alpha = rgba[..., 3] / 255.0
@@ -110,10 +121,24 @@ def fit_digit(ink: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def prepare_image(path: str | Path, input_shape: tuple[int, int, int]) -> np.ndarray:
-    """An image file -> uint8 (C, H, W) for a model with `input_shape`, prepared the MNIST way."""
+    """An image file -> uint8 (C, H, W) for a model with `input_shape`: a grayscale model's digit prepared
+    the MNIST way; a colour model's picture (3 channels, or 4 with alpha) resized to its frame as it is,
+    since colour pixel files (CIFAR-10, Skin Cancer MNIST) hold whole downscaled pictures, not ink."""
     channels, height, width = input_shape
+    if channels in (3, 4):
+        return _resized_colour(Path(path), channels, height, width)
     ink = ink_image(load_grayscale(path))
     if not ink.any():
         raise BadInput(f"{path}: no digit found (the image is blank or has no contrast)")
     digit = fit_digit(ink, height, width)
     return np.repeat(digit[None], channels, axis=0)
+
+
+def _resized_colour(path: Path, channels: int, height: int, width: int) -> np.ndarray:
+    from PIL import Image
+
+    image = _open_image(path)
+    if image.mode in WIDE_MODES:  # RGB conversion would clip them, not scale them
+        image = Image.fromarray(_stretched(image).astype(np.uint8))
+    resized = image.convert("RGBA" if channels == 4 else "RGB").resize((width, height), Image.Resampling.LANCZOS)
+    return np.ascontiguousarray(np.asarray(resized, dtype=np.uint8).transpose(2, 0, 1))

@@ -27,7 +27,7 @@ def predict_images(paths: list[Path], predictor, top_k: int = 3) -> list[ImagePr
     prepared = [prepare_image(path, predictor.spec.input_shape) for path in paths]
     if not prepared:
         return []
-    probs = predictor.predict_proba(np.stack(prepared).reshape(len(prepared), -1))
+    probs = predictor.predict_proba(np.stack(prepared))  # images, not rows: no pixel order to apply
     classes = [str(c) for c in predictor.spec.classes]
     results = []
     for path, pixels, row in zip(paths, prepared, probs):
