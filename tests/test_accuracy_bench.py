@@ -12,6 +12,7 @@ import torch
 from bench.accuracy_bench import (
     HOLDOUT_SEED,
     MAX_SUBSET_MODELS,
+    holdout_half,
     holdout_split,
     main,
     score,
@@ -52,6 +53,19 @@ def test_training_subset_is_stratified_fixed_inside_the_training_rows(demo_label
     assert np.abs(kept - counts * 2000 / len(train)).max() <= 1
     assert np.array_equal(training_subset(train, demo_labels, 2000), subset)
     assert len(training_subset(train, demo_labels, len(train) - 1)) == len(train) - 1
+
+
+def test_holdout_halves_score_every_holdout_row_once_and_train_on_the_other_half(demo_labels):
+    train, holdout = holdout_split(demo_labels, 1000)
+    unchanged = holdout_half(train, holdout, demo_labels, None)
+    assert unchanged[0] is train and unchanged[1] is holdout
+    (train1, scored1), (train2, scored2) = (holdout_half(train, holdout, demo_labels, h) for h in (1, 2))
+    assert len(scored1) == len(scored2) == 500 and not set(scored1) & set(scored2)
+    assert np.array_equal(np.sort(np.concatenate([scored1, scored2])), holdout)
+    assert np.array_equal(train1, np.sort(np.concatenate([train, scored2])))  # the other half trains too
+    assert not set(train2) & set(scored2) and len(train2) == len(train) + 500
+    held = np.bincount(demo_labels.numpy()[scored1], minlength=10)
+    assert np.abs(held - np.bincount(demo_labels.numpy()[holdout], minlength=10) / 2).max() <= 1
 
 
 def test_wilson_interval_brackets_the_rate_and_pins_the_edges():
