@@ -61,14 +61,8 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     summary = DataSummary(directory=data_dir)
     tables = {}
     for name in present:
-        table = read_pixel_table(paths[name], label_names=labels, ignore_extra=ignore_extra)
-        tables[name] = table
-        pixels = table.pixels
-        shape = _shape(pixels.shape[1], table.grid, input_shape)
-        summary.files.append(FileSummary(
-            name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=shape[1:] or None,
-            labelled=table.labels is not None, min_value=int(pixels.min()) if pixels.size else 0,
-            max_value=int(pixels.max()) if pixels.size else 0, channels=shape[0] if shape else 1))
+        tables[name] = read_pixel_table(paths[name], label_names=labels, ignore_extra=ignore_extra)
+        summary.files.append(_file_summary(name, tables[name], input_shape))
 
     # The grid shows the labelled file when there is one: seeing digits with their labels is the point.
     source = next((n for n in present if tables[n].labels is not None), present[0])
@@ -93,6 +87,14 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     summary.grid = plots.digit_grid(images, captions, output_dir / "first_look.png",
                                     title=f"{len(chosen)} random images from {source}", columns=GRID_SIDE)
     return summary
+
+
+def _file_summary(name: str, table, input_shape: tuple[int, int, int] | None) -> FileSummary:
+    pixels = table.pixels
+    shape = _shape(pixels.shape[1], table.grid, input_shape)
+    return FileSummary(name=name, rows=len(pixels), pixels=pixels.shape[1], image_shape=shape[1:] or None,
+                       labelled=table.labels is not None, min_value=int(pixels.min()) if pixels.size else 0,
+                       max_value=int(pixels.max()) if pixels.size else 0, channels=shape[0] if shape else 1)
 
 
 def _shape(num_pixels: int, grid: tuple[int, int] | None, given: tuple[int, int, int] | None) -> tuple:
