@@ -338,13 +338,9 @@ def _commit() -> str | None:
         return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="default")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
-    parser.add_argument("--seed", type=int)
-    parser.add_argument("--time-budget", type=float, help="minutes; default: none (fixed epochs)")
-    parser.add_argument("--label", help="a name for this run in the results")
+def add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which rows train and which are scored (split_to_files reads them): shared by the benches that
+    measure on this holdout."""
     parser.add_argument("--holdout", type=int, default=HOLDOUT_ROWS)
     parser.add_argument("--train-rows", type=int, help="train on this many of the other rows (a learning curve)")
     parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED)
@@ -352,6 +348,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="score this half of the holdout, training on the other half too (37,000 rows)")
     parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
     parser.add_argument("--train-csv", type=Path, help="use this labelled CSV instead of the zip's train.csv")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="default")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a TrainConfig field")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--time-budget", type=float, help="minutes; default: none (fixed epochs)")
+    parser.add_argument("--label", help="a name for this run in the results")
+    add_data_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, help="keep the checkpoint (and members) here")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")

@@ -36,16 +36,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.accuracy_bench import (  # noqa: E402
-    HOLDOUT_SEED,
     PROBS,
     LoadSampler,
     _commit,
+    add_data_arguments,
     cpu_seconds,
     model_views,
     score,
     split_to_files,
 )
-from bench.train_bench import DEFAULT_ZIP, _value  # noqa: E402
+from bench.train_bench import _value  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "averaging.jsonl"
 
@@ -183,11 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last", type=int, nargs="*", default=[3, 5, 10], help="tail averages over K epochs")
     parser.add_argument("--shifts", action="store_true", help="also score each variant with the test-time shifts")
     parser.add_argument("--label")
-    parser.add_argument("--holdout", type=int, default=10_000)
-    parser.add_argument("--holdout-seed", type=int, default=HOLDOUT_SEED)
-    parser.add_argument("--train-rows", type=int)
-    parser.add_argument("--zip", type=Path, default=DEFAULT_ZIP)
-    parser.add_argument("--train-csv", type=Path)
+    add_data_arguments(parser)
     parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--probs-dir", type=Path, default=PROBS)
