@@ -6,10 +6,19 @@ and training and inference both shape rows with images_from_rows: one rule, kept
 
 from __future__ import annotations
 
+from core.base.errors import BadInput
+
 # How a row's pixels are ordered when an image has several channels: "chw", colour planes one after
 # another (CIFAR-10's binary files); "hwc", each pixel's channels side by side (a numpy (H, W, C) image
 # flattened, as Skin Cancer MNIST's hmnist_28_28_RGB.csv). One channel reads the same either way.
 PIXEL_ORDERS = ("chw", "hwc")
+
+
+def checked_order(value) -> str:
+    """`value` when it is one of PIXEL_ORDERS; BadInput otherwise (a checkpoint's spec, a training config)."""
+    if value not in PIXEL_ORDERS:
+        raise BadInput(f"pixel order {value!r}: expected one of {', '.join(PIXEL_ORDERS)}")
+    return value
 
 
 def images_from_rows(rows, shape: tuple[int, int, int], order: str = "chw"):

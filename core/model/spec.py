@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from core.base.errors import BadInput
-from core.base.pixel_order import PIXEL_ORDERS, images_from_rows
+from core.base.pixel_order import checked_order, images_from_rows
 from core.model.devices import in_device_layout
 from core.model.registry import available, build_model
 
@@ -96,11 +96,7 @@ def checked_input_shape(value) -> tuple[int, int, int]:
 
 
 def _order(value) -> str:
-    if value is None:  # checkpoints from before channels-last files were read
-        return "chw"
-    if value not in PIXEL_ORDERS:
-        raise BadInput(f"pixel order {value!r}: expected one of {', '.join(PIXEL_ORDERS)}")
-    return value
+    return "chw" if value is None else checked_order(value)  # None: checkpoints from before channels-last files
 
 
 def _classes(value) -> list:

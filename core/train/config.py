@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
-from core.base.pixel_order import PIXEL_ORDERS
+from core.base.pixel_order import checked_order
 from core.model.devices import parse_precision
 from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
@@ -49,8 +49,7 @@ class TrainConfig:
 
     def __post_init__(self):
         parse_precision(self.precision)  # a typo fails before any data is read
-        if self.pixel_order not in PIXEL_ORDERS:
-            raise BadInput(f"pixel order: expected one of {', '.join(PIXEL_ORDERS)}, got {self.pixel_order!r}")
+        checked_order(self.pixel_order)
         if self.optimizer not in OPTIMIZERS:
             raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
