@@ -241,12 +241,12 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
     refused = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo")
     assert refused.exit_code == 2
     assert one_error(refused).endswith("60 pixel columns do not form a square image; give the shape with "
-                                       "--input-shape CxHxW")
+                                       "--input-shape CxHxW or HxWxC")
     (tmp_path / "colour").mkdir()
     (tmp_path / "colour" / "train.csv").write_bytes(pixel_csv(np.zeros((4, 48), np.uint8), labels=[0, 1, 0, 1]))
     colour = invoke(runner, "train", "--data-dir", str(tmp_path / "colour"), "--checkpoint", str(model))
     assert colour.exit_code == 2 and one_error(colour).endswith(
-        "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW (3x4x4 if they are "
+        "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC (3x4x4 if they are "
         "three colour planes: all red, then green, then blue; 4x4x3 if each pixel's red, green and blue are side "
         "by side)")
 
@@ -329,7 +329,9 @@ def test_channels_last_pixels_train_predict_and_score_as_images(runner, tmp_path
 
     unshaped = invoke(runner, "inspect", "--data-dir", str(data), "-o", str(tmp_path / "look"))
     assert unshaped.exit_code == 2 and one_error(unshaped).endswith(
-        "192 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC")
+        "192 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC (3x8x8 if "
+        "they are three colour planes: all red, then green, then blue; 8x8x3 if each pixel's red, green and blue are "
+        "side by side)")
     looked = invoke(runner, "inspect", "--data-dir", str(data), "-o", str(tmp_path / "look"), "--input-shape", "8x8x3")
     assert looked.exit_code == 0, looked.output
     assert "train.csv: 240 rows x 192 pixels (8x8 images, 3 channels, with labels)" in looked.output

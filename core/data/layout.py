@@ -106,6 +106,16 @@ def square_shape(num_pixels: int) -> tuple[int, int, int] | None:
     return (1, side, side) if num_pixels > 0 and side * side == num_pixels else None
 
 
+def unshaped(path: object, num_pixels: int) -> BadInput:
+    """The error for pixels that make no square grayscale image, with the colour shapes to try when
+    the count is three squares (3072 = 3 x 32 x 32, as CIFAR-10)."""
+    side = square_shape(num_pixels // 3) if num_pixels % 3 == 0 else None
+    hint = (f" (3x{side[1]}x{side[2]} if they are three colour planes: all red, then green, then blue; "
+            f"{side[1]}x{side[2]}x3 if each pixel's red, green and blue are side by side)") if side else ""
+    return BadInput(f"{path}: {num_pixels} pixel columns do not form a square image; "
+                    f"give the shape with --input-shape CxHxW or HxWxC{hint}")
+
+
 def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
     """`CxHxW`, `HxWxC` or `HxW` (one channel) -> ((C, H, W), pixel order); no --input-shape -> (None, "chw").
 

@@ -10,7 +10,7 @@ import numpy as np
 from core.base.errors import BadInput
 from core.base.pixel_order import images_from_rows
 from core.data.competition import CompetitionFiles
-from core.data.layout import image_shape
+from core.data.layout import image_shape, unshaped
 from core.data.sample import label_names, sample_label_column
 from core.data.table import read_pixel_table
 from core.report import plots
@@ -69,8 +69,7 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     table = tables[source]
     shape = _shape(table.pixels.shape[1], table.grid, input_shape)
     if not shape:
-        raise BadInput(f"{paths[source]}: {table.pixels.shape[1]} pixel columns do not form a square image; "
-                       "give the shape with --input-shape CxHxW or HxWxC")
+        raise unshaped(paths[source], table.pixels.shape[1])
     if table.labels is not None:
         labels, counts = np.unique(table.labels.astype(str), return_counts=True)
         order = _natural_order(labels)

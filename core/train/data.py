@@ -13,7 +13,7 @@ from core.base.log import Log
 from core.base.pixel_order import images_from_rows
 from core.data.classes import class_indices, classes_of
 from core.data.columns import LABEL_NAMES
-from core.data.layout import ignoring, image_shape, square_shape
+from core.data.layout import ignoring, image_shape, unshaped
 from core.data.table import read_pixel_table
 from core.model.spec import MAX_CLASSES, checked_input_shape
 
@@ -39,8 +39,7 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
                        f"(named {' or '.join(named.values())}, in any case; --label-column names another)")
     shape = input_shape or image_shape(table.pixels.shape[1], table.grid)
     if shape is None:
-        raise BadInput(f"{csv_path}: {table.pixels.shape[1]} pixel columns do not form a square image; "
-                       f"give the shape with --input-shape CxHxW{_colour_hint(table.pixels.shape[1])}")
+        raise unshaped(csv_path, table.pixels.shape[1])
     try:
         checked_input_shape(shape)
     except BadInput as exc:
@@ -94,9 +93,3 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
         train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)
     return (np.sort(np.concatenate([train, single])) if len(single) else train), val
 
-
-def _colour_hint(count: int) -> str:
-    """For a pixel count that is three squares (3072 = 3 x 32 x 32, as CIFAR-10): the shape to try."""
-    side = square_shape(count // 3) if count % 3 == 0 else None
-    return (f" (3x{side[1]}x{side[2]} if they are three colour planes: all red, then green, then blue; "
-            f"{side[1]}x{side[2]}x3 if each pixel's red, green and blue are side by side)") if side else ""
