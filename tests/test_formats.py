@@ -246,9 +246,9 @@ def test_input_shape_is_stored_and_a_file_of_another_size_is_refused(runner, tmp
     (tmp_path / "colour" / "train.csv").write_bytes(pixel_csv(np.zeros((4, 48), np.uint8), labels=[0, 1, 0, 1]))
     colour = invoke(runner, "train", "--data-dir", str(tmp_path / "colour"), "--checkpoint", str(model))
     assert colour.exit_code == 2 and one_error(colour).endswith(
-        "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC (3x4x4 if they are "
-        "three colour planes: all red, then green, then blue; 4x4x3 if each pixel's red, green and blue are side "
-        "by side)")
+        "48 pixel columns do not form a square image; give the shape with --input-shape CxHxW or HxWxC (3x4x4 if "
+        "they are three colour planes: all red, then green, then blue; 4x4x3 if each pixel's red, green and blue are "
+        "side by side)")
 
     trained = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(model), "--preset", "demo",
                      "--epochs", "2", "--input-shape", "1x6x10")
