@@ -17,6 +17,7 @@ from core.report import plots
 from core.report.html import HtmlReport
 from core.report.metrics import evaluate, most_confused
 from jobs.cli import app
+from tests.competitions import pixel_csv
 
 ROWS = 400  # enough for every class and some mistakes; small enough to stay quick
 
@@ -211,3 +212,44 @@ def test_metrics_keep_a_dense_confusion_matrix_up_to_100_labels_then_its_nonzero
         assert "confusion" not in saved
         cells = saved["confusion_nonzero"]
         assert [0, 1, 1] in cells and sum(count for _, _, count in cells) == 101 and len(cells) == 101
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_reports_pictures_read_only_their_rows_in_the_order_asked(tmp_path, kind):
+    """read_rows picks rows across block boundaries (small blocks: many batches), the first and the
+    last row, repeats and any order, and gives (0, P) for none, as the whole-file read would."""
+    from core.data.table import read_pixel_table, read_rows
+
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, size=(500, 16), dtype=np.uint8)
+    path = tmp_path / f"rows.{kind}"
+    if kind == "csv":
+        path.write_bytes(pixel_csv(pixels, labels=np.arange(500) % 3))
+    else:
+        import pandas as pd
+        frame = pd.DataFrame(pixels, columns=[f"pixel{i}" for i in range(16)]).assign(label=np.arange(500) % 3)
+        frame.to_parquet(path)
+    whole = read_pixel_table(path, 16).pixels
+    assert (whole == pixels).all()
+    wanted = [499, 0, 137, 138, 137, 1, 498, 250]
+    assert (read_rows(path, 16, wanted, block_bytes=1024) == pixels[wanted]).all()
+    assert (read_rows(path, 16, wanted) == pixels[wanted]).all()
+    assert read_rows(path, 16, []).shape == (0, 16)
+
+
+def test_a_reports_pictures_stop_reading_after_their_last_row(tmp_path):
+    """Row 590 holds 256: the whole-file read refuses it; pictures of rows up to 299 stop a block
+    (1 KiB here, ~16 rows) after their last, never reaching it (so a huge file costs one block);
+    asking for row 590 gets the reader's own one-line error."""
+    from core.base.errors import BadInput
+    from core.data.table import read_pixel_table, read_rows
+
+    pixels = np.arange(600 * 16).reshape(600, 16).astype(np.int64) % 256
+    pixels[590, 5] = 256
+    path = tmp_path / "late.csv"
+    path.write_bytes(pixel_csv(pixels))
+    with pytest.raises(BadInput, match="line 592"):
+        read_pixel_table(path, 16)
+    assert (read_rows(path, 16, [299, 0], block_bytes=1024) == pixels[[299, 0]]).all()
+    with pytest.raises(BadInput, match="line 592"):
+        read_rows(path, 16, [590], block_bytes=1024)

@@ -1,4 +1,5 @@
-"""Reading a whole pixel file (.csv, .csv.gz or .parquet) into uint8 arrays, for training and `inspect`.
+"""Reading a whole pixel file (.csv, .csv.gz or .parquet) into uint8 arrays, for training and `inspect`,
+or only some of its rows, for the pictures in a report.
 
 Built on the streaming reader in core.data.reader, so training gets the same validation and
 messages as prediction.
@@ -6,6 +7,7 @@ messages as prediction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.layout import headerless, read_layout
-from core.data.reader import iter_batches
+from core.data.reader import DEFAULT_BLOCK_BYTES, iter_batches
 
 
 @dataclass
@@ -38,3 +40,27 @@ def read_pixel_table(path: str | Path, num_pixels: int | None = None, *, ignore_
         labels = np.concatenate([b.labels for b in batches])
     return PixelTable(pixels=pixels, labels=labels, ignored=layout.ignored, label_column=layout.label_column,
                       headerless=None if layout.header else headerless(layout), grid=layout.grid)
+
+
+def read_rows(path: str | Path, num_pixels: int, rows: Iterable[int], *, ignore_extra: bool = False,
+              block_bytes: int = DEFAULT_BLOCK_BYTES) -> np.ndarray:
+    """The pixels (len(rows), num_pixels) of the 0-based data rows `rows`, in that order.
+
+    A block at a time, keeping only the rows asked for, and stopping after the last of them: a
+    report's 36 pictures from a file of millions of rows cost one block of memory, not the file.
+    """
+    rows = np.asarray(list(rows), dtype=np.int64)
+    picked = np.zeros((len(rows), num_pixels), dtype=np.uint8)
+    if len(rows) == 0:
+        return picked
+    start, last = 0, int(rows.max())
+    with contextlib.closing(iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra),
+                                         block_bytes)) as batches:
+        for batch in batches:
+            end = start + len(batch.pixels)
+            here = (rows >= start) & (rows < end)
+            picked[here] = batch.pixels[rows[here] - start]
+            if end > last:
+                return picked
+            start = end
+    raise IndexError(f"{path}: row {last} asked for; the file has {start} data rows")

@@ -16,7 +16,7 @@ import numpy as np
 
 from core.base.atomic import atomic_write_text, prepare_folder
 from core.base.pixel_order import images_from_rows
-from core.data.table import read_pixel_table
+from core.data.table import read_rows
 from core.predict.stream import Predictions
 from core.report import plots
 from core.report.html import HtmlReport
@@ -158,11 +158,9 @@ def _unlabelled_sections(html, csv_path, predictions, model, directory) -> list[
 
 def _images(csv_path: Path, model: ModelInfo, rows: np.ndarray) -> np.ndarray:
     """The chosen rows' pixels as (n, C, H, W), read again from the file (the predictions hold none)."""
-    if len(rows) == 0:
-        return np.zeros((0, *model.input_shape), dtype=np.uint8)
     # The file was validated when predicted; other columns were allowed then or are not there.
-    table = read_pixel_table(csv_path, int(np.prod(model.input_shape)), ignore_extra=True)
-    return images_from_rows(table.pixels[np.asarray(rows)], model.input_shape, model.pixel_order)
+    pixels = read_rows(csv_path, int(np.prod(model.input_shape)), rows, ignore_extra=True)
+    return images_from_rows(pixels, model.input_shape, model.pixel_order)
 
 
 def _runner_up(predictions: Predictions, classes: list) -> list[str]:
