@@ -207,7 +207,7 @@ def run(args) -> dict:
     from core.train.pipeline import train_to_checkpoint
 
     overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
-    config = config_for(args.preset, seed=args.seed, device="cpu", **overrides)
+    config = config_for(args.preset, seed=args.seed, device=args.device, **overrides)
     config.time_budget_min = args.time_budget  # None unless asked: fixed epochs decide
     commit = _commit()  # the code that trains, not whatever is checked out when it ends
     started, cpu_before = time.monotonic(), cpu_seconds()
@@ -238,7 +238,7 @@ def run(args) -> dict:
         "holdout_half": args.holdout_half,
         "wall_s": round(time.monotonic() - started, 1), "train_wall_s": round(train_wall, 1),
         "cpu_s": round(cpu_seconds() - cpu_before, 1), "train_cpu_s": round(train_cpu, 1),
-        "threads": os.environ.get("KAGGLE_JOB_THREADS") or len(os.sched_getaffinity(0)),
+        "device": m.get("device"), "threads": os.environ.get("KAGGLE_JOB_THREADS") or len(os.sched_getaffinity(0)),
         "loadavg": load.summary(), "config": asdict(config),
     }
 
@@ -360,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, help="keep the checkpoint (and members) here")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
+    parser.add_argument("--device", default="cpu", help="train here (cpu|cuda|mps|auto); the holdout is scored on the CPU")
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")

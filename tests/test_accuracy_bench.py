@@ -134,6 +134,7 @@ def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, c
     assert line["errors"] == round((1 - line["accuracy"]) * 500) and line["ci95"][0] < line["accuracy"]
     assert line["config"]["time_budget_min"] is None and line["overrides"] == {"arch": "baseline", "epochs": 1}
     assert line["cpu_s"] > 0 and line["epochs_run"] == 1 and "mean" in line["loadavg"]
+    assert line["device"] == line["config"]["device"] == "cpu"  # --device: where it trained (gpu_check.sh: cuda)
     assert set(line["variants"]) == {"plain", "tta"}
     saved = np.load(probs / f"{line['run_id']}.npz")
     assert saved["model.pt"].shape == (5, 500, 10)  # five shifted views of the holdout
