@@ -360,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     add_data_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, help="keep the checkpoint (and members) here")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
-    parser.add_argument("--device", default="cpu", help="train here (cpu|cuda|mps|auto); the holdout is scored on the CPU")
+    parser.add_argument("--device", default="cpu", help="train on this device (cpu|cuda|mps|auto); scored on the CPU")
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
