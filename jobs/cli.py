@@ -264,8 +264,11 @@ def predict(
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
-    prepare_target(output)  # a bad path fails before the pass over the file, not after
     sample_format, required = find_sample(sample, input, data_dir)
+    # A bad path fails before the pass over the file, not after; so does one that would replace what is read.
+    sample_path = sample_format.path if sample_format else None
+    prepare_target(output, reads=[("the input file", input), ("the sample submission", sample_path),
+                                  *(("a checkpoint", path) for path in checkpoint)])
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
                                id_names=id_names(sample_format),
@@ -273,7 +276,6 @@ def predict(
 
     def write():  # on rank 0, which holds every row under torchrun
         write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
-        sample_path = sample_format.path if sample_format else None
         checked = f", checked against {sample_path}" if sample_path else ""
         log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
                    output=output, rows=len(predictions.labels), sample=sample_path)
@@ -306,7 +308,7 @@ def score(
     from core.predict.stream import predict_file
 
     for path in filter(None, (output, probs)):  # a bad path fails before the pass over the file, not after
-        prepare_target(path)
+        prepare_target(path, reads=[("the scored file", csv), *(("a checkpoint", c) for c in checkpoint)])
     if report:
         prepare_folder(report)
     predictor = Predictor.load(checkpoint, device, batch_size)

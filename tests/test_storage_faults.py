@@ -95,6 +95,48 @@ def test_outputs_that_are_folders_or_under_a_file_are_one_line_before_any_work(r
     assert a_file.read_text() == "keep me\n"
 
 
+def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(runner, tmp_path, demo_dir,
+                                                                               untrained_checkpoint):
+    """`-i test.csv -o test.csv` replaced the test file with its own submission (exit 0); so did an
+    output named through a link or another spelling, the sample beside the input, or the checkpoint,
+    and `train --checkpoint` on the training file. Each is one line, exit 2, and the file stays whole."""
+    import shutil
+
+    from tests.cli_output import one_error
+
+    data = tmp_path / "data"
+    shutil.copytree(demo_dir, data)
+    test_csv, sample, model = data / "test.csv", data / "sample_submission.csv", tmp_path / "model.pt"
+    shutil.copy(untrained_checkpoint, model)
+    (tmp_path / "link.csv").symlink_to(test_csv)
+    before = {path: path.read_bytes() for path in (test_csv, sample, model, data / "train.csv")}
+    cases = [
+        (("predict", "-i", str(test_csv), "-o", str(test_csv)), test_csv, "the input file", test_csv),
+        (("predict", "-i", str(test_csv), "-o", str(tmp_path / "link.csv")), tmp_path / "link.csv",
+         "the input file", test_csv),
+        (("predict", "-i", str(test_csv), "-o", f"{data}/../data/test.csv"), Path(f"{data}/../data/test.csv"),
+         "the input file", test_csv),
+        (("predict", "-i", str(test_csv), "-o", str(sample)), sample, "the sample submission", sample),
+        (("predict", "-i", str(test_csv), "-o", str(model)), model, "a checkpoint", model),
+        (("score", str(test_csv), "--probs", str(test_csv)), test_csv, "the scored file", test_csv),
+        (("score", str(test_csv), "-o", str(model)), model, "a checkpoint", model),
+    ]
+    for args, written, what, read in cases:
+        refused = _invoke(runner, *args, "--checkpoint", str(model))
+        assert refused.exit_code == 2, (args, refused.output)
+        assert one_error(refused) == (f"{written}: is {what} ({read}), which this command reads; writing there "
+                                      "would replace it, so give another path")
+        assert '"predict.progress"' not in refused.output  # refused before the pass over the file
+    train = _invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(data / "train.csv"), "--preset", "demo")
+    assert train.exit_code == 2 and one_error(train).endswith(
+        f"is the training file ({data / 'train.csv'}), which this command reads; writing there would replace it, "
+        "so give another path")
+    assert '"train.start"' not in train.output
+    assert {path: path.read_bytes() for path in before} == before
+    other = _invoke(runner, "predict", "-i", str(test_csv), "-o", str(data / "submission.csv"), "--checkpoint", str(model))
+    assert other.exit_code == 0, other.output  # a new name beside them is fine
+
+
 def test_a_log_file_or_home_that_cannot_be_used_is_one_line_exit_2(runner, tmp_path, monkeypatch):
     from tests.cli_output import one_error
 

@@ -6,7 +6,7 @@ import contextlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -24,13 +24,27 @@ def writer_pid(name: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def prepare_target(path: Path) -> None:
+def prepare_target(path: Path, reads: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> None:
     """The folder `path` will be written in, made if missing; BadInput when `path` is a folder, or a
-    file stands where one of its folders should be (both an OSError deep in a write otherwise).
-    Long jobs call it first, so a bad --checkpoint fails before hours of training, not after."""
+    file stands where one of its folders should be (both an OSError deep in a write otherwise), or
+    it is one of the files the command `reads`, (what it is, path) pairs (`-i test.csv -o test.csv`
+    would replace the data with its own predictions once they were written). Long jobs call it first, so a bad
+    --checkpoint fails before hours of training, not after."""
     if path.is_dir():
         raise BadInput(f"{path}: is a folder; expected a file name to write")
+    for what, source in reads:
+        if source is not None and _same_file(path, Path(source)):
+            raise BadInput(f"{path}: is {what} ({source}), which this command reads; writing there would replace "
+                           "it, so give another path")
     _make_folder(path.parent, path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """One file by two names (a link, `./x`, an absolute path), or one path for a file not there yet."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # either is missing (or unreadable): compare the names
+        return os.path.abspath(a) == os.path.abspath(b)
 
 
 def prepare_folder(path: Path) -> None:

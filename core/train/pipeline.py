@@ -43,7 +43,8 @@ def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
            input_shape: tuple[int, int, int] | None, data_sha: str | None, label_names: tuple[str, ...],
            ignore_extra: bool) -> TrainResult:
     world = current_world()
-    world.on_rank0(lambda: prepare_target(Path(checkpoint)))  # a bad path fails now, not after training
+    # A bad path fails now, not after training; so does one that would replace the training data.
+    world.on_rank0(lambda: prepare_target(Path(checkpoint), reads=[("the training file", train_csv)]))
     started = time.monotonic()
     deadline = started + config.time_budget_min * 60 if config.time_budget_min else None
     images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log, label_names,
