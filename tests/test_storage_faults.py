@@ -127,13 +127,15 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
         assert one_error(refused) == (f"{written}: is {what} ({read}), which this command reads; writing there "
                                       "would replace it, so give another path")
         assert '"predict.progress"' not in refused.output  # refused before the pass over the file
-    train = _invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(data / "train.csv"), "--preset", "demo")
+    train = _invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(data / "train.csv"),
+                    "--preset", "demo")
     assert train.exit_code == 2 and one_error(train).endswith(
         f"is the training file ({data / 'train.csv'}), which this command reads; writing there would replace it, "
         "so give another path")
     assert '"train.start"' not in train.output
     assert {path: path.read_bytes() for path in before} == before
-    other = _invoke(runner, "predict", "-i", str(test_csv), "-o", str(data / "submission.csv"), "--checkpoint", str(model))
+    other = _invoke(runner, "predict", "-i", str(test_csv), "-o", str(data / "submission.csv"),
+                    "--checkpoint", str(model))
     assert other.exit_code == 0, other.output  # a new name beside them is fine
 
 
