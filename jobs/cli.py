@@ -500,10 +500,13 @@ def predict_image(
     *, log: Log,
 ):
     """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
+    from core.base.atomic import prepare_target
     from core.predict.images import predict_images
     from core.predict.predictor import Predictor
     from core.report.plots import prepared_images_png
 
+    if grid:  # a bad path, or one of the pictures, fails before any work
+        prepare_target(grid, reads=[*(("an image", path) for path in images), *(("a checkpoint", c) for c in checkpoint)])
     predictor = Predictor.load(checkpoint, device)
     results = predict_images(images, predictor, top_k=top)
     for item in results:

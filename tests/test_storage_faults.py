@@ -99,8 +99,11 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
                                                                                untrained_checkpoint):
     """`-i test.csv -o test.csv` replaced the test file with its own submission (exit 0); so did an
     output named through a link or another spelling, the sample beside the input, or the checkpoint,
-    and `train --checkpoint` on the training file. Each is one line, exit 2, and the file stays whole."""
+    `train --checkpoint` on the training file, and `predict-image --grid` on a picture. Each is one line, exit 2, and the file stays whole."""
     import shutil
+
+    import numpy as np
+    from PIL import Image
 
     from tests.cli_output import one_error
 
@@ -133,6 +136,14 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
         f"is the training file ({data / 'train.csv'}), which this command reads; writing there would replace it, "
         "so give another path")
     assert '"train.start"' not in train.output
+    picture = tmp_path / "seven.png"
+    ink = np.zeros((28, 28), np.uint8)
+    ink[4:24, 12:16] = 255  # a one
+    Image.fromarray(ink).save(picture)
+    before[picture] = picture.read_bytes()
+    grid = _invoke(runner, "predict-image", str(picture), "--checkpoint", str(model), "--grid", str(picture))
+    assert grid.exit_code == 2 and one_error(grid) == (f"{picture}: is an image ({picture}), which this command "
+                                                       "reads; writing there would replace it, so give another path")
     assert {path: path.read_bytes() for path in before} == before
     other = _invoke(runner, "predict", "-i", str(test_csv), "-o", str(data / "submission.csv"),
                     "--checkpoint", str(model))
