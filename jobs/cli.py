@@ -506,7 +506,8 @@ def predict_image(
     from core.report.plots import prepared_images_png
 
     if grid:  # a bad path, or one of the pictures, fails before any work
-        prepare_target(grid, reads=[*(("an image", path) for path in images), *(("a checkpoint", c) for c in checkpoint)])
+        prepare_target(grid, reads=[*(("an image", path) for path in images),
+                                    *(("a checkpoint", path) for path in checkpoint)])
     predictor = Predictor.load(checkpoint, device)
     results = predict_images(images, predictor, top_k=top)
     for item in results:

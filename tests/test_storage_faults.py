@@ -99,7 +99,8 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
                                                                                untrained_checkpoint):
     """`-i test.csv -o test.csv` replaced the test file with its own submission (exit 0); so did an
     output named through a link or another spelling, the sample beside the input, or the checkpoint,
-    `train --checkpoint` on the training file, and `predict-image --grid` on a picture. Each is one line, exit 2, and the file stays whole."""
+    `train --checkpoint` on the training file, and `predict-image --grid` on a picture. Each is one
+    line, exit 2, and the file stays whole."""
     import shutil
 
     import numpy as np
