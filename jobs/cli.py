@@ -272,7 +272,8 @@ def predict(
     predictor = Predictor.load(checkpoint, device, batch_size)
     predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
                                id_names=id_names(sample_format),
-                               label_names=label_names(label_column, sample_format and sample_format.label_column))
+                               label_names=label_names(label_column, sample_format and sample_format.label_column),
+                               labels=False)
 
     def write():  # on rank 0, which holds every row under torchrun
         write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)

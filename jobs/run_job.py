@@ -112,7 +112,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
     predictions = predict_file(files.test, predictor, log, id_names=id_names(sample), world=world,
-                               ignore_extra=config.ignore_extra)
+                               ignore_extra=config.ignore_extra, labels=False)
     timings["predict_s"] = time.monotonic() - started
     return world.from_rank0(lambda: _publish_and_submit(config, workspace, files, sample, data_sha, checkpoint_path,
                                                         checkpoint, trained, predictor, predictions, timings, log))

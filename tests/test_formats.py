@@ -1029,3 +1029,23 @@ def test_inner_zips_are_unpacked_only_for_a_missing_file_and_checked_like_the_ou
         with pytest.raises(BadInput, match=expected.replace(".", r"\.").replace("(", r"\(")):
             installed({**without_test, "test.zip": b"not a zip" if inner is None else zip_of(inner)}, "bad")
         assert not (tmp_path / "bad").exists()  # nothing half-unpacked is left in place
+
+
+def test_a_test_file_with_an_empty_label_column_predicts_and_score_asks_for_labels(runner, tmp_path, demo_dir,
+                                                                                   untrained_checkpoint):
+    """A test file written from a frame whose label column was left empty (`,0,0,...`): predict needs
+    no labels and writes what the file without the column gives (it was refused: "empty cell;
+    expected a label"); score, which measures against them, still says which cell is empty."""
+    lines = (demo_dir / "test.csv").read_text().splitlines()
+    with_column = tmp_path / "test.csv"
+    with_column.write_text("label," + lines[0] + "\n" + "".join(f",{line}\n" for line in lines[1:]))
+    outputs = {}
+    for name, source in (("plain", demo_dir / "test.csv"), ("empty-labels", with_column)):
+        outputs[name] = tmp_path / f"{name}.csv"
+        done = invoke(runner, "predict", "--checkpoint", str(untrained_checkpoint), "-i", str(source),
+                      "-o", str(outputs[name]))
+        assert done.exit_code == 0, done.output
+    assert outputs["plain"].read_bytes() == outputs["empty-labels"].read_bytes()
+    scored = invoke(runner, "score", str(with_column), "--checkpoint", str(untrained_checkpoint))
+    assert scored.exit_code == 2
+    assert one_error(scored) == f"{with_column}: line 2, column 1 (label): empty cell; expected a label"

@@ -77,7 +77,7 @@ def predict_test(config: SubmitConfig, log: Log) -> Predicted | None:
 
     sample = read_sample(config.files.check("test", "sample").sample)
     predictor = Predictor.load(config.checkpoints, config.device)
-    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample))
+    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample), labels=False)
     if predictions is None:
         return None
     return Predicted(predictions, list(predictor.spec.classes), list(predictor.checkpoints), sample)

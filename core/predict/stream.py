@@ -7,7 +7,7 @@ Under torchrun every rank predicts its own contiguous share of the rows (core.di
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -69,19 +69,21 @@ class _Share:
 
 
 def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
-                 id_names: Iterable[str] = (), label_names: Iterable[str] = (),
+                 id_names: Iterable[str] = (), label_names: Iterable[str] = (), labels: bool = True,
                  world: World | None = None) -> Predictions | None:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
     `id_names` (the sample submission's id column) are recognised as the id column too, and
-    `label_names` (--label-column) as the label column.
+    `label_names` (--label-column) as the label column. `labels=False` leaves the label column
+    unread, as a submission needs no labels: a test file shipped with an empty one is no error.
     Under torchrun every rank must call this; the whole file's Predictions come back on rank 0,
     None on the other ranks, and a bad row on any rank raises the same error on all of them.
     """
     world = world or current_world()
     names = {"id_names": tuple(id_names), "label_names": tuple(label_names)}
-    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, names, world.size))
+    layout, parts = world.from_rank0(lambda: _layout_and_parts(path, predictor, ignore_extra, names, world.size,
+                                                               labels))
     if layout.ignored:
         log.warn(ignoring(path, layout.ignored), event="predict.ignored_columns",
                  columns=layout.ignored)
@@ -92,8 +94,11 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     return None if shares is None else _joined(shares, layout, predictor, path)
 
 
-def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, names: dict, world: int):
+def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, names: dict, world: int,
+                      labels: bool):
     layout = read_layout(path, predictor.spec.num_pixels, ignore_extra=ignore_extra, **names)
+    if not labels:  # still known to be the label (not pixels, not an extra column), but not read
+        layout = replace(layout, label_column=None)
     return layout, plan_parts(layout, world)
 
 
