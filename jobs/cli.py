@@ -83,6 +83,16 @@ def _json_object(option: str, text: str | None) -> dict | None:
     return value
 
 
+def _path_options(kwargs: dict) -> list[tuple[str, Path]]:
+    """(option, path) for each file or folder a command was given, --log-file aside."""
+    found = []
+    for name, value in kwargs.items():
+        for path in value if isinstance(value, list) else [value]:
+            if isinstance(path, Path) and name != "log_file":
+                found.append((f"--{name.replace('_', '-')}", path))
+    return found
+
+
 def handled(fn=None, *, distributed: bool = False):
     """Build the command's Log once and pass it in as `log`; turn every expected failure into one
     line on stderr (and in --log-file) and a documented exit code.
@@ -104,7 +114,7 @@ def handled(fn=None, *, distributed: bool = False):
             world = World.from_env()
             log.rank = world.rank if world.distributed else None
             check_format(fmt)
-            log.open_file()
+            log.open_file(others=_path_options(kwargs))
             if not distributed:
                 return None if world.rank else fn(*args, log=log, **kwargs)
             with session(kwargs.get("device", "auto")):

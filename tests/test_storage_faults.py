@@ -128,14 +128,13 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
     for args, written, what, read in cases:
         refused = _invoke(runner, *args, "--checkpoint", str(model))
         assert refused.exit_code == 2, (args, refused.output)
-        assert one_error(refused) == (f"{written}: is {what} ({read}), which this command reads; writing there "
-                                      "would replace it, so give another path")
+        assert one_error(refused) == (f"{written}: is also {what} ({read}); writing there would destroy it, "
+                                      "so give another path")
         assert '"predict.progress"' not in refused.output  # refused before the pass over the file
     train = _invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(data / "train.csv"),
                     "--preset", "demo")
     assert train.exit_code == 2 and one_error(train).endswith(
-        f"is the training file ({data / 'train.csv'}), which this command reads; writing there would replace it, "
-        "so give another path")
+        f"is also the training file ({data / 'train.csv'}); writing there would destroy it, so give another path")
     assert '"train.start"' not in train.output
     picture = tmp_path / "seven.png"
     ink = np.zeros((28, 28), np.uint8)
@@ -143,8 +142,8 @@ def test_an_output_that_is_a_file_the_command_reads_is_refused_before_any_work(r
     Image.fromarray(ink).save(picture)
     before[picture] = picture.read_bytes()
     grid = _invoke(runner, "predict-image", str(picture), "--checkpoint", str(model), "--grid", str(picture))
-    assert grid.exit_code == 2 and one_error(grid) == (f"{picture}: is an image ({picture}), which this command "
-                                                       "reads; writing there would replace it, so give another path")
+    assert grid.exit_code == 2 and one_error(grid) == (f"{picture}: is also an image ({picture}); writing there "
+                                                       "would destroy it, so give another path")
     assert {path: path.read_bytes() for path in before} == before
     other = _invoke(runner, "predict", "-i", str(test_csv), "-o", str(data / "submission.csv"),
                     "--checkpoint", str(model))
@@ -159,6 +158,20 @@ def test_a_log_file_or_home_that_cannot_be_used_is_one_line_exit_2(runner, tmp_p
     folder = _invoke(runner, "run", "--home", str(tmp_path / "h"), "--log-file", str(tmp_path))
     assert folder.exit_code == 2 and one_error(folder) == f"--log-file: {tmp_path}: is a folder; expected a file name to write"
     assert not (tmp_path / "h").exists()  # refused before any work
+
+    # --log-file appends: onto an input it would corrupt the data (log lines appended to test.csv; the
+    # run succeeded and the next read of the file failed), onto the checkpoint it broke the model.
+    data = tmp_path / "data.csv"
+    data.write_text("pixel0,pixel1,pixel2,pixel3\n0,255,0,255\n")
+    for option in ("-i", "--checkpoint"):
+        args = ["predict", "-i", str(tmp_path / "other.csv"), "--checkpoint", str(tmp_path / "model.pt"),
+                "-o", str(tmp_path / "out.csv")]
+        args[args.index(option) + 1] = str(data)
+        clash = _invoke(runner, *args, "--log-file", str(data))
+        long_name = "--input" if option == "-i" else "--checkpoint"
+        assert clash.exit_code == 2 and one_error(clash) == (
+            f"--log-file: {data}: is also {long_name} ({data}); writing there would destroy it, so give another path")
+    assert data.read_text() == "pixel0,pixel1,pixel2,pixel3\n0,255,0,255\n"
 
     monkeypatch.setenv("KAGGLE_JOB_HOME", str(a_file))
     home = _invoke(runner, "run")

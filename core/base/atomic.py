@@ -34,8 +34,7 @@ def prepare_target(path: Path, reads: Iterable[tuple[str, str | os.PathLike | No
         raise BadInput(f"{path}: is a folder; expected a file name to write")
     for what, source in reads:
         if source is not None and _same_file(path, Path(source)):
-            raise BadInput(f"{path}: is {what} ({source}), which this command reads; writing there would replace "
-                           "it, so give another path")
+            raise BadInput(f"{path}: is also {what} ({source}); writing there would destroy it, so give another path")
     _make_folder(path.parent, path)
 
 

@@ -11,7 +11,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -108,14 +108,15 @@ class Log:
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             out.flush()
 
-    def open_file(self) -> None:
+    def open_file(self, others: Iterable[tuple[str, object]] = ()) -> None:
         """Open --log-file now, so a path that cannot be appended to (a folder, under a file, read-only)
-        is one line and exit 2 before any work, not a traceback at the first message. That line then
-        goes to stderr only."""
+        or one of the command's own files (`others`: (option, path) pairs; log lines appended to an
+        input would corrupt it) is one line and exit 2 before any work, not a traceback at the first
+        message. That line then goes to stderr only."""
         if self.log_file is None or self._file is not None:
             return
         try:
-            prepare_target(Path(self.log_file))
+            prepare_target(Path(self.log_file), reads=others)
             self._file = open(self.log_file, "a", encoding="utf-8")
         except (BadInput, OSError) as exc:
             self.log_file = None
