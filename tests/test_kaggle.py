@@ -73,6 +73,30 @@ def test_unchanged_competition_is_not_downloaded_again(runner, emu, creds, isola
     assert len(emu.calls("DownloadDataFiles")) == 2
 
 
+def test_a_data_dir_holding_other_files_is_refused_before_the_download(runner, emu, creds, isolated):
+    """The data folder is replaced whole: `--data-dir ~/work` deleted the rest of ~/work. Now files no
+    download put there are named before any download, and kept; the competition's own names (a folder
+    unzipped by hand) are not in the way, nor is a file added while the data stays unchanged."""
+    mine = isolated / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me\n")
+    (mine / "test.csv").write_text("pixel0\n1\n")  # unzipped by hand, replaced by the download
+    refused = download(runner, "--data-dir", str(mine))
+    assert refused.exit_code == 2
+    assert one_error(refused) == (f"{mine}: holds notes.txt, which no download put there; unpacking replaces the "
+                                  "folder whole, so move them (or unpack elsewhere: --data-dir)")
+    assert emu.calls("DownloadDataFiles") == [] and (mine / "notes.txt").read_text() == "keep me\n"
+    (mine / "notes.txt").unlink()
+    assert download(runner, "--data-dir", str(mine)).exit_code == 0
+    assert (mine / "test.csv").stat().st_size > 1_000_000
+    (mine / "notes.txt").write_text("keep me\n")
+    unchanged = download(runner, "--data-dir", str(mine))
+    assert unchanged.exit_code == 0 and "unchanged on Kaggle" in unchanged.output
+    forced = download(runner, "--data-dir", str(mine), "--force")
+    assert forced.exit_code == 2 and "holds notes.txt, which no download put there" in one_error(forced)
+    assert len(emu.calls("DownloadDataFiles")) == 1 and (mine / "notes.txt").read_text() == "keep me\n"
+
+
 def test_damaged_local_file_is_downloaded_again(runner, emu, creds, isolated):
     assert download(runner).exit_code == 0
     (isolated / "data" / "dr" / "test.csv").write_text("pixel0\n1\n")

@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from core.base.atomic import atomic_write_text
+from core.base.atomic import atomic_write_text, writer_pid
 from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
@@ -92,6 +92,26 @@ class CompetitionFiles:
         return self
 
 
+def check_replaceable(files: CompetitionFiles) -> None:
+    """BadInput when unpacking into `files.directory` would lose something: the folder is replaced
+    whole (core.data.archive.extracted), so it may hold only what an unpack put there (files.json
+    lists it) and the competition's own file names (a folder unzipped by hand). `--data-dir ~/work`
+    deleted everything else in ~/work. Checked only when an unpack is due (a run that finds the data
+    unchanged leaves the folder alone), and before the download."""
+    target = files.directory
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise BadInput(f"{target}: is a file; expected the folder to unpack the competition into")
+    ours = {RECORD} | {PurePosixPath(name).parts[0] for name in files.record().get("files") or {}}
+    known = {name for names in ROLES.values() for name in names}
+    foreign = sorted(name for name in os.listdir(target)
+                     if name not in ours and name.lower() not in known and writer_pid(name) is None)
+    if foreign:
+        raise BadInput(f"{target}: holds {_listing([Path(name) for name in foreign])}, which no download put there; "
+                       "unpacking replaces the folder whole, so move them (or unpack elsewhere: --data-dir)")
+
+
 def locate(written: list[Path], source: Path) -> dict[str, str]:
     """role -> relative path of the train, test and sample files among an archive's `written` files.
 
@@ -126,6 +146,7 @@ def install(archive: Path, files: CompetitionFiles, extra: dict, force: bool, lo
         log.info(f"{target}: unchanged (archive sha256 {digest[:12]}), skipping unpack",
                  event="download.skip", data_dir=target)
         return files
+    check_replaceable(files)
     with extracted(archive, target) as (staging, written):  # refuses hostile members
         written = _unzip_missing_roles(staging, written, archive)
         paths = locate(written, archive)

@@ -9,7 +9,7 @@ from core.base.errors import ExitCode, JobError
 from core.base.log import Log
 from core.base.workspace import Workspace
 from core.data import demo
-from core.data.competition import CompetitionFiles, install, intact
+from core.data.competition import CompetitionFiles, check_replaceable, install, intact
 from core.kaggle import api
 from core.kaggle.credentials import announce
 
@@ -35,6 +35,7 @@ def _fetch_from_kaggle(competition: str, files: CompetitionFiles, force: bool, l
         log.info(f"{files.directory}: unchanged on Kaggle, skipping download", event="download.skip",
                  data_dir=files.directory)
         return files
+    check_replaceable(files)  # before the download, not after it
     # A partial archive stays here between runs so the next one resumes it (HTTP Range).
     downloads = files.directory.parent / ".downloads"
     log.info(f"downloading {competition} from Kaggle", event="download.start", competition=competition)
