@@ -95,6 +95,10 @@ def test_a_data_dir_holding_other_files_is_refused_before_the_download(runner, e
     forced = download(runner, "--data-dir", str(mine), "--force")
     assert forced.exit_code == 2 and "holds notes.txt, which no download put there" in one_error(forced)
     assert len(emu.calls("DownloadDataFiles")) == 1 and (mine / "notes.txt").read_text() == "keep me\n"
+    here = download(runner, "--data-dir", ".", "--force")  # the current folder (empty or not): an internal error
+    assert here.exit_code == 2 and one_error(here) == (
+        ".: is the current folder or holds it; unpacking replaces the folder whole, so give a folder inside it "
+        "(--data-dir data)")
 
 
 def test_damaged_local_file_is_downloaded_again(runner, emu, creds, isolated):

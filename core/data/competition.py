@@ -101,6 +101,9 @@ def check_replaceable(files: CompetitionFiles) -> None:
     target = files.directory
     if not target.exists():
         return
+    if target.resolve() in (here := Path.cwd().resolve(), *here.parents):
+        raise BadInput(f"{target}: is the current folder or holds it; unpacking replaces the folder whole, "
+                       "so give a folder inside it (--data-dir data)")
     if not target.is_dir():
         raise BadInput(f"{target}: is a file; expected the folder to unpack the competition into")
     ours = {RECORD} | {PurePosixPath(name).parts[0] for name in files.record().get("files") or {}}
