@@ -27,8 +27,8 @@ def writer_pid(name: str) -> int | None:
 def prepare_target(path: Path, reads: Iterable[tuple[str, str | os.PathLike | None]] = ()) -> None:
     """The folder `path` will be written in, made if missing; BadInput when `path` is a folder, or a
     file stands where one of its folders should be (both an OSError deep in a write otherwise), or
-    it is one of the files the command `reads`, (what it is, path) pairs (`-i test.csv -o test.csv`
-    would replace the data with its own predictions once they were written). Long jobs call it first, so a bad
+    it is one of the files the command `reads`, given as (what it is, path) pairs (`-i test.csv -o
+    test.csv` would replace the data with its own predictions). Long jobs call it first, so a bad
     --checkpoint fails before hours of training, not after."""
     if path.is_dir():
         raise BadInput(f"{path}: is a folder; expected a file name to write")
