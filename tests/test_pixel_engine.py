@@ -3,8 +3,10 @@ listed kind of bad input ending in one line naming file/line/column, exit 2 and 
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
+import lzma
 import random
 
 import numpy as np
@@ -109,6 +111,10 @@ VARIANTS = {
     "zip-from-a-mac": lambda p, lines: zipped(p.with_suffix(".zip"), {
         "test.csv": write_lines(p, lines).read_bytes(), "__MACOSX/._test.csv": b"\0\5\x16\7", ".DS_Store": b"x"}),
     "crlf-bom-zip-reordered": lambda p, lines: _zip_of_lines(p, _reordered(lines), newline="\r\n", bom=True),
+    # `bzip2 test.csv`, `xz test.csv`, pandas' to_csv("test.csv.bz2"): "binary data, not CSV text" before
+    "bz2": lambda p, lines: write_bytes(p.with_suffix(".csv.bz2"), bz2.compress(("\n".join(lines) + "\n").encode())),
+    "xz-crlf-reordered": lambda p, lines: write_bytes(
+        p.with_suffix(".csv.xz"), lzma.compress(("\r\n".join(_reordered(lines)) + "\r\n").encode())),
 }
 
 
@@ -211,6 +217,14 @@ BAD = {
     "binary-after-header": (lambda p, ls: write_bytes(p, (ls[0] + "\n").encode() + b"\x00\xff\xfe" * 900),
                             ["line 2:", "binary data"]),
     "truncated-gzip": (_truncated_gzip, ["truncated"]),
+    "truncated-bz2": (lambda p, ls: write_bytes(p.with_suffix(".csv.bz2"),
+                                                bz2.compress(("\n".join(ls) + "\n").encode())[:3000]), ["truncated"]),
+    "truncated-xz": (lambda p, ls: write_bytes(p.with_suffix(".csv.xz"),
+                                               lzma.compress(("\n".join(ls) + "\n").encode())[:3000]), ["truncated"]),
+    "xz-bad-cell": (lambda p, ls: write_bytes(p.with_suffix(".csv.xz"),
+                                              lzma.compress(("\n".join(with_cell(ls, 9, "pixel400", "256")) + "\n")
+                                                            .encode())),
+                    ["line 9, column 401 (pixel400):", "'256' is out of range"]),
     "pandas-index": (lambda p, ls: write_lines(p, ["," + ls[0]] + [f"{i},{line}" for i, line in enumerate(ls[1:])]),
                      ["line 1, column 1: a data frame's index saved as a column? (to_csv(..., index=False)"]),
     "pandas-index-read-back": (lambda p, ls: write_lines(p, ["Unnamed: 0," + ls[0]] + ["7," + line for line in ls[1:]]),

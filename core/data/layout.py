@@ -10,8 +10,10 @@ columns are never ignored: a file with other pixels than the expected N is refus
 
 from __future__ import annotations
 
+import bz2
 import csv
 import gzip
+import lzma
 import math
 import re
 import zipfile
@@ -36,9 +38,13 @@ from core.data.columns import (
 )
 
 GZIP_MAGIC = b"\x1f\x8b"
+# Other single-file compressions people write CSVs with (`bzip2 test.csv`, `xz test.csv`, pandas'
+# to_csv("x.csv.bz2")), told by content like gzip. pyarrow streams bz2 in C++; xz it lacks, so that
+# one is read through Python's lzma, as a zip member is through zipfile.
+COMPRESSION_MAGICS = {GZIP_MAGIC: "gzip", b"BZh": "bz2", b"\xfd7zXZ": "xz"}
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or its end record when empty
 # What reading a plain, gzip or zip file may raise that says the file (not the program) is at fault.
-READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile)
+READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile, lzma.LZMAError)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
 # rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
@@ -56,7 +62,8 @@ class PixelLayout:
 
     path: Path
     kind: str  # "csv" | "parquet"
-    compression: str | None  # None, "gzip", or "zip" (a CSV zipped alone, as Kaggle's one-file downloads)
+    # None, "gzip", "bz2", "xz", or "zip" (a CSV zipped alone, as Kaggle's one-file downloads)
+    compression: str | None
     names: list[str]  # every column, in file order
     pixel_columns: list[str]  # pixel0..pixelN-1 (or pixel1..pixelN), in pixel order
     label_column: str | None = None
@@ -139,12 +146,12 @@ def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
 def file_kind(path: Path) -> tuple[str, str | None, str | None]:
     """("csv"|"parquet", compression, zip member) by content where it can tell, by name otherwise."""
     with open(path, "rb") as handle:
-        magic = handle.read(4)
-    if magic == b"PAR1" or path.suffix.lower() in PARQUET_SUFFIXES:
+        magic = handle.read(6)
+    if magic[:4] == b"PAR1" or path.suffix.lower() in PARQUET_SUFFIXES:
         return "parquet", None, None
-    if magic in ZIP_MAGICS:
+    if magic[:4] in ZIP_MAGICS:
         return "csv", "zip", _zip_member(path)
-    return "csv", "gzip" if magic[:2] == GZIP_MAGIC else None, None
+    return "csv", next((kind for start, kind in COMPRESSION_MAGICS.items() if magic.startswith(start)), None), None
 
 
 def _zip_member(path: Path) -> str:
@@ -170,7 +177,8 @@ def open_binary(path: Path, compression: str | None, member: str | None = None):
     if compression == "zip":
         with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it is closed
             return archive.open(member)
-    return gzip.open(path, "rb") if compression == "gzip" else open(path, "rb")
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression, open)
+    return opener(path, "rb")
 
 
 def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra: bool = False,
@@ -472,5 +480,5 @@ def _pixel_range(path, where, pixels: dict[int, str], expected: int | None, nami
 def read_failure(exc: BaseException) -> str:
     """Why reading (and decompressing) the file failed, in a few words."""
     if isinstance(exc, EOFError):
-        return "compressed data ends early: a truncated .gz or .zip file?"
+        return "compressed data ends early: a truncated .gz, .bz2, .xz or .zip file?"
     return first_line(exc)

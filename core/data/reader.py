@@ -185,8 +185,8 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
     buffer = bytearray(2 * chunk_bytes)
     filled, in_header, base = 0, span is None and layout.header, 0  # base: offset of buffer[0] in the text
     left = None if span is None or span[1] is None else span[1] - span[0]
-    # pyarrow inflates gzip in C++; a zip member is read through Python's zipfile
-    with (layout.open() if layout.compression == "zip" else
+    # pyarrow inflates gzip and bz2 in C++; a zip member (and xz) is read through Python
+    with (layout.open() if layout.compression in ("zip", "xz") else
           pa.input_stream(layout.path, compression=layout.compression)) as stream:
         if span is not None:
             base = _skip_to(stream, span[0], buffer, layout.compressed)
