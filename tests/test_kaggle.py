@@ -89,6 +89,7 @@ def test_a_data_dir_holding_other_files_is_refused_before_the_download(runner, e
     (mine / "notes.txt").unlink()
     assert download(runner, "--data-dir", str(mine)).exit_code == 0
     assert (mine / "test.csv").stat().st_size > 1_000_000
+    assert not (isolated / ".downloads").exists()  # the partial-download folder beside it goes once empty
     (mine / "notes.txt").write_text("keep me\n")
     unchanged = download(runner, "--data-dir", str(mine))
     assert unchanged.exit_code == 0 and "unchanged on Kaggle" in unchanged.output
@@ -213,7 +214,7 @@ def test_a_web_page_instead_of_the_zip_is_exit_6_and_the_next_run_gets_the_zip(r
     got = download(runner)
     assert got.exit_code == 6, got.output
     assert one_error(got).startswith("could not download digit-recognizer: what arrived is a web page (")
-    assert not (isolated / "data" / "dr").exists() and not list((isolated / "data" / ".downloads").iterdir())
+    assert not (isolated / "data" / "dr").exists() and not (isolated / "data" / ".downloads").exists()
     again = download(runner)
     assert again.exit_code == 0, again.output
     assert (isolated / "data" / "dr" / "train.csv").is_file()
@@ -228,7 +229,7 @@ def test_truncated_download_resumes_with_range(runner, emu, creds, isolated):
     record = json.loads((isolated / "data" / "dr" / "files.json").read_text())
     with zipfile.ZipFile(io.BytesIO(emu.competitions[COMP].zip_bytes)) as archive:
         assert set(record["files"]) == set(archive.namelist())
-    assert not list((isolated / "data" / ".downloads").iterdir())  # archive removed once unpacked
+    assert not (isolated / "data" / ".downloads").exists()  # archive removed once unpacked, then its folder
 
 
 def test_always_truncated_download_is_exit_6_and_keeps_old_data(runner, emu, creds, isolated):

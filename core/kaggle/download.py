@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import asdict
 from pathlib import Path
 
@@ -47,6 +48,8 @@ def _fetch_from_kaggle(competition: str, files: CompetitionFiles, force: bool, l
                        force, log)
     finally:
         archive.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # gone once empty: it sits beside a --data-dir of the user's
+            downloads.rmdir()
 
 
 def _refuse_a_page(archive: Path, competition: str) -> None:
