@@ -43,7 +43,7 @@ GZIP_MAGIC = b"\x1f\x8b"
 # one is read through Python's lzma, as a zip member is through zipfile.
 COMPRESSION_MAGICS = {GZIP_MAGIC: "gzip", b"BZh": "bz2", b"\xfd7zXZ": "xz"}
 ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or its end record when empty
-# What reading a plain, gzip or zip file may raise that says the file (not the program) is at fault.
+# What reading a plain or compressed file may raise that says the file (not the program) is at fault.
 READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile, lzma.LZMAError)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
