@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.layout import headerless, read_layout
-from core.data.reader import DEFAULT_BLOCK_BYTES, iter_batches
+from core.data.reader import DEFAULT_BLOCK_BYTES, iter_batches, read_pixels
 
 
 @dataclass
@@ -54,8 +54,8 @@ def read_rows(path: str | Path, num_pixels: int, rows: Iterable[int], *, ignore_
     if len(rows) == 0:
         return picked
     start, last = 0, int(rows.max())
-    with contextlib.closing(iter_batches(read_layout(path, num_pixels, ignore_extra=ignore_extra),
-                                         block_bytes)) as batches:
+    with contextlib.closing(read_pixels(path, num_pixels, ignore_extra=ignore_extra,
+                                        block_bytes=block_bytes)) as batches:
         for batch in batches:
             end = start + len(batch.pixels)
             here = (rows >= start) & (rows < end)
