@@ -19,6 +19,9 @@
     core/run      the scheduled job's pieces: lock, publish, manifest, submit policy, the exactly-once
                   upload ledger, `submit` with its record; anything above
 
+    core/api      the public face (core/api.py): the calls the CLI makes, for Python callers; any
+                  subpackage, and nothing in core imports it
+
 Nothing in core imports jobs/ (the CLI and the run entry point). tests/test_layout.py enforces the
 rule by reading every module's imports, and fails on any import cycle.
 """

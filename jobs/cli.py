@@ -6,7 +6,6 @@ Heavy imports (torch, pandas, the kaggle client) happen inside the commands so t
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import inspect
 import json
@@ -19,6 +18,7 @@ import typer
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
 from core.base.workspace import DEFAULT_COMPETITION
+from core.run.lock import exclusive
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 
 app = typer.Typer(
@@ -55,19 +55,6 @@ LabelColumn = Annotated[Optional[str], typer.Option(
     help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
 WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
                                          help="Wait this long for another command on this home to finish before exiting 7.")]
-
-
-@contextlib.contextmanager
-def exclusive(home: Path, wait_s: float, command: str, log: Log, uses_torch: bool = True):
-    """The home's lock (core.run.lock: one writer per home) and SIGTERM handled like Ctrl-C, for a
-    command that writes under the home; torch imported with signals held when the command uses it."""
-    from core.base.signals import import_torch, terminate_as_interrupt
-    from core.run.lock import hold_home
-
-    with terminate_as_interrupt(), hold_home(home, wait_s, command, log):
-        if uses_torch:
-            import_torch()
-        yield
 
 
 def _json_object(option: str, text: str | None) -> dict | None:

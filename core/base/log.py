@@ -53,17 +53,19 @@ class Log:
     """The one place commands report through. `fmt` is auto|rich|json.
 
     Under torchrun `rank` is set: every record carries it, and ranks other than 0 report only
-    errors, so N ranks print one set of messages and one progress bar, not N.
+    errors, so N ranks print one set of messages and one progress bar, not N. A `quiet` log (the
+    Python API's default) says nothing at all: the caller gets results and exceptions instead.
     """
 
     fmt: str = "auto"
     log_file: Path | None = None
     rank: int | None = None
+    quiet: bool = False
     _file: TextIO | None = field(default=None, init=False, repr=False)
 
     @property
     def speaks(self) -> bool:
-        return not self.rank
+        return not self.rank and not self.quiet
 
     @property
     def rich(self) -> bool:
@@ -89,7 +91,7 @@ class Log:
         self._emit("result", event, msg, fields, style=None, stream="stdout")
 
     def _emit(self, level, event, msg, fields, *, style, prefix="", stream="stderr") -> None:
-        if level != "error" and not self.speaks:
+        if self.quiet or (level != "error" and not self.speaks):
             return
         record = {"ts": _utc_now(), "level": level, "event": event, "msg": msg, **_jsonable(fields)}
         if self.rank is not None:

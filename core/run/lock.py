@@ -117,3 +117,15 @@ def _write_record(fd: int, command: str | None) -> None:
     data = (json.dumps(record) + "\n").encode()
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
+
+
+@contextlib.contextmanager
+def exclusive(home: Path, wait_s: float, command: str, log: Log, uses_torch: bool = True) -> Iterator[Path]:
+    """The home's lock (`hold_home`) with SIGTERM handled like Ctrl-C, for a command that writes under
+    the home; torch imported with signals held once the lock is ours, when the command uses it."""
+    from core.base.signals import import_torch, terminate_as_interrupt
+
+    with terminate_as_interrupt(), hold_home(home, wait_s, command, log) as path:
+        if uses_torch:
+            import_torch()
+        yield path
