@@ -52,7 +52,10 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
     return Model.load(checkpoint_paths(path_or_paths), device, batch_size)
 
 
-# -- files --------------------------------------------------------------------------------------------
+# -- files: predict, score, pictures -----------------------------------------------------------------
 
 
-# -- the job ------------------------------------------------------------------------------------------
+# -- data and training: download, inspect, train, submissions ----------------------------------------
+
+
+# -- the scheduled job and submitting: run, submit ----------------------------------------------------
