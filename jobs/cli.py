@@ -15,11 +15,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from core.api import DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
 from core.base.workspace import DEFAULT_COMPETITION
 from core.run.lock import exclusive
-from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 
 app = typer.Typer(
     name="kaggle-job",
@@ -354,11 +354,11 @@ def submit(
     checkpoint: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s) to predict test.csv with.")] = None,
     file: Annotated[Optional[Path], typer.Option(help="Submit this ready CSV instead of predicting.")] = None,
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with test.csv and sample_submission.csv.")] = None,
-    message: Annotated[str, typer.Option("--message", "-m", help="Submission description.")] = "kaggle-job",
+    message: Annotated[str, typer.Option("--message", "-m", help="Submission description.")] = DEFAULT_MESSAGE,
     competition: Competition = DEFAULT_COMPETITION,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Predict and validate, but do not upload.")] = False,
     wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle scores it; print the public score.")] = False,
-    wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = 1800,
+    wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = SCORE_WAIT_S,
     max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
     home: Home = None,
@@ -368,18 +368,11 @@ def submit(
     *, log: Log,
 ):
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
-    from core.base.workspace import Workspace, resolve_home
-    from core.data.competition import CompetitionFiles
-    from core.kaggle.submit import SubmitConfig
-    from core.run.recorded_submit import submit_recorded
+    from core import api
 
-    workspace = Workspace(resolve_home(home), competition)
-    files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    config = SubmitConfig(
-        competition=competition, message=message, files=files, checkpoints=list(checkpoint or []), file=file,
-        dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout, max_per_day=max_per_day, device=device)
-    with exclusive(workspace.home, wait_lock, "submit", log):
-        outcome = submit_recorded(config, workspace, log)
+    outcome = api.submit(checkpoint, file=file, data_dir=data_dir, message=message, competition=competition,
+                         dry_run=dry_run, wait=wait, wait_timeout=wait_timeout, max_per_day=max_per_day,
+                         device=device, home=home, wait_lock=wait_lock, log=log)
     if outcome.ref is None:
         log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
                    event="submit.dry_run", file=outcome.file)
@@ -430,18 +423,12 @@ def run(
     *, log: Log,
 ):
     """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
-    from core.base.signals import terminate_as_interrupt
-    from core.base.workspace import resolve_home
-    from core.data.layout import parse_shape
-    from jobs.run_job import RunConfig, run_job
+    from core import api
 
-    shape, pixel_order = parse_shape(input_shape)
-    config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
-                       checkpoint=checkpoint, retrain=retrain, submit=submit, force_submit=force_submit,
-                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column,
-                       ignore_extra=ignore_extra_columns, input_shape=shape, pixel_order=pixel_order)
-    with terminate_as_interrupt():
-        outcome = run_job(config, log)
+    outcome = api.run(competition=competition, demo=demo, checkpoint=checkpoint, retrain=retrain, preset=preset,
+                      submit=submit, force_submit=force_submit, message=message, wait_lock=wait_lock,
+                      max_per_day=max_per_day, label_column=label_column, ignore_extra_columns=ignore_extra_columns,
+                      input_shape=input_shape, device=device, home=home, log=log)
     manifest = outcome.manifest
     log.result(f"wrote {outcome.submission}", event="run.result", submission=outcome.submission,
                rows=manifest["rows"], submitted=manifest["submitted"], ref=manifest.get("submission_ref"))

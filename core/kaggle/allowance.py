@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from core.base.errors import ExitCode, JobError
+from core.base.errors import BadInput, ExitCode, JobError
 from core.base.log import Log
 from core.kaggle import api
 
 DEFAULT_MAX_PER_DAY = 5  # Digit Recognizer's allowance; --max-per-day for other competitions
+
+
+def check_max_per_day(max_per_day: int) -> None:
+    if max_per_day < 1:
+        raise BadInput(f"--max-per-day: expected at least 1, got {max_per_day}")
 
 
 def submissions_today(competition: str, now: datetime | None = None, **kwargs) -> list[api.Submission]:

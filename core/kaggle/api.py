@@ -25,6 +25,8 @@ from core.kaggle.credentials import HOW_TO, Credentials, config_dir, require_cre
 from core.kaggle.failures import UploadFailed, call, download_transient, is_header_error, submit_transient
 from core.kaggle.transport import Timeouts, timed_api_class
 
+SCORE_WAIT_S = 1800  # how long `submit --wait` waits for Kaggle's score by default
+
 
 @dataclass(frozen=True)
 class RemoteFile:
@@ -187,7 +189,7 @@ def list_submissions(competition: str, limit: int = 20, *, policy: RetryPolicy |
     return call(attempt, f"list submissions of {competition}", competition, policy, log)
 
 
-def wait_for_score(competition: str, ref: str, timeout_s: float = 1800.0, *, first_poll_s: float = 5.0,
+def wait_for_score(competition: str, ref: str, timeout_s: float = SCORE_WAIT_S, *, first_poll_s: float = 5.0,
                    max_poll_s: float = 60.0, log=None, sleep: Callable[[float], None] = time.sleep,
                    clock: Callable[[], float] = time.monotonic) -> Submission:
     """Poll the submissions list until `ref` is scored (returned) or fails to score (SUBMISSION_FAILED).

@@ -14,6 +14,7 @@ from typing import Any
 from core.base.atomic import atomic_write_text
 
 MANIFEST = "manifest.json"
+SUBMISSION = "submission.csv"  # the file a manifest describes, beside it
 FORMAT = "kaggle-job-manifest/1"
 
 
@@ -21,30 +22,15 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def build_manifest(*, competition: str, demo: bool, rows: int, submission_sha256: str,
-                   data_sha256: dict[str, str], checkpoint: Path, checkpoint_sha256: str, trained: bool,
-                   arch: str, val_accuracy: float | None, device: str, versions: dict[str, str],
-                   timings_s: dict[str, float], **extra: Any) -> dict:
+def build_manifest(*, competition: str, demo: bool, rows: int, submission_sha256: str, command: str | None = None,
+                   **fields: Any) -> dict:
+    """A submission folder's manifest, before any upload: what every folder records about its file, then
+    the `fields` of the command that made it (core.run.job for `run`, core.run.submit for `submit`).
+    `command` names a command other than the scheduled run."""
     return {
-        "format": FORMAT, "created": utc_now(), "competition": competition, "demo": demo,
-        "submission": "submission.csv", "submission_sha256": submission_sha256, "rows": rows,
-        "data_sha256": data_sha256, "checkpoint": str(checkpoint), "checkpoint_sha256": checkpoint_sha256,
-        "trained_this_run": trained, "arch": arch, "val_accuracy": val_accuracy, "device": device,
-        "versions": versions, "timings_s": {k: round(v, 2) for k, v in timings_s.items()},
-        "submitted": False, **extra,
-    }
-
-
-def build_submit_manifest(*, competition: str, rows: int, submission_sha256: str, checkpoints: list[Path],
-                          checkpoint_sha256: str | None, val_accuracy: float | None, source_file: Path | None,
-                          message: str) -> dict:
-    """The manifest of a `kaggle-job submit`: what was uploaded and what produced it, as far as known."""
-    return {
-        "format": FORMAT, "created": utc_now(), "command": "submit", "competition": competition, "demo": False,
-        "submission": "submission.csv", "submission_sha256": submission_sha256, "rows": rows,
-        "source_file": str(source_file) if source_file else None, "checkpoints": [str(p) for p in checkpoints],
-        "checkpoint_sha256": checkpoint_sha256, "val_accuracy": val_accuracy, "message": message,
-        "submitted": False,
+        "format": FORMAT, "created": utc_now(), **({"command": command} if command else {}),
+        "competition": competition, "demo": demo, "submission": SUBMISSION, "submission_sha256": submission_sha256,
+        "rows": rows, **fields, "submitted": False,
     }
 
 
