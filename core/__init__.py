@@ -1,4 +1,5 @@
-"""kaggle-job's library, in subpackages by concern. Read them top to bottom; each imports only those above it:
+"""kaggle-job's library, in subpackages by concern. Read them top to bottom; each imports only those above it,
+exactly the ones listed after it:
 
     core/base     errors and exit codes, logging, atomic files, hashing, the home's layout, retries,
                   memory and signal handling, the thread budget, numbers from the environment,
@@ -11,19 +12,20 @@
                   time out, which rows of a file each rank reads; base, data
     core/predict  the Predictor, streaming prediction over a file, image prediction, output files;
                   base, data, model, dist (never train: predicting does not load the training stack)
-    core/report   metrics, pictures, the HTML score report, `inspect`; base, data, model, predict
+    core/report   metrics, pictures, the HTML score report, `inspect`; base, data, predict
     core/train    config and presets, the training loop, augmentation, schedule, resume state,
                   history, ensemble members; base, data, model, dist, report (for the curves)
-    core/kaggle   credentials, client calls, request timeouts, failure translation, download, daily
-                  allowance, submit; base, data, model, predict
-    core/run      the scheduled job's pieces: lock, publish, manifest, submit policy, the exactly-once
-                  upload ledger, `submit` with its record; anything above
+    core/kaggle   the Kaggle client alone: credentials, client calls, request timeouts, failure
+                  translation, download, daily allowance; base, data
+    core/run      the scheduled job (job) and `submit` over one upload flow (flow): lock, publish,
+                  manifest, submit policy, the exactly-once upload ledger; base, data, model, dist,
+                  predict, train, kaggle
 
     core/api      the public face (core/api.py): the calls the CLI makes, for Python callers; any
                   subpackage, and nothing in core imports it
 
-Nothing in core imports jobs/ (the CLI and the run entry point). tests/test_layout.py enforces the
-rule by reading every module's imports, and fails on any import cycle.
+Nothing in core imports jobs/ (the CLI). tests/test_layout.py enforces the rule by reading every
+module's imports, fails on a listed import that nothing uses, and fails on any import cycle.
 """
 
 __version__ = "0.1.0"

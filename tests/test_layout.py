@@ -10,18 +10,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# Each subpackage of core/ and the ones it may import (besides itself). The order is the layering:
-# a package only ever imports packages listed above it.
+# Each subpackage of core/ and the ones it imports (besides itself), exactly: an edge nothing uses
+# fails too, so a new dependency is a deliberate change here. The order is the layering: a package
+# only ever imports packages listed above it.
 ALLOWED = {
     "base": set(),
     "data": {"base"},
     "model": {"base"},
     "dist": {"base", "data"},
     "predict": {"base", "data", "model", "dist"},
-    "report": {"base", "data", "model", "predict"},
+    "report": {"base", "data", "predict"},
     "train": {"base", "data", "model", "dist", "report"},
-    "kaggle": {"base", "data", "model", "predict"},
-    "run": {"base", "data", "model", "dist", "predict", "report", "train", "kaggle"},
+    "kaggle": {"base", "data"},
+    "run": {"base", "data", "model", "dist", "predict", "train", "kaggle"},
 }
 # core/api.py, the public face, sits above every subpackage: it may import any of them, none imports it.
 ALLOWED["api"] = set(ALLOWED)
@@ -89,6 +90,14 @@ def violations(edges: dict[str, set[str]]) -> list[str]:
     return found
 
 
+def unused(edges: dict[str, set[str]], allowed: dict[str, set[str]] = ALLOWED) -> list[str]:
+    """Allowed edges between subpackages that no module uses (core.api, free to import any, aside)."""
+    used = {(layer(module), layer(target)) for module, targets in edges.items() for target in targets}
+    return [f"core/{source} may import core/{dest} but nothing does: drop the edge from ALLOWED"
+            for source, dests in allowed.items() if source != "api" for dest in sorted(dests)
+            if (source, dest) not in used]
+
+
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     """Every strongly connected group of more than one module (Tarjan), as sorted lists."""
     index, low, stack, on_stack, groups, counter = {}, {}, [], set(), [], [0]
@@ -134,6 +143,18 @@ def test_imports_follow_the_dependency_rule():
     assert violations(graph()) == []
 
 
+def test_every_allowed_edge_is_used():
+    assert unused(graph()) == []
+
+
+def test_the_check_catches_an_unused_edge():
+    loose = {**ALLOWED, "kaggle": ALLOWED["kaggle"] | {"model"}}
+    assert unused(graph(), loose) == ["core/kaggle may import core/model but nothing does: drop the edge from ALLOWED"]
+    edges = {module: {t for t in targets if layer(t) != "report"} if layer(module) == "train" else targets
+             for module, targets in graph().items()}
+    assert unused(edges) == ["core/train may import core/report but nothing does: drop the edge from ALLOWED"]
+
+
 def test_no_import_cycles():
     assert cycles(graph()) == []
 
@@ -149,6 +170,7 @@ def test_the_rule_is_written_where_newcomers_read():
     ("core/base/log.py", "from core.data import reader", "core/base may import only nothing of ours"),
     ("core/model/spec.py", "from jobs.cli import app", "nothing in core imports jobs"),
     ("core/run/lock.py", "from core.api import load", "nothing in core imports core.api"),
+    ("core/kaggle/api.py", "from core.predict import stream", "core/kaggle may import only"),  # a pure client
 ])
 def test_the_check_catches_a_forbidden_import(source, line, expected):
     edges = graph()
