@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from core.base.log import Log
 
 if TYPE_CHECKING:
-    from core.predict.batch import Model
+    from core.predict.batch import Model, Scores  # noqa: F401 (type checkers see what __getattr__ serves)
 
 PathLike = str | os.PathLike
 Paths = PathLike | Sequence[PathLike]
@@ -50,6 +50,18 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
     from core.predict.batch import Model
 
     return Model.load(checkpoint_paths(path_or_paths), device, batch_size)
+
+
+_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch"}  # imported when first asked for
+
+
+def __getattr__(name: str):
+    """`from core.api import Model, Scores` (for type annotations) without importing torch up front."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)
 
 
 # -- files: predict, score, pictures -----------------------------------------------------------------
