@@ -2,7 +2,7 @@
 every epoch.
 
 They draw nothing and change no step of the run themselves, so a run given callbacks trains the
-same weights as one without (what bench/averaging.py relies on to keep weight averages beside a
+same weights as one without (what bench.averaging relies on to keep weight averages beside a
 run). They live outside TrainConfig: the config is saved into the resume state, and functions are
 not a recipe.
 
