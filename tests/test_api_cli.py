@@ -141,7 +141,8 @@ def test_predict_images_names_each_image_and_draws_the_grid(runner, tmp_path, ti
     assert all(len(item.top) == 2 for item in predicted.images)
     assert predicted.grid == tmp_path / "grid.png" and predicted.grid.is_file()
 
-    result = runner.invoke(app, ["predict-image", *map(str, images), "--checkpoint", str(tiny_checkpoint), "--top", "2"])
+    result = runner.invoke(app, ["predict-image", *map(str, images), "--checkpoint", str(tiny_checkpoint),
+                                 "--top", "2"])
     assert result.exit_code == 0, result.output
     told = [r for r in records(result) if r["event"] == "predict_image.result"]
     assert [(r["label"], r["msg"]) for r in told] == [(item.label, item.line()) for item in predicted.images]
