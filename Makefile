@@ -24,11 +24,11 @@ test: install
 
 # Speed/memory of `predict` vs the seed notebook's way and the plain floor (issue #3); takes minutes.
 bench: install
-	$(BIN)/python bench/predict_bench.py
+	$(BIN)/python -m bench.predict
 
 # 2 torchrun ranks vs 1 (OMP_NUM_THREADS=1 each): predict on 10x test.csv, one training epoch (issue #16).
 bench-scale: install
-	$(BIN)/python bench/scale_bench.py
+	$(BIN)/python -m bench.scale
 
 clean:
 	rm -rf $(VENV) *.egg-info

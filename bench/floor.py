@@ -1,6 +1,6 @@
 """The plain floor for batch prediction (not product code): pyarrow parses the whole file to uint8,
 then a channels_last batch-512 forward pass of the same network, argmax. No validation, no output.
-Usage: python bench/floor.py TEST_CSV CHECKPOINT
+Usage: python -m bench.floor TEST_CSV CHECKPOINT
 """
 
 import sys

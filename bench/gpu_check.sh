@@ -5,8 +5,8 @@
 #     bench/gpu_check.sh ZIP OUT        # ZIP: digit-recognizer.zip; OUT: a folder for what it finds
 #
 # 1. tests/test_cuda.py (train on the GPU, read on the CPU, an ensemble's checked submission) and the
-#    device tests; 2. `default` trained on every row of train.csv, timed (bench/train_bench.py); 3. the
-#    same recipe scored on the 10,000-row holdout (bench/accuracy_bench.py --device cuda); 4. `fast`,
+#    device tests; 2. `default` trained on every row of train.csv, timed (python -m bench.train); 3. the
+#    same recipe scored on the 10,000-row holdout (python -m bench.accuracy --device cuda); 4. `fast`,
 #    timed; 5. predicting test.csv with step 2's model on the GPU and on the CPU, timed.
 # Each step has its own time limit so one that hangs cannot take the others' minutes; together they
 # fit one 10-minute device command (570 s; an H200 should need a fraction). Needs python3
@@ -44,11 +44,11 @@ step() {  # step NAME LIMIT_S COMMAND...: run with its output appended to OUT/lo
 
 step tests 120 env KAGGLE_JOB_TEST_DEVICE="$device" "$py" -m pytest -q -p no:cacheprovider \
     tests/test_cuda.py tests/test_devices.py
-step default 150 "$py" bench/train_bench.py --zip "$zip" --preset default --device "$device" \
+step default 150 "$py" -m bench.train --zip "$zip" --preset default --device "$device" \
     --checkpoint "$work/default.pt" --output "$out/train.jsonl" "${extra[@]}"
-step holdout 150 "$py" bench/accuracy_bench.py --zip "$zip" --preset default --seed 24 --device "$device" \
+step holdout 150 "$py" -m bench.accuracy --zip "$zip" --preset default --seed 24 --device "$device" \
     --label "default-$device-s24" --output "$out/accuracy.jsonl" --probs-dir "$out" "${extra[@]}"
-step fast 60 "$py" bench/train_bench.py --zip "$zip" --preset fast --device "$device" --output "$out/train.jsonl" \
+step fast 60 "$py" -m bench.train --zip "$zip" --preset fast --device "$device" --output "$out/train.jsonl" \
     "${extra[@]}"
 "$py" -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extract('test.csv', sys.argv[2])" "$zip" "$work"
 for where in "$device" cpu; do

@@ -2,7 +2,7 @@
 
 pandas reads the whole CSV, a Dataset builds one tensor per row, DataLoader(batch_size=128), argmax,
 and pandas writes the submission.
-Usage: python bench/seed_way.py TEST_CSV CHECKPOINT OUTPUT
+Usage: python -m bench.seed_way TEST_CSV CHECKPOINT OUTPUT
 """
 
 import sys

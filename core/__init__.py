@@ -4,13 +4,15 @@ exactly the ones listed after it:
     core/base     errors and exit codes, logging, atomic files, hashing, the home's layout, retries,
                   memory and signal handling, the thread budget, numbers from the environment,
                   how a row orders a colour pixel's channels; imports nothing of ours
-    core/data     pixel files (layout, streaming reader, error reporting, whole tables), images,
-                  archives, the demo competition, competition folders and the sample submission; base
+    core/data     pixel files (layout, streaming reader, error reporting, whole tables), pixels in
+                  memory, images, archives, the demo competition, competition folders and the
+                  sample submission; base
     core/model    the model registry, networks, ensembles, ModelSpec and `to_input`, checkpoints,
                   devices; base
     core/dist     running under torchrun: the process group, collectives that share outcomes and
                   time out, which rows of a file each rank reads; base, data
-    core/predict  the Predictor, streaming prediction over a file, image prediction, output files;
+    core/predict  the Predictor, models in memory, streaming prediction over a file, image
+                  prediction, output files;
                   base, data, model, dist (never train: predicting does not load the training stack)
     core/report   metrics, pictures, the HTML score report, `inspect`; base, data, predict
     core/train    config and presets, the training loop, augmentation, schedule, resume state,

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,7 +27,13 @@ from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.api import SCORE_WAIT_S
 
 if TYPE_CHECKING:
-    from core.predict.batch import Model
+    from core.data.competition import CompetitionFiles
+    from core.dist.world import World
+    from core.kaggle.api import Submission
+    from core.predict.batch import Model, Scores  # noqa: F401 (type checkers see what __getattr__ serves)
+    from core.predict.images import ImagePrediction
+    from core.predict.stream import Predictions
+    from core.report.inspect import DataSummary
     from core.run.job import RunOutcome
     from core.run.submit import SubmitOutcome
 
@@ -46,6 +54,25 @@ def checkpoint_paths(path_or_paths: Paths) -> list[Path]:
     return [Path(path) for path in path_or_paths]
 
 
+# -- ranks under torchrun -----------------------------------------------------------------------------
+
+
+def world() -> World:
+    """This process's place among torchrun's ranks (RANK, WORLD_SIZE, LOCAL_RANK); a single process
+    outside torchrun. Raises BadInput for a half-set environment."""
+    from core.dist.world import World
+
+    return World.from_env()
+
+
+def session(device: str = "auto") -> AbstractContextManager[World]:
+    """Join torchrun's process group for the block, on every rank (a no-op outside torchrun): the
+    file and training calls then share their work among the ranks, and rank 0 writes."""
+    from core.dist.world import session as joined
+
+    return joined(device)
+
+
 # -- models in memory ---------------------------------------------------------------------------------
 
 
@@ -57,10 +84,276 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
     return Model.load(checkpoint_paths(path_or_paths), device, batch_size)
 
 
+_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch"}  # imported when first asked for
+
+
+def __getattr__(name: str):
+    """`from core.api import Model, Scores` (for type annotations) without importing torch up front."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
+
 # -- files: predict, score, pictures -----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PredictedFile:
+    """The submission `predict_file` wrote, its rows, and the sample submission it was checked against."""
+
+    output: Path
+    rows: int
+    sample: Path | None
+
+
+def predict_file(input: PathLike, checkpoint: Paths, output: PathLike, *, sample: PathLike | None = None,
+                 data_dir: PathLike | None = None, ignore_extra_columns: bool = False, label_column: str | None = None,
+                 batch_size: int | None = None, device: str = "auto", log: Log | None = None) -> PredictedFile:
+    """`kaggle-job predict`: predict a pixel file and write a submission in the sample's format, ids and
+    order (`sample`, else the one in `data_dir`, else beside `input`), else ImageId,Label in the file's
+    order. Under torchrun every rank calls it inside `session()`; rank 0 writes, every rank gets the result."""
+    from core.base.atomic import prepare_target
+    from core.data.sample import label_names
+    from core.dist.world import current_world
+    from core.predict.outputs import find_sample, id_names, write_checked_submission
+    from core.predict.stream import predict_file as predict_rows
+
+    log, input, output, checkpoints = quiet_log(log), Path(input), Path(output), checkpoint_paths(checkpoint)
+    sample_format, required = find_sample(_path(sample), input, _path(data_dir))
+    # A bad path fails before the pass over the file, not after; so does one that would replace what is read.
+    sample_path = sample_format.path if sample_format else None
+    prepare_target(output, reads=[("the input file", input), ("the sample submission", sample_path),
+                                  *(("a checkpoint", path) for path in checkpoints)])
+    predictor = _predictor(checkpoints, device, batch_size)
+    predictions = predict_rows(input, predictor, log, ignore_extra=ignore_extra_columns,
+                               id_names=id_names(sample_format),
+                               label_names=label_names(label_column, sample_format and sample_format.label_column),
+                               labels=False)
+
+    def write() -> PredictedFile:  # on rank 0, which holds every row under torchrun
+        write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
+        return PredictedFile(output=output, rows=len(predictions.labels), sample=sample_path)
+
+    return current_world().from_rank0(write)
+
+
+@dataclass(frozen=True)
+class ScoredFile:
+    """What `score_file` found and wrote."""
+
+    rows: int
+    accuracy: float | None  # None when the file has no label column
+    unknown_labels: int  # labelled rows whose label is none of the model's classes: counted as wrong
+    output: Path | None = None  # per-row predictions
+    probs: Path | None = None  # class probabilities (Parquet)
+    report: Path | None = None  # the report's HTML page
+    report_files: tuple[Path, ...] = ()  # every file of the report, the page included
+
+
+def score_file(input: PathLike, checkpoint: Paths, *, output: PathLike | None = None, probs: PathLike | None = None,
+               report: PathLike | None = None, ignore_extra_columns: bool = False, label_column: str | None = None,
+               batch_size: int | None = None, device: str = "auto", log: Log | None = None) -> ScoredFile:
+    """`kaggle-job score`: predict any pixel file, with or without labels; the accuracy when it has them.
+    `output`: per-row predictions with confidence (CSV); `probs`: class probabilities (Parquet);
+    `report`: a folder for the HTML evaluation report. Under torchrun as `predict_file`."""
+    from core.base.atomic import prepare_folder, prepare_target
+    from core.data.sample import label_names
+    from core.dist.world import current_world
+    from core.predict.stream import predict_file as predict_rows
+
+    log, input, checkpoints = quiet_log(log), Path(input), checkpoint_paths(checkpoint)
+    output, probs, report = _path(output), _path(probs), _path(report)
+    for path in filter(None, (output, probs)):  # a bad path fails before the pass over the file, not after
+        prepare_target(path, reads=[("the scored file", input), *(("a checkpoint", c) for c in checkpoints)])
+    if report:
+        prepare_folder(report)
+    predictor = _predictor(checkpoints, device, batch_size)
+    predictions = predict_rows(input, predictor, log, ignore_extra=ignore_extra_columns,
+                               label_names=label_names(label_column))
+    return current_world().from_rank0(lambda: _score_outputs(input, predictions, predictor, output, probs, report,
+                                                             log))
+
+
+def _score_outputs(input: Path, predictions: Predictions, predictor, output: Path | None, probs: Path | None,
+                   report: Path | None, log: Log) -> ScoredFile:
+    """What `score_file` writes once every row is predicted (on rank 0 under torchrun)."""
+    from core.predict.outputs import write_probs, write_scores
+    from core.predict.stream import unknown_labels_note
+
+    unknown_rows = predictions.unknown_labels(predictor.spec.classes)  # found once, told three ways
+    note = unknown_labels_note(input, predictions, unknown_rows, predictor.spec.classes)
+    if note:
+        log.warn(note, event="score.unknown_labels", rows=len(unknown_rows))
+    if output:
+        write_scores(output, predictions)
+        log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
+    if probs:
+        write_probs(probs, predictions, predictor.spec.classes)
+        log.info(f"wrote class probabilities to {probs}", event="score.probs", output=probs)
+    written = None
+    if report:
+        from core.report.score import model_info, write_score_report
+
+        written = write_score_report(input, predictions, model_info(predictor.checkpoints), report, output)
+    return ScoredFile(rows=len(predictions.labels), accuracy=predictions.accuracy, unknown_labels=len(unknown_rows),
+                      output=output, probs=probs, report=written and written.html,
+                      report_files=tuple(written.files) if written else ())
+
+
+@dataclass(frozen=True)
+class PredictedImages:
+    """`predict_images`' answer for each image, in the order given, and the picture of them if asked for."""
+
+    images: list[ImagePrediction]
+    grid: Path | None = None
+
+
+def predict_images(images: Sequence[PathLike], checkpoint: Paths, *, top: int = 3, grid: PathLike | None = None,
+                   device: str = "auto", log: Log | None = None) -> PredictedImages:
+    """`kaggle-job predict-image`: the digit in each PNG or JPEG (prepared the MNIST way) with the `top`
+    probabilities; `grid`: also a PNG of the images as the model saw them. Nothing is reported along
+    the way: `log` is taken as every call takes one."""
+    from core.base.atomic import prepare_target
+    from core.predict.images import predict_images as predict_pictures
+    from core.report.plots import prepared_images_png
+
+    images, checkpoints, grid = [Path(path) for path in images], checkpoint_paths(checkpoint), _path(grid)
+    if grid:  # a bad path, or one of the pictures, fails before any work
+        prepare_target(grid, reads=[*(("an image", path) for path in images),
+                                    *(("a checkpoint", path) for path in checkpoints)])
+    results = predict_pictures(images, _predictor(checkpoints, device), top_k=top)
+    return PredictedImages(images=results, grid=prepared_images_png(results, grid) if grid else None)
+
+
+def _predictor(checkpoints: list[Path], device: str, batch_size: int | None = None):
+    from core.predict.predictor import Predictor
+
+    return Predictor.load(checkpoints, device, batch_size)
+
+
+def _path(value: PathLike | None) -> Path | None:
+    return Path(value) if value is not None else None
+
+
 # -- data and training: download, inspect, train, submissions ----------------------------------------
+
+
+def download(competition: str = DEFAULT_COMPETITION, *, data_dir: PathLike | None = None, demo: bool = False,
+             force: bool = False, home: PathLike | None = None, wait_lock: float = 0.0,
+             log: Log | None = None) -> CompetitionFiles:
+    """`kaggle-job download`: the competition's files from Kaggle (or the embedded demo with `demo`) into
+    `data_dir` [default: HOME/data/COMPETITION], skipped when unchanged unless `force`. Holds the home's
+    lock, waiting up to `wait_lock` seconds for another command on it."""
+    from core.base.workspace import Workspace, resolve_home
+    from core.kaggle.download import fetch
+    from core.run.lock import exclusive
+    from core.run.publish import sweep_leftovers
+
+    log, data_dir = quiet_log(log), _path(data_dir)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    with exclusive(workspace.home, wait_lock, "download", log, uses_torch=False):
+        sweep_leftovers(workspace, log, extra=[data_dir.parent] if data_dir else [])
+        return fetch(workspace, log, force=force, data_dir=data_dir)
+
+
+def inspect(data_dir: PathLike | None = None, output: PathLike | None = None, *, seed: int = 0,
+            input_shape: str | None = None, label_column: str | None = None, ignore_extra_columns: bool = False,
+            competition: str = DEFAULT_COMPETITION, demo: bool = False, home: PathLike | None = None,
+            log: Log | None = None) -> DataSummary:
+    """`kaggle-job inspect`: shapes, class balance and a 5x5 grid of random images (`seed` picks them)
+    from `data_dir`'s train.csv and test.csv, pictures into `output` [default: HOME/reports/<data folder>].
+    `input_shape`: CxHxW or HxWxC, as the CLI's --input-shape. Nothing is reported along the way: `log`
+    is taken as every call takes one."""
+    from core.base.workspace import Workspace, resolve_home
+    from core.data.layout import parse_shape
+    from core.report.inspect import inspect_data
+
+    shape, pixel_order = parse_shape(input_shape)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    folder = _path(data_dir) or workspace.data_dir
+    return inspect_data(folder, _path(output) or workspace.home / "reports" / folder.name, seed=seed,
+                        label_column=label_column, ignore_extra=ignore_extra_columns, input_shape=shape,
+                        pixel_order=pixel_order)
+
+
+# train()'s overrides: the TrainConfig settings the CLI exposes, by their option names (None: the preset's).
+TRAIN_OVERRIDES = {"arch": "arch", "arch_kwargs": "arch_kwargs", "epochs": "epochs", "batch_size": "batch_size",
+                   "lr": "lr", "val_fraction": "val_fraction", "seed": "seed", "time_budget": "time_budget_min",
+                   "patience": "patience", "members": "members", "elastic": "elastic_px", "keep_last": "keep_last",
+                   "tta": "tta", "precision": "precision"}
+
+
+@dataclass(frozen=True)
+class Trained:
+    """The checkpoint `train` saved, its metrics (val_accuracy, epochs_run, train_seconds, ...) and the
+    training curves beside it."""
+
+    checkpoint: Path
+    metrics: dict
+    curves: Path
+
+    @property
+    def validation(self) -> str:
+        """The validation figure for a message; a model trained on every row has none."""
+        from core.train.outputs import describe_validation
+
+        return describe_validation(self.metrics)
+
+
+def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint: PathLike | None = None, *,
+          input_shape: str | None = None, label_column: str | None = None, ignore_extra_columns: bool = False,
+          resume: bool = False, device: str = "auto", competition: str = DEFAULT_COMPETITION, demo: bool = False,
+          home: PathLike | None = None, wait_lock: float = 0.0, log: Log | None = None, **overrides) -> Trained:
+    """`kaggle-job train`: train on `data_dir`'s train.csv with `preset` (demo|fast|default|best) and save
+    `checkpoint` [default: HOME/checkpoints/COMPETITION/model.pt], its history and curves beside it.
+    `overrides` change the preset's settings, by the CLI's option names (TRAIN_OVERRIDES; `time_budget`
+    in minutes, `arch_kwargs` a dict). `resume` continues an interrupted run from the checkpoint's
+    state file. Holds the home's lock as `download` does; under torchrun every rank calls it."""
+    from core.base.errors import BadInput
+    from core.base.workspace import Workspace, resolve_home
+    from core.data.competition import CompetitionFiles
+    from core.data.layout import parse_shape
+    from core.data.sample import label_names, sample_label_column
+    from core.model.checkpoint import beside
+    from core.run.lock import exclusive
+    from core.train.config import config_for
+    from core.train.pipeline import train_to_checkpoint
+
+    unknown = sorted(set(overrides) - set(TRAIN_OVERRIDES))
+    if unknown:
+        raise BadInput(f"train: unknown setting {unknown[0]!r}; expected one of {', '.join(TRAIN_OVERRIDES)}")
+    log = quiet_log(log)
+    shape, pixel_order = parse_shape(input_shape)
+    workspace = Workspace(resolve_home(home), competition, demo=demo)
+    files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
+    target = _path(checkpoint) or workspace.checkpoint_path
+    config = config_for(preset, **{TRAIN_OVERRIDES[name]: value for name, value in overrides.items()},
+                        device=device, resume=resume or None, pixel_order=pixel_order)
+    with exclusive(workspace.home, wait_lock, "train", log):
+        if not files.train.is_file():
+            raise BadInput(f"{files.train}: no such file; run `kaggle-job download` first")
+        result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
+                                     label_names=label_names(label_column, sample_label_column(files.sample)),
+                                     ignore_extra=ignore_extra_columns)
+    return Trained(checkpoint=target, metrics=result.metrics, curves=beside(target).curves)
+
+
+def submissions(competition: str = DEFAULT_COMPETITION, limit: int = 20, log: Log | None = None) -> list[Submission]:
+    """`kaggle-job submissions`: the competition's `limit` most recent Kaggle submissions, newest first,
+    with status and scores (needs Kaggle credentials)."""
+    from core.kaggle.api import list_submissions
+
+    return list_submissions(competition, limit, log=quiet_log(log))
+
+
+def show_submissions(items: list[Submission], fmt: str = "auto", out=None) -> None:
+    """Print submissions as `kaggle-job submissions` does: a table (fmt rich, or auto on a terminal),
+    else one JSON object per line, to `out` [default: stdout]."""
+    from core.kaggle.table import render
+
+    render(items, fmt, out)
 
 
 # -- the scheduled job and submitting: run, submit ----------------------------------------------------
@@ -84,10 +377,9 @@ def run(*, competition: str = DEFAULT_COMPETITION, demo: bool = False, checkpoin
 
     shape, pixel_order = parse_shape(input_shape)
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
-                       checkpoint=Path(checkpoint) if checkpoint is not None else None, retrain=retrain,
-                       submit=submit, force_submit=force_submit, message=message, wait_lock_s=wait_lock,
-                       max_per_day=max_per_day, label_column=label_column, ignore_extra=ignore_extra_columns,
-                       input_shape=shape, pixel_order=pixel_order)
+                       checkpoint=_path(checkpoint), retrain=retrain, submit=submit, force_submit=force_submit,
+                       message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column,
+                       ignore_extra=ignore_extra_columns, input_shape=shape, pixel_order=pixel_order)
     return run_job(config, quiet_log(log))
 
 
@@ -107,11 +399,11 @@ def submit(checkpoint: Paths | None = None, *, file: PathLike | None = None, dat
 
     log = quiet_log(log)
     workspace = Workspace(resolve_home(home), competition)
-    files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
+    files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
     config = SubmitConfig(
         competition=competition, message=message, files=files,
         checkpoints=checkpoint_paths(checkpoint) if checkpoint is not None else [],
-        file=Path(file) if file is not None else None, dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout,
+        file=_path(file), dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout,
         max_per_day=max_per_day, device=device)
     with exclusive(workspace.home, wait_lock, "submit", log):
         return submit_recorded(config, workspace, log)

@@ -15,11 +15,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from core.api import DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
+from core import api
+from core.api import DEFAULT_COMPETITION, DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
-from core.base.workspace import DEFAULT_COMPETITION
-from core.run.lock import exclusive
 
 app = typer.Typer(
     name="kaggle-job",
@@ -44,6 +43,9 @@ DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competit
 LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
 IgnoreExtra = Annotated[bool, typer.Option(
     "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
+# Every command's last two options; `handled` adds them.
+LOG_OPTIONS = tuple(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=alias)
+                    for name, alias, default in (("log_format", LogFormat, "auto"), ("log_file", LogFile, None)))
 
 
 InputShape = Annotated[Optional[str], typer.Option(
@@ -82,30 +84,30 @@ def _path_options(kwargs: dict) -> list[tuple[str, Path]]:
 
 def handled(fn=None, *, distributed: bool = False):
     """Build the command's Log once and pass it in as `log`; turn every expected failure into one
-    line on stderr (and in --log-file) and a documented exit code.
+    line on stderr (and in --log-file) and a documented exit code. Every command takes --log-format
+    and --log-file: they are added here unless the command names them itself.
 
     Under torchrun (WORLD_SIZE > 1) a `distributed` command runs on every rank inside the process
-    group (core.dist.world.session); any other command runs on rank 0 alone.
+    group (core.api.session); any other command runs on rank 0 alone.
     """
     if fn is None:
         return functools.partial(handled, distributed=distributed)
-    signature = inspect.signature(fn, eval_str=True)
+    own = inspect.signature(fn, eval_str=True).parameters
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        from core.dist.world import World, session
-
         fmt = kwargs.get("log_format", "auto")
         log = Log(fmt=fmt if fmt in FORMATS else "auto", log_file=kwargs.get("log_file"))
+        options = {name: value for name, value in kwargs.items() if name in own}
         try:
-            world = World.from_env()
+            world = api.world()
             log.rank = world.rank if world.distributed else None
             check_format(fmt)
             log.open_file(others=_path_options(kwargs))
             if not distributed:
-                return None if world.rank else fn(*args, log=log, **kwargs)
-            with session(kwargs.get("device", "auto")):
-                return fn(*args, log=log, **kwargs)
+                return None if world.rank else fn(*args, log=log, **options)
+            with api.session(kwargs.get("device", "auto")):
+                return fn(*args, log=log, **options)
         except JobError as exc:
             log.error(exc.message, exit_code=int(exc.exit_code))
             raise typer.Exit(int(exc.exit_code)) from None
@@ -127,8 +129,8 @@ def handled(fn=None, *, distributed: bool = False):
             log.close()
 
     # typer reads the options from the signature: `log` is ours to give, not an option.
-    wrapper.__signature__ = signature.replace(
-        parameters=[p for name, p in signature.parameters.items() if name != "log"])
+    wrapper.__signature__ = inspect.Signature(
+        [p for name, p in own.items() if name != "log"] + [p for p in LOG_OPTIONS if p.name not in own])
     return wrapper
 
 
@@ -141,19 +143,11 @@ def download(
     force: Annotated[bool, typer.Option("--force", help="Unpack again even if the archive is unchanged.")] = False,
     home: Home = None,
     wait_lock: WaitLock = 0.0,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Download the competition's files (or unpack the demo) into the data directory."""
-    from core.base.workspace import Workspace, resolve_home
-    from core.kaggle.download import fetch
-    from core.run.publish import sweep_leftovers
-
-    workspace = Workspace(resolve_home(home), competition, demo=demo)
-    with exclusive(workspace.home, wait_lock, "download", log, uses_torch=False):
-        sweep_leftovers(workspace, log, extra=[Path(data_dir).parent] if data_dir else [])
-        files = fetch(workspace, log, force=force, data_dir=data_dir)
+    files = api.download(competition, data_dir=data_dir, demo=demo, force=force, home=home, wait_lock=wait_lock,
+                         log=log)
     log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)
 
 
@@ -195,39 +189,20 @@ def train(
     demo: DemoFolders = False,
     home: Home = None,
     wait_lock: WaitLock = 0.0,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Train a model on train.csv and save a checkpoint (history in CHECKPOINT.history.csv)."""
-    from core.base.workspace import Workspace, resolve_home
-    from core.data.competition import CompetitionFiles
-    from core.data.layout import parse_shape
-    from core.data.sample import label_names, sample_label_column
-    from core.model.checkpoint import beside
-    from core.train.config import config_for
-    from core.train.outputs import describe_validation
-    from core.train.pipeline import train_to_checkpoint
-
-    shape, pixel_order = parse_shape(input_shape)
-    workspace = Workspace(resolve_home(home), competition, demo=demo)
-    files = CompetitionFiles(Path(data_dir) if data_dir else workspace.data_dir)
-    target = checkpoint or workspace.checkpoint_path
-    config = config_for(preset, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs), epochs=epochs, batch_size=batch_size, lr=lr,
-                        val_fraction=val_fraction, seed=seed, device=device, precision=precision, time_budget_min=time_budget,
-                        patience=patience, members=members, elastic_px=elastic, keep_last=keep_last, tta=tta,
-                        resume=resume or None, pixel_order=pixel_order)
-    with exclusive(workspace.home, wait_lock, "train", log):
-        if not files.train.is_file():
-            raise JobError(f"{files.train}: no such file; run `kaggle-job download` first", ExitCode.BAD_INPUT)
-        result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
-                                     label_names=label_names(label_column, sample_label_column(files.sample)),
-                                     ignore_extra=ignore_extra_columns)
-    log.result(f"saved {target}: {describe_validation(result.metrics)} "
-               f"after {result.metrics['epochs_run']} epochs in {result.metrics['train_seconds']:.1f}s",
-               event="train.result", checkpoint=target, **result.metrics)
-    curves = beside(target).curves
-    log.result(f"training curves: {curves}", event="train.curves", curves=curves)
+    trained = api.train(
+        data_dir, preset, checkpoint, input_shape=input_shape, label_column=label_column,
+        ignore_extra_columns=ignore_extra_columns, resume=resume, device=device, competition=competition, demo=demo,
+        home=home, wait_lock=wait_lock, log=log, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs),
+        epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed, time_budget=time_budget,
+        patience=patience, members=members, elastic=elastic, keep_last=keep_last, tta=tta, precision=precision)
+    metrics = trained.metrics
+    log.result(f"saved {trained.checkpoint}: {trained.validation} "
+               f"after {metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s",
+               event="train.result", checkpoint=trained.checkpoint, **metrics)
+    log.result(f"training curves: {trained.curves}", event="train.curves", curves=trained.curves)
 
 
 PredictBatch = Annotated[Optional[int], typer.Option(
@@ -248,37 +223,16 @@ def predict(
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Predict a pixel file and write a submission: the sample's format, ids and order when there is
     one, else ImageId,Label in the order of its rows."""
-    from core.base.atomic import prepare_target
-    from core.data.sample import label_names
-    from core.dist.world import current_world
-    from core.predict.outputs import find_sample, id_names, write_checked_submission
-    from core.predict.predictor import Predictor
-    from core.predict.stream import predict_file
-
-    sample_format, required = find_sample(sample, input, data_dir)
-    # A bad path fails before the pass over the file, not after; so does one that would replace what is read.
-    sample_path = sample_format.path if sample_format else None
-    prepare_target(output, reads=[("the input file", input), ("the sample submission", sample_path),
-                                  *(("a checkpoint", path) for path in checkpoint)])
-    predictor = Predictor.load(checkpoint, device, batch_size)
-    predictions = predict_file(input, predictor, log, ignore_extra=ignore_extra_columns,
-                               id_names=id_names(sample_format),
-                               label_names=label_names(label_column, sample_format and sample_format.label_column),
-                               labels=False)
-
-    def write():  # on rank 0, which holds every row under torchrun
-        write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
-        checked = f", checked against {sample_path}" if sample_path else ""
-        log.result(f"wrote {len(predictions.labels)} predictions to {output}{checked}", event="predict.result",
-                   output=output, rows=len(predictions.labels), sample=sample_path)
-
-    current_world().on_rank0(write)
+    written = api.predict_file(input, checkpoint, output, sample=sample, data_dir=data_dir,
+                               ignore_extra_columns=ignore_extra_columns, label_column=label_column,
+                               batch_size=batch_size, device=device, log=log)
+    checked = f", checked against {written.sample}" if written.sample else ""
+    log.result(f"wrote {written.rows} predictions to {written.output}{checked}", event="predict.result",
+               output=written.output, rows=written.rows, sample=written.sample)
 
 
 @app.command()
@@ -294,58 +248,23 @@ def score(
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
-    from core.base.atomic import prepare_folder, prepare_target
-    from core.data.sample import label_names
-    from core.dist.world import current_world
-    from core.predict.predictor import Predictor
-    from core.predict.stream import predict_file
-
-    for path in filter(None, (output, probs)):  # a bad path fails before the pass over the file, not after
-        prepare_target(path, reads=[("the scored file", csv), *(("a checkpoint", c) for c in checkpoint)])
-    if report:
-        prepare_folder(report)
-    predictor = Predictor.load(checkpoint, device, batch_size)
-    predictions = predict_file(csv, predictor, log, ignore_extra=ignore_extra_columns,
-                               label_names=label_names(label_column))
-    current_world().on_rank0(lambda: _score_outputs(csv, predictions, predictor, output, probs, report, log))
-
-
-def _score_outputs(csv: Path, predictions, predictor, output: Path | None, probs: Path | None,
-                   report: Path | None, log: Log) -> None:
-    """What `score` writes and prints once every row is predicted (on rank 0 under torchrun)."""
-    from core.predict.outputs import write_probs, write_scores
-    from core.predict.stream import unknown_labels_note
-
-    unknown_rows = predictions.unknown_labels(predictor.spec.classes)  # found once, told three ways
-    unknown = len(unknown_rows)
-    note = unknown_labels_note(csv, predictions, unknown_rows, predictor.spec.classes)
-    if note:
-        log.warn(note, event="score.unknown_labels", rows=unknown)
-    if output:
-        write_scores(output, predictions)
-        log.info(f"wrote {len(predictions.labels)} rows to {output}", event="score.output", output=output)
-    if probs:
-        write_probs(probs, predictions, predictor.spec.classes)
-        log.info(f"wrote class probabilities to {probs}", event="score.probs", output=probs)
-    if report:
-        from core.report.score import model_info, write_score_report
-
-        written = write_score_report(csv, predictions, model_info(predictor.checkpoints), report, output)
-        log.result(f"report: {written.html}", event="score.report", report=written.html,
-                   files=[str(p) for p in written.files])
-    if predictions.accuracy is not None:
+    scored = api.score_file(csv, checkpoint, output=output, probs=probs, report=report,
+                            ignore_extra_columns=ignore_extra_columns, label_column=label_column,
+                            batch_size=batch_size, device=device, log=log)
+    if scored.report:
+        log.result(f"report: {scored.report}", event="score.report", report=scored.report,
+                   files=[str(p) for p in scored.report_files])
+    if scored.accuracy is not None:
+        unknown = scored.unknown_labels
         counted = f" ({unknown} with labels outside the model's classes, counted as wrong)" if unknown else ""
-        log.result(f"accuracy {predictions.accuracy:.4f} on {len(predictions.labels)} rows{counted}",
-                   event="score.result", accuracy=predictions.accuracy, rows=len(predictions.labels),
-                   unknown_labels=unknown)
+        log.result(f"accuracy {scored.accuracy:.4f} on {scored.rows} rows{counted}",
+                   event="score.result", accuracy=scored.accuracy, rows=scored.rows, unknown_labels=unknown)
     else:
-        log.result(f"scored {len(predictions.labels)} rows (no label column, no accuracy)",
-                   event="score.result", rows=len(predictions.labels))
+        log.result(f"scored {scored.rows} rows (no label column, no accuracy)", event="score.result",
+                   rows=scored.rows)
 
 
 @app.command()
@@ -368,8 +287,6 @@ def submit(
     *, log: Log,
 ):
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
-    from core import api
-
     outcome = api.submit(checkpoint, file=file, data_dir=data_dir, message=message, competition=competition,
                          dry_run=dry_run, wait=wait, wait_timeout=wait_timeout, max_per_day=max_per_day,
                          device=device, home=home, wait_lock=wait_lock, log=log)
@@ -387,15 +304,10 @@ def submit(
 def submissions(
     competition: Competition = DEFAULT_COMPETITION,
     limit: Annotated[int, typer.Option(min=1, max=100, help="How many recent submissions to show.")] = 20,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Recent Kaggle submissions with status and scores (a table on a terminal, JSON lines otherwise)."""
-    from core.kaggle.api import list_submissions
-    from core.kaggle.table import render
-
-    render(list_submissions(competition, limit, log=log), log_format)
+    api.show_submissions(api.submissions(competition, limit, log=log), log.fmt)
 
 
 @app.command()
@@ -423,8 +335,6 @@ def run(
     *, log: Log,
 ):
     """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
-    from core import api
-
     outcome = api.run(competition=competition, demo=demo, checkpoint=checkpoint, retrain=retrain, preset=preset,
                       submit=submit, force_submit=force_submit, message=message, wait_lock=wait_lock,
                       max_per_day=max_per_day, label_column=label_column, ignore_extra_columns=ignore_extra_columns,
@@ -449,25 +359,17 @@ def inspect_data_command(
     competition: Competition = DEFAULT_COMPETITION,
     demo: DemoFolders = False,
     home: Home = None,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """First look at the data: shapes, class balance and a 5x5 grid of random digits (PNG)."""
-    from core.base.workspace import Workspace, resolve_home
-    from core.data.layout import parse_shape
-    from core.report.inspect import balance_line, inspect_data
-
-    shape, pixel_order = parse_shape(input_shape)
-    workspace = Workspace(resolve_home(home), competition, demo=demo)
-    folder = Path(data_dir) if data_dir else workspace.data_dir
-    summary = inspect_data(folder, output or workspace.home / "reports" / folder.name, seed=seed,
-                           label_column=label_column, ignore_extra=ignore_extra_columns, input_shape=shape,
-                           pixel_order=pixel_order)
+    summary = api.inspect(data_dir, output, seed=seed, input_shape=input_shape, label_column=label_column,
+                          ignore_extra_columns=ignore_extra_columns, competition=competition, demo=demo, home=home,
+                          log=log)
     for item in summary.files:
         log.result(item.line(), event="inspect.file", **vars(item))
     if summary.balance:
-        log.result(balance_line(summary.balance), event="inspect.balance", balance={label: rows for label, rows, _ in summary.balance})
+        log.result(summary.balance_line(), event="inspect.balance",
+                   balance={label: rows for label, rows, _ in summary.balance})
         log.result(f"class balance chart: {summary.balance_chart}", event="inspect.balance_chart", path=summary.balance_chart)
     log.result(f"digit grid: {summary.grid}", event="inspect.grid", path=summary.grid)
 
@@ -480,26 +382,15 @@ def predict_image(
     top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     grid: Annotated[Optional[Path], typer.Option(help="Also save a PNG of the images as the model saw them.")] = None,
     device: Device = "auto",
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
-    from core.base.atomic import prepare_target
-    from core.predict.images import predict_images
-    from core.predict.predictor import Predictor
-    from core.report.plots import prepared_images_png
-
-    if grid:  # a bad path, or one of the pictures, fails before any work
-        prepare_target(grid, reads=[*(("an image", path) for path in images),
-                                    *(("a checkpoint", path) for path in checkpoint)])
-    predictor = Predictor.load(checkpoint, device)
-    results = predict_images(images, predictor, top_k=top)
-    for item in results:
+    predicted = api.predict_images(images, checkpoint, top=top, grid=grid, device=device, log=log)
+    for item in predicted.images:
         log.result(item.line(), event="predict_image.result", image=item.path, label=item.label,
                    top=[[label, prob] for label, prob in item.top])
-    if grid:
-        log.result(f"prepared images: {prepared_images_png(results, grid)}", event="predict_image.grid", path=grid)
+    if predicted.grid:
+        log.result(f"prepared images: {predicted.grid}", event="predict_image.grid", path=predicted.grid)
 
 
 def main() -> None:

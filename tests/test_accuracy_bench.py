@@ -1,5 +1,5 @@
-"""bench/accuracy_bench.py: the fixed holdout, the interval, and one real (tiny) run end to end on the
-demo's train.csv; the real competition zip is never needed here."""
+"""bench.accuracy and bench.holdout: the fixed holdout, the interval, and one real (tiny) run end to end
+on the demo's train.csv; the real competition zip is never needed here."""
 
 from __future__ import annotations
 
@@ -9,18 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.accuracy_bench import (
-    HOLDOUT_SEED,
-    MAX_SUBSET_MODELS,
-    holdout_half,
-    holdout_split,
-    main,
-    score,
-    subsets,
-    training_subset,
-    wilson,
-    write_rows,
-)
+from bench.accuracy import MAX_SUBSET_MODELS, main, subsets
+from bench.holdout import HOLDOUT_SEED, holdout_half, holdout_split, score, training_subset, wilson, write_rows
 from core.train.data import load_training_data
 
 
@@ -144,4 +134,5 @@ def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, c
     capsys.readouterr()
     assert main(["--table", "--output", str(out)]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert len(rows) == 4 and rows[2].startswith(f"| tiny | `demo ({line['commit']}) arch=\"baseline\" epochs=1 seed=0` | 1 |")
+    setting = f"demo ({line['commit']}) arch=\"baseline\" epochs=1 seed=0"
+    assert len(rows) == 4 and rows[2].startswith(f"| tiny | `{setting}` | 1 |")

@@ -1,5 +1,5 @@
-"""bench/averaging_bench.py: the averages ride along without changing the run, and the tail average of
-one epoch is the run's own last epoch."""
+"""bench.averaging: the averages ride along on the run's callbacks without changing it, and the tail
+average of one epoch is the run's own last epoch."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 
 import torch
 
-from bench import accuracy_bench, averaging_bench
-from bench.accuracy_bench import write_rows
+from bench import accuracy, averaging
+from bench.holdout import write_rows
 
 
 def test_averages_ride_along_without_changing_the_run(demo_dir, tmp_path, capsys):
@@ -16,8 +16,8 @@ def test_averages_ride_along_without_changing_the_run(demo_dir, tmp_path, capsys
     write_rows(demo_dir / "train.csv", train_csv, range(1500))
     common = ["--preset", "demo", "--set", "epochs=3", "--train-csv", str(train_csv), "--holdout", "500",
               "--probs-dir", str(tmp_path / "probs")]
-    assert accuracy_bench.main([*common, "--output", str(tmp_path / "plain.jsonl")]) == 0
-    assert averaging_bench.main([*common, "--output", str(tmp_path / "avg.jsonl"), "--decays", "0.9", "0.99",
+    assert accuracy.main([*common, "--output", str(tmp_path / "plain.jsonl")]) == 0
+    assert averaging.main([*common, "--output", str(tmp_path / "avg.jsonl"), "--decays", "0.9", "0.99",
                                  "--last", "1", "2", "5"]) == 0
     capsys.readouterr()
     plain = json.loads((tmp_path / "plain.jsonl").read_text())
@@ -26,13 +26,10 @@ def test_averages_ride_along_without_changing_the_run(demo_dir, tmp_path, capsys
     assert set(averaged["errors"]) == {"raw", "ema0.9", "ema0.99", "swa1", "swa1-bn", "swa2", "swa2-bn"}  # 5 > 3 epochs
     assert averaged["errors"]["swa1"] == averaged["errors"]["raw"]  # the average of the last epoch alone is it
     assert averaged["epochs_run"] == 3 and averaged["variants"]["raw"]["plain"]["rows"] == 500
-    from core.train import loop
-
-    assert loop._set_up.__module__ == "core.train.loop"  # the hooks are gone once the run is over
 
 
 def test_a_tail_average_means_floats_and_keeps_the_last_counts():
-    averages = averaging_bench.Averages([], last=3)
+    averages = averaging.Averages([], last=3)
     for value in (1.0, 2.0, 6.0):
         averages.epochs.append({"w": torch.full((2,), value), "n": torch.tensor(int(value))})
     assert averages.swa_state(2)["w"].tolist() == [4.0, 4.0]

@@ -62,6 +62,21 @@ def test_predict_halves_the_batch_on_cuda_oom_and_gives_the_same_answers(demo_di
     assert len(halvings) == 3
 
 
+def test_a_model_in_memory_halves_too_and_tells_only_the_log_it_is_given(demo_dir, untrained_checkpoint, capsys):
+    from core.api import load
+    from core.data.table import read_pixel_table
+
+    pixels = read_pixel_table(demo_dir / "test.csv", 784).pixels[:300]
+    expected = load(untrained_checkpoint, "cpu", 256).score(pixels)
+    model = load(untrained_checkpoint, "cpu", 256)
+    model.predictor.models = [OomAbove(net, limit=100) for net in model.predictor.models]
+    assert np.array_equal(model.score(pixels).labels, expected.labels)  # silent by default
+    assert capsys.readouterr().err == "" and model.predictor.batch_size == 64
+    model.predictor.batch_size = 256
+    assert np.allclose(model.score(pixels, Log(fmt="json")).probs, expected.probs, atol=1e-6)
+    assert capsys.readouterr().err.count("predict.batch_halved") == 2
+
+
 def test_predict_gives_up_in_one_line_when_even_one_row_does_not_fit(demo_dir, untrained_checkpoint):
     predictor = Predictor.load([untrained_checkpoint], "cpu", 4)
     predictor.models = [OomAbove(model, limit=0) for model in predictor.models]

@@ -295,34 +295,17 @@ def _worker_pids(agent_pid: int) -> list[int]:
 
 # -- the in-memory entry point for Ray / Spark users --------------------------------------------------
 
-def test_score_pixels_matches_score_on_the_file(tiny_checkpoint, odd_test):
+def test_a_model_in_memory_scores_as_score_does_on_the_file(tiny_checkpoint, odd_test):
+    from core.api import load
     from core.base.log import Log
     from core.data.table import read_pixel_table
-    from core.predict.batch import score_pixels
     from core.predict.predictor import Predictor
     from core.predict.stream import predict_file
 
-    predictor = Predictor.load([tiny_checkpoint], "cpu")
-    predictor.batch_size = 128  # several slices, the last one short
+    model = load(tiny_checkpoint, "cpu", batch_size=128)  # several slices, the last one short
     pixels = read_pixel_table(odd_test, 784).pixels
-    scores = score_pixels(predictor, pixels)
-    expected = predict_file(odd_test, predictor, Log(fmt="json"))
-    assert list(scores.labels) == list(expected.labels) and len(scores.labels) == 601
+    scores = model.score(pixels)
+    expected = predict_file(odd_test, Predictor.load([tiny_checkpoint], "cpu"), Log(fmt="json"))
+    assert scores.labels.tolist() == expected.labels.tolist() and len(scores.labels) == 601
     assert np.abs(scores.probs - expected.probs).max() < 1e-5
-    images = score_pixels(predictor, pixels.reshape(-1, 1, 28, 28))
-    assert np.array_equal(images.probs, scores.probs)
-    assert len(score_pixels(predictor, pixels[:0]).labels) == 0
-
-
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros((2, 784), np.int64), "dtype int64; expected uint8"),
-    (np.zeros((2, 783), np.uint8), r"shape \(2, 783\); expected \(rows, 784\) or \(rows, 1, 28, 28\)"),
-    (np.zeros((2, 1, 28, 27), np.uint8), r"shape \(2, 1, 28, 27\)"),
-])
-def test_score_pixels_refuses_what_it_would_misread(untrained_checkpoint, bad, message):
-    from core.base.errors import BadInput
-    from core.predict.batch import score_pixels
-    from core.predict.predictor import Predictor
-
-    with pytest.raises(BadInput, match=message):
-        score_pixels(Predictor.load([untrained_checkpoint], "cpu"), bad)
+    assert np.array_equal(model.score(pixels.reshape(-1, 1, 28, 28)).probs, scores.probs)

@@ -7,7 +7,7 @@ Two fixed settings end both: blocks up to 32 MiB (glibc's largest threshold) alw
 heap, and up to 256 MiB of free heap top is kept for reuse. With results kept out of the
 activations' way (core.predict.rowstore) the heap then settles after the first batches.
 
-Measured on a quiet 2-core machine, baseline net, batch 512, in-process (bench/predict_bench.py
+Measured on a quiet 2-core machine, baseline net, batch 512, in-process (bench.predict
 measures the whole CLI):
 
 | glibc setting                 | test.csv          | 10x test.csv       | 10x page-fault sys time |

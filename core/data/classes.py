@@ -61,3 +61,11 @@ def outside(labels: np.ndarray, classes: list) -> np.ndarray:
     """Positions of the labels that are not among `classes`."""
     known = np.array([str(c) for c in classes])
     return np.flatnonzero(~np.isin(np.asarray(labels).astype(str), known))
+
+
+def class_array(classes: list) -> np.ndarray:
+    """`classes` as the array that labels are taken from: int64 when every class is an integer, text
+    (numpy str) otherwise, never Python objects."""
+    if all(isinstance(c, int) for c in classes):
+        return np.array(classes, dtype=np.int64)
+    return np.array([str(c) for c in classes], dtype=str)

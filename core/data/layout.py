@@ -209,6 +209,16 @@ def read_layout(path: str | Path, num_pixels: int | None = None, *, ignore_extra
     return layout
 
 
+def named_pixel_columns(source: str, names: list[str], num_pixels: int) -> list[str]:
+    """The `num_pixels` pixel columns among `names` (a data frame's, say), in pixel order, by the names a
+    file's header would have; other columns, a label or an id among them, are passed over. BadInput as for
+    a header, `source` naming what they belong to."""
+    layout = _layout(source, "frame", None, names, num_pixels, True, "columns", (), ())
+    if layout.packed:
+        raise BadInput(f"{source}: column {layout.packed!r} packs the pixels as text; expected one column per pixel")
+    return layout.pixel_columns
+
+
 def _csv_header(path: Path, compression: str | None,
                 member: str | None) -> tuple[list[str], bytes, int, str, bool]:
     """The column names, the first data row (for a packed column's count), its line number, the

@@ -69,7 +69,7 @@ def _row_problem(fields: list[bytes], width: tuple[int, str], pixel_at: list[int
         value = fields[index].strip(b'"')
         if _is_pixel(value):
             continue
-        return f", column {index + 1} ({names[index]}): {_describe(value)}; {EXPECTED_PIXEL}"
+        return f", column {index + 1} ({names[index]}): {pixel_problem(value)}"
     if packed and (problem := packed_problem(fields[packed[0]].strip(b'"'), packed[1])):
         return f", column {packed[0] + 1} ({names[packed[0]]}): {problem}"
     for index, what in texts_at:  # the label and the id: text, never empty
@@ -86,7 +86,13 @@ def packed_problem(cell: bytes | str | None, count: int) -> str | None:
     if len(values) != count:
         return f"{len(values)} pixel values; expected {count} (as in the first row)"
     bad = next((k for k, value in enumerate(values) if not _is_pixel(value)), None)
-    return None if bad is None else f"pixel {bad + 1} of {count}: {_describe(values[bad])}; {EXPECTED_PIXEL}"
+    return None if bad is None else f"pixel {bad + 1} of {count}: {pixel_problem(values[bad])}"
+
+
+def pixel_problem(value: bytes | str) -> str:
+    """What is wrong with one pixel value (a file's cell, an array's element written out) and what was
+    expected: the wording every reader of pixels gives."""
+    return f"{_describe(value.encode() if isinstance(value, str) else value)}; {EXPECTED_PIXEL}"
 
 
 def _is_pixel(value: bytes) -> bool:

@@ -1,42 +1,73 @@
-"""Scoring one in-memory batch: the entry point for code that already spreads work over machines.
+"""Models in memory: `Model`, what core.api.load returns, scoring the pixels a caller holds.
 
-A Ray task or actor, a Spark `mapInPandas` / pandas UDF, a Dask partition: each worker loads the
-checkpoint once (`Predictor.load`) and calls `score_pixels` on every batch it is handed, leaving
-the distribution to the framework it already runs. It applies exactly what `predict` and `score`
-apply to a file's rows, so results match theirs row for row.
+A notebook, a Ray actor, a Spark pandas UDF, a Dask partition: each loads the model once and calls
+`predict` or `score` on every batch it is handed, leaving the distribution to the framework it already
+runs. It is the Predictor that `kaggle-job predict` and `score` run over a file's rows, so the results
+match theirs row for row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
-from core.base.errors import BadInput
+from core.base.log import Log
+from core.data.arrays import pixel_array
+from core.data.classes import class_array
 from core.predict.predictor import Predictor
 
-
-@dataclass
-class BatchScores:
-    labels: np.ndarray  # predicted class labels, one per row
-    confidence: np.ndarray  # float32: probability of the predicted class
-    probs: np.ndarray  # float32 (rows, classes), in the checkpoint's class order
+SHOWN_CLASSES = 6  # a repr lists this many classes at most
 
 
-def score_pixels(predictor: Predictor, pixels: np.ndarray) -> BatchScores:
-    """Score uint8 pixels shaped (rows, num_pixels) in pixel0.. order, or (rows, C, H, W).
+@dataclass(frozen=True)
+class Scores:
+    """What `Model.score` returns: one entry per input row, as `kaggle-job score` writes them."""
 
-    Predictor.predict_proba runs it in slices of the predictor's batch size, so a big batch does
-    not grow memory with it.
-    """
-    pixels = np.asarray(pixels)
-    spec = predictor.spec
-    if pixels.dtype != np.uint8:
-        raise BadInput(f"pixels: dtype {pixels.dtype}; expected uint8 (0..255, as in the pixel files)")
-    rows = pixels.ndim == 2 and pixels.shape[1] == spec.num_pixels
-    if not rows and not (pixels.ndim == 4 and tuple(pixels.shape[1:]) == tuple(spec.input_shape)):
-        raise BadInput(f"pixels: shape {pixels.shape}; expected (rows, {spec.num_pixels}) or "
-                       f"(rows, {', '.join(map(str, spec.input_shape))})")
-    probs = predictor.predict_proba(pixels)
-    return BatchScores(labels=predictor.labels_for(probs), confidence=probs.max(axis=1) if len(probs) else
-                       np.zeros(0, np.float32), probs=probs)
+    labels: np.ndarray  # (N,) the predicted class: int64 for integer classes, str for text ones
+    confidence: np.ndarray  # (N,) float32: the probability of the predicted class
+    probs: np.ndarray  # (N, classes) float32, each row summing to 1, columns in `classes` order
+    classes: list  # the class of each column of `probs`
+
+
+class Model:
+    """One checkpoint, or several averaged (an ensemble), ready to score pixels in memory."""
+
+    def __init__(self, predictor: Predictor):
+        self.predictor = predictor
+        self._labels = class_array(predictor.spec.classes)
+
+    @classmethod
+    def load(cls, paths: Sequence[str | Path], device: str = "auto", batch_size: int | None = None) -> Model:
+        """The checkpoints at `paths` on `device`, run `batch_size` rows at a time (None: the device's default)."""
+        return cls(Predictor.load(paths, device, batch_size))
+
+    @property
+    def classes(self) -> list:
+        """The classes the model tells apart, in the order of `Scores.probs`' columns."""
+        return list(self.predictor.spec.classes)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(channels, height, width) of the images the model takes."""
+        return tuple(int(size) for size in self.predictor.spec.input_shape)
+
+    def predict(self, pixels, log: Log | None = None) -> np.ndarray:
+        """The predicted class of each row of `pixels` (see core.data.arrays for the forms taken)."""
+        return self.score(pixels, log).labels
+
+    def score(self, pixels, log: Log | None = None) -> Scores:
+        """Labels, confidence and every class's probability for each row of `pixels`. `log` hears of
+        a batch halved after running out of CUDA memory; nothing else is reported."""
+        probs = self.predictor.predict_proba(pixel_array(pixels, self.input_shape), log)
+        return Scores(labels=self._labels[probs.argmax(axis=1)], confidence=probs.max(axis=1), probs=probs,
+                      classes=self.classes)
+
+    def __repr__(self) -> str:
+        classes = self.classes
+        shown = ", ".join(map(repr, classes[:SHOWN_CLASSES])) + (", ..." if len(classes) > SHOWN_CLASSES else "")
+        files = ", ".join(str(ckpt.path) for ckpt in self.predictor.checkpoints)
+        return (f"Model({files}: {len(classes)} classes [{shown}], input {'x'.join(map(str, self.input_shape))}, "
+                f"{self.predictor.device})")

@@ -46,6 +46,9 @@ class DataSummary:
     grid: Path | None = None
     balance_chart: Path | None = None
 
+    def balance_line(self) -> str:
+        return balance_line(self.balance)
+
 
 def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: str | None = None,
                  ignore_extra: bool = False, input_shape: tuple[int, int, int] | None = None,

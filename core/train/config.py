@@ -70,7 +70,7 @@ class TrainConfig:
                              elastic_px=self.elastic_px, erase_px=self.erase_px)
 
 
-# The recipe behind `default`, chosen on bench/accuracy_bench.py's 10,000-row holdout (README, Training):
+# The recipe behind `default`, chosen on bench.accuracy's 10,000-row holdout (README, Training):
 # leannet, ±2 px shifts, ±8° rotations and 8% zooms, AdamW + one-cycle, label smoothing 0.1, batch 128,
 # the last (annealed) epoch kept. Elastic distortions measured no better there.
 _RECIPE = dict(arch="leannet", batch_size=128, lr=3e-3, shift_px=2.0, rotate_deg=8.0, zoom=0.08, keep_last=True)

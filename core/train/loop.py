@@ -13,6 +13,9 @@ schedule and the averaged gradients are those of a single process; validation su
 all-reduced; with a time budget the schedule follows the clock of the rank furthest along
 (all-reduce max every few steps), so every rank uses the same learning rate and stops at the same
 step. Only rank 0 writes the resume state.
+
+`callbacks` (core.train.callbacks) let a caller watch the run: at its start, after every optimiser
+step and every epoch, on every rank, without changing a step of it.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ from core.model.devices import (
 )
 from core.model.spec import ModelSpec, to_input
 from core.train.augment import augment
+from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import split_stratified
 from core.train.resume import load_state, save_state
@@ -76,6 +80,7 @@ class _Run:
     x_val: torch.Tensor
     y_val: torch.Tensor
     net: nn.Module | None = None  # what the training steps call: DDP(model) under torchrun, else model
+    callbacks: Callbacks = field(default_factory=Callbacks)
     agreed_time: float = 0.0  # under torchrun with a time budget: the ranks' last agreed progress by time
     step: int = 0
     first_epoch: int = 1
@@ -106,10 +111,11 @@ class _Clock:
 
 def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, config: TrainConfig,
                 log: Log, *, deadline: float | None = None, state_for: Path | None = None,
-                world: World | None = None) -> TrainResult:
+                world: World | None = None, callbacks: Callbacks | None = None) -> TrainResult:
     """Train one model. `deadline` (time.monotonic()) bounds the run; `state_for` is the checkpoint
     path whose resume state is written after every epoch (and read first when config.resume).
-    `world`: the ranks training this model together (default: the command's; SINGLE for one rank alone)."""
+    `world`: the ranks training this model together (default: the command's; SINGLE for one rank alone).
+    `callbacks`: called at the start and after every step and epoch (core.train.callbacks)."""
     world = world or current_world()
 
     def prepared() -> _Run:  # every rank restores before the model is wrapped (and rank 0's weights broadcast)
@@ -119,7 +125,9 @@ def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, conf
         return run
 
     run = world.agree(prepared)
+    run.callbacks = callbacks or Callbacks()
     _data_parallel(run)
+    run.callbacks.train_started(run.model, run.spec)
     started = time.monotonic()
     clock = _Clock(run.total_steps, run.elapsed_before, _schedule_window(run.elapsed_before, started, deadline),
                    started)
@@ -255,6 +263,7 @@ def _epochs(run: _Run, clock: _Clock, log: Log, state_for: Path | None) -> str:
             if trained is None:
                 return "time_budget"
             row = _evaluate_epoch(run, epoch, clock, *trained)
+            run.callbacks.epoch_ended(epoch, run.model, row)
             _report(bar, run, row, clock)
             if state_for is not None:
                 run.world.on_rank0(lambda: _save_state(run, epoch, clock, state_for))
@@ -298,6 +307,7 @@ def _train_epoch(run: _Run, clock: _Clock, epoch: int) -> tuple[float, float, fl
         run.scaler.step(run.optimizer)
         run.scaler.update()
         run.step += 1
+        run.callbacks.step_ended(run.step, run.model)
         seen += len(idx)
         loss_sum += loss.detach() * len(idx)
         correct += (logits.argmax(1) == y).sum()

@@ -23,6 +23,7 @@ from core.model.checkpoint import beside, load_checkpoint
 from core.model.devices import pick_device
 from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
 from core.model.spec import ModelSpec
+from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import split_stratified
 from core.train.loop import TrainResult, evaluate, train_model
@@ -31,8 +32,10 @@ from core.train.resume import RESUMABLE_CHANGES
 
 
 def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConfig, log: Log,
-                   deadline: float | None, data_sha: str, world: World = SINGLE) -> TrainResult:
-    """Every rank trains its members; rank 0 bundles them; every rank returns the bundle."""
+                   deadline: float | None, data_sha: str, world: World = SINGLE, *,
+                   callbacks: Callbacks | None = None) -> TrainResult:
+    """Every rank trains its members; rank 0 bundles them; every rank returns the bundle. Each member
+    trained here calls `callbacks` (one reused from an interrupted run does not)."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
     mine = [i for i in range(config.members) if i % world.size == world.rank]
 
@@ -43,7 +46,7 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
             share_deadline = None if deadline is None else \
                 time.monotonic() + (deadline - time.monotonic()) / (len(mine) - done)
             trained[i] = _member(i, images, targets, classes, checkpoint, config, split_seed, log,
-                                 share_deadline, data_sha)
+                                 share_deadline, data_sha, callbacks)
         return trained
 
     trained = world.agree(train_mine)
@@ -76,7 +79,7 @@ def _member_config(i: int, config: TrainConfig, split_seed: int) -> TrainConfig:
 
 
 def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainConfig, split_seed: int, log: Log,
-            deadline: float | None, data_sha: str) -> TrainResult:
+            deadline: float | None, data_sha: str, callbacks: Callbacks | None) -> TrainResult:
     member_config = _member_config(i, config, split_seed)
     path = beside(checkpoint).member(i)
     reused = _finished_member(path, member_config, data_sha) if config.resume else None
@@ -87,7 +90,7 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
     log.info(f"member {i + 1}/{config.members} (seed {member_config.seed}{described})", event="train.member",
              member=i + 1)
     result = train_model(images, targets, classes, member_config, log, deadline=deadline, state_for=path,
-                         world=SINGLE)
+                         world=SINGLE, callbacks=callbacks)
     save_result(path, result, member_config, data_sha)
     return result
 

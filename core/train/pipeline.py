@@ -17,6 +17,7 @@ from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
 from core.dist.world import current_world
+from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import load_training_data
 from core.train.loop import TrainResult, train_model
@@ -26,13 +27,16 @@ from core.train.outputs import save_result
 
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
                         input_shape: tuple[int, int, int] | None = None, data_sha: str | None = None,
-                        label_names: tuple[str, ...] = (), ignore_extra: bool = False) -> TrainResult:
+                        label_names: tuple[str, ...] = (), ignore_extra: bool = False,
+                        callbacks: Callbacks | None = None) -> TrainResult:
     """`input_shape` (--input-shape) when the pixels are not one square grayscale image; `data_sha`:
     train_csv's sha256 when the caller has it already (`run` hashes it to decide whether to train);
     `label_names`: label column names besides `label` (--label-column, the sample's label column);
-    `ignore_extra`: skip columns that are neither label, id nor pixels (--ignore-extra-columns)."""
+    `ignore_extra`: skip columns that are neither label, id nor pixels (--ignore-extra-columns);
+    `callbacks`: called at the start and after every step and epoch of each model trained (core.train.callbacks)."""
     try:
-        return _train(train_csv, checkpoint, config, log, input_shape, data_sha, label_names, ignore_extra)
+        return _train(train_csv, checkpoint, config, log, input_shape, data_sha, label_names, ignore_extra,
+                      callbacks)
     except torch.cuda.OutOfMemoryError:
         # Halving mid-training would change the recipe the checkpoint claims; say what to change instead.
         raise BadInput(f"CUDA out of memory while training with batch size {config.batch_size}; try a smaller "
@@ -41,7 +45,7 @@ def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, 
 
 def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
            input_shape: tuple[int, int, int] | None, data_sha: str | None, label_names: tuple[str, ...],
-           ignore_extra: bool) -> TrainResult:
+           ignore_extra: bool, callbacks: Callbacks | None) -> TrainResult:
     world = current_world()
     # A bad path fails now, not after training; so does one that would replace the training data.
     world.on_rank0(lambda: prepare_target(Path(checkpoint), reads=[("the training file", train_csv)]))
@@ -51,8 +55,9 @@ def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
                                                                       ignore_extra, config.pixel_order))
     data_sha = data_sha or world.from_rank0(lambda: sha256_file(train_csv))
     if config.members > 1 or config.tta:
-        return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world)
+        return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world,
+                              callbacks=callbacks)
     result = train_model(images, targets, classes, config, log, deadline=deadline, state_for=Path(checkpoint),
-                         world=world)
+                         world=world, callbacks=callbacks)
     world.on_rank0(lambda: save_result(checkpoint, result, config, data_sha))
     return result

@@ -1,7 +1,7 @@
 """Read speed of the pixel-file layouts other competitions use, against one column per pixel.
 
-    python bench/formats_bench.py                     # FER-2013's size: 28,709 rows of 48x48
-    python bench/formats_bench.py --rows 5000 --side 28 --repeats 5
+    python -m bench.formats                     # FER-2013's size: 28,709 rows of 48x48
+    python -m bench.formats --rows 5000 --side 28 --repeats 5
 
 Writes the same random images (and labels) five ways into a temporary folder: one column per pixel
 with a header (Digit Recognizer's way), one space-separated `pixels` cell per row (FER-2013's
@@ -18,15 +18,12 @@ import argparse
 import gzip
 import json
 import statistics
-import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def write_layouts(folder: Path, pixels: np.ndarray, labels: np.ndarray) -> dict[str, Path]:

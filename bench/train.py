@@ -1,7 +1,7 @@
 """Train one preset on the real Digit Recognizer train.csv and print one JSON line with the outcome.
 
-    python bench/train_bench.py --preset default            # the 15-minute target
-    python bench/train_bench.py --preset fast --time-budget 3
+    python -m bench.train --preset default            # the 15-minute target
+    python -m bench.train --preset fast --time-budget 3
 
 Reads /work/shared/data/digit-recognizer.zip (or --zip / --train-csv), learns only from train.csv,
 and reports validation accuracy, epochs and wall time, plus the machine's load so a figure taken on
@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import sys
 import tempfile
 import time
 import zipfile
@@ -23,20 +22,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
-
-
-def _value(text: str):
-    if text[:1] in "{[":  # e.g. --set 'arch_kwargs={"width_mult": 0.75}'
-        return json.loads(text)
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+from bench.common import DEFAULT_ZIP, parse_overrides
 
 
 def main() -> int:
@@ -59,9 +45,8 @@ def main() -> int:
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
-    overrides = dict(item.split("=", 1) for item in args.set)
     config = config_for(args.preset, seed=args.seed, device=args.device, time_budget_min=args.time_budget,
-                        **{k: _value(v) for k, v in overrides.items()})
+                        **parse_overrides(args.set))
     load_before = os.getloadavg()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="train-bench-") as tmp:

@@ -1,26 +1,26 @@
-"""Does weight averaging pay? One training run, scored on accuracy_bench's holdout as trained and as
-its averaged weights, so every comparison is paired (same seed, same steps, same holdout rows).
+"""Does weight averaging pay? One training run, scored on the accuracy bench's holdout as trained and
+as its averaged weights, so every comparison is paired (same seed, same steps, same holdout rows).
 
-    python bench/averaging_bench.py --preset default --seed 24 --threads 1
-    python bench/averaging_bench.py --preset default --seed 24 --decays 0.998 0.999 --last 3 5 10
+    python -m bench.averaging --preset default --seed 24 --threads 1
+    python -m bench.averaging --preset default --seed 24 --decays 0.998 0.999 --last 3 5 10
 
 The run is the product's own `train_to_checkpoint` (the saved checkpoint is the "raw" model). Beside
-it the bench keeps, without changing a single training step or random draw:
+it the bench keeps, through the run's callbacks (core.train.callbacks), without changing a single
+training step or random draw:
 - an exponential moving average of the weights after every optimiser step, one per `--decays`
   (BatchNorm statistics averaged alike), and
 - the weights at the end of each of the last max(`--last`) epochs, averaged over the last K epochs
   for each K (stochastic weight averaging over the annealed tail), with BatchNorm statistics
   averaged ("swaK") and recomputed over the un-augmented training rows ("swaK-bn").
 One JSON line per run (to bench/results/averaging.jsonl): each variant's holdout errors (and with
-the test-time shifts, with --shifts: 5x the scoring); each variant's probabilities are kept like accuracy_bench's, so
-`accuracy_bench.py --combine RUNID-variant ...` averages them with other runs.
+the test-time shifts, with --shifts: 5x the scoring); each variant's probabilities are kept like
+bench.accuracy's, so `python -m bench.accuracy --combine RUNID-variant ...` averages them with other runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
 import json
 import os
 import sys
@@ -32,41 +32,38 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, parse_overrides
+from bench.holdout import PROBS, add_data_arguments, model_views, recompute_bn, score, split_to_files
 
-from bench.accuracy_bench import (  # noqa: E402
-    PROBS,
-    LoadSampler,
-    _commit,
-    add_data_arguments,
-    cpu_seconds,
-    model_views,
-    score,
-    split_to_files,
-)
-from bench.train_bench import _value  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "averaging.jsonl"
+RESULTS = RESULTS_DIR / "averaging.jsonl"
 
 
 class Averages:
-    """The averaged weights kept beside one training run: EMAs updated after every optimiser step
-    (a post-step hook: no draw and no step of the run changes) and the last epochs' weights."""
+    """The averaged weights kept beside one training run through its callbacks: EMAs updated after
+    every optimiser step and the last epochs' weights (they read the model: no draw and no step of
+    the run changes)."""
 
     def __init__(self, decays: list[float], last: int):
         self.decays, self.last = decays, last
         self.emas: dict[float, object] = {}
         self.epochs: collections.deque = collections.deque(maxlen=last)
 
-    def attach(self, model, optimizer) -> None:
+    def callbacks(self):
+        from core.train.callbacks import Callbacks
+
+        return Callbacks(on_train_start=self.start, on_step_end=self.update, on_epoch_end=self.end_of_epoch)
+
+    def start(self, model, spec) -> None:
         from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
         self.emas = {d: AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(d), use_buffers=True)
                      for d in self.decays}
-        optimizer.register_step_post_hook(lambda *_: [ema.update_parameters(model) for ema in self.emas.values()])
 
-    def end_of_epoch(self, model) -> None:
+    def update(self, step: int, model) -> None:
+        for ema in self.emas.values():
+            ema.update_parameters(model)
+
+    def end_of_epoch(self, epoch: int, model, metrics: dict) -> None:
         self.epochs.append({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
 
     def swa_state(self, k: int) -> dict:
@@ -76,42 +73,6 @@ class Averages:
         states = list(self.epochs)[-k:]
         return {name: (torch.stack([s[name].float() for s in states]).mean(0).to(value.dtype)
                        if value.is_floating_point() else value) for name, value in states[-1].items()}
-
-
-@contextlib.contextmanager
-def instrumented(averages: Averages):
-    """The averages hooked into core.train.loop's set-up and epoch end while inside (this process only)."""
-    from core.train import loop
-
-    set_up, evaluate_epoch = loop._set_up, loop._evaluate_epoch
-
-    def _set_up(*args, **kwargs):
-        run = set_up(*args, **kwargs)
-        averages.attach(run.model, run.optimizer)
-        return run
-
-    def _evaluate_epoch(run, *args, **kwargs):
-        row = evaluate_epoch(run, *args, **kwargs)
-        averages.end_of_epoch(run.model)
-        return row
-
-    loop._set_up, loop._evaluate_epoch = _set_up, _evaluate_epoch
-    try:
-        yield
-    finally:
-        loop._set_up, loop._evaluate_epoch = set_up, evaluate_epoch
-
-
-def recompute_bn(model, spec, images, batch_size: int = 500) -> None:
-    """BatchNorm statistics of `model` re-estimated over `images` (uint8), as swa_utils.update_bn."""
-    import torch
-    from torch.optim.swa_utils import update_bn
-
-    from core.model.spec import to_input
-
-    batches = [to_input(images[i:i + batch_size], spec, torch.device("cpu")) for i in range(0, len(images), batch_size)]
-    with torch.no_grad():
-        update_bn(batches, model)
 
 
 def variants(result, averages: Averages, lasts: list[int], train_images) -> dict:
@@ -137,18 +98,18 @@ def run(args) -> dict:
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
-    overrides = {k: _value(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     config = config_for(args.preset, seed=args.seed, device="cpu", **overrides)
     config.time_budget_min = None  # fixed epochs: a loaded machine cannot change the comparison
     if config.members > 1 or config.tta:
-        raise SystemExit("averaging_bench: one model at a time (members=1, no tta)")
+        raise SystemExit("bench.averaging: one model at a time (members=1, no tta)")
     averages = Averages(args.decays, max(args.last, default=1))
     started, cpu_before = time.monotonic(), cpu_seconds()
-    with tempfile.TemporaryDirectory(prefix="averaging-bench-") as tmp, LoadSampler() as load, \
-            instrumented(averages):
+    with tempfile.TemporaryDirectory(prefix="averaging-bench-") as tmp, LoadSampler() as load:
         tmp = Path(tmp)
         images, labels, train_idx, holdout_idx = split_to_files(args, tmp)
-        result = train_to_checkpoint(tmp / "train.csv", tmp / "model.pt", config, Log(fmt="json"))
+        result = train_to_checkpoint(tmp / "train.csv", tmp / "model.pt", config, Log(fmt="json"),
+                                     callbacks=averages.callbacks())
         train_wall = time.monotonic() - started
         models = variants(result, averages, args.last, images[train_idx])
         y = labels[holdout_idx].numpy()
@@ -162,7 +123,8 @@ def run(args) -> dict:
     found = {name: {"plain": score(p[0], y), **({"tta": score(p.mean(0), y)} if args.shifts else {})}
              for name, p in probs.items()}
     return {"bench": "averaging", "run_id": run_id, "label": args.label, "preset": args.preset,
-            "overrides": overrides, "commit": _commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "overrides": overrides, "commit": commit(),
+            "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, "train_subset": args.train_rows,
             "errors": {name: v["plain"]["errors"] for name, v in found.items()},
             "errors_tta": {name: v["tta"]["errors"] for name, v in found.items()} if args.shifts else None,

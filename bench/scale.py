@@ -1,6 +1,6 @@
 """Benchmark of scaling out with torchrun: 2 ranks against 1 rank, OMP_NUM_THREADS=1 per rank.
 
-    .venv/bin/python bench/scale_bench.py [--rounds 3] [--json out.json]
+    .venv/bin/python -m bench.scale [--rounds 3] [--json out.json]
 
 Two jobs, each launched exactly as a user would (`torchrun --standalone --nproc-per-node N -m jobs
 ...`, a fresh process tree each time, so torch's import and the rendezvous are included):
@@ -30,16 +30,15 @@ import time
 import zipfile
 from pathlib import Path
 
-import predict_bench  # beside this file
+from bench import predict
+from bench.common import DEFAULT_ZIP, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
 TARGETS = {"predict": 0.6, "train": 0.7}
 
 
 def prepare(work: Path, zip_path: Path, copies: int) -> dict[str, Path]:
-    """predict_bench's files (test.csv, its 10x copy, the untrained seed net), plus train.csv beside test.csv."""
-    paths = predict_bench.prepare(work, zip_path, copies)
+    """bench.predict's files (test.csv, its 10x copy, the untrained seed net), plus train.csv beside test.csv."""
+    paths = predict.prepare(work, zip_path, copies)
     with zipfile.ZipFile(zip_path) as archive:
         archive.extract("train.csv", paths["test"].parent)
     return {**paths, "data": paths["test"].parent}

@@ -3,7 +3,7 @@
 One run, interleaved rounds, medians; every contender is a fresh subprocess (torch import included),
 because that is what a user waits for. Peak memory is each child's ru_maxrss.
 
-    make bench            # or: .venv/bin/python bench/predict_bench.py [--rounds 3] [--json out.json]
+    make bench            # or: .venv/bin/python -m bench.predict [--rounds 3] [--json out.json]
 
 Targets (issue #3): predict <= 0.6x the seed way and <= 1.0x the floor; predicting a 10x copy of
 test.csv adds < 25% peak memory over test.csv itself.
@@ -22,8 +22,7 @@ import time
 import zipfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
+from bench.common import DEFAULT_ZIP, ROOT
 
 
 def run_child(argv: list[str], env: dict) -> tuple[float, float]:
@@ -76,9 +75,9 @@ def contenders(paths: dict[str, Path]) -> dict[str, list[str]]:
            "--log-format", "json", "--device", "cpu"]
     return {
         "predict": cli + ["--input", str(paths["test"]), "--output", str(paths["out"] / "predict.csv")],
-        "seed": [sys.executable, "bench/seed_way.py", str(paths["test"]), str(paths["checkpoint"]),
+        "seed": [sys.executable, "-m", "bench.seed_way", str(paths["test"]), str(paths["checkpoint"]),
                  str(paths["out"] / "seed.csv")],
-        "floor": [sys.executable, "bench/floor.py", str(paths["test"]), str(paths["checkpoint"])],
+        "floor": [sys.executable, "-m", "bench.floor", str(paths["test"]), str(paths["checkpoint"])],
         "predict_x10": cli + ["--input", str(paths["big"]), "--output", str(paths["out"] / "predict_x10.csv")],
     }
 

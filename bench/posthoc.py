@@ -1,9 +1,9 @@
-"""Fixes after training, on a kept checkpoint: scored on accuracy_bench's holdout as trained, with its
+"""Fixes after training, on a kept checkpoint: scored on the accuracy bench's holdout as trained, with its
 BatchNorm statistics re-estimated on the un-augmented training rows, and with test-time rotations and
 zooms, so every comparison is paired (one model, the same holdout rows).
 
-    python bench/accuracy_bench.py --preset default --seed 24 --checkpoint ck24.pt --threads 1
-    python bench/posthoc_bench.py ck24.pt
+    python -m bench.accuracy --preset default --seed 24 --checkpoint ck24.pt --threads 1
+    python -m bench.posthoc ck24.pt
 
 The data options must be the ones the checkpoint was trained with (the same holdout, and the same
 training rows for the re-estimate). One JSON line per checkpoint (to bench/results/posthoc.jsonl): the
@@ -16,20 +16,16 @@ import argparse
 import copy
 import json
 import math
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.common import RESULTS_DIR, commit
+from bench.holdout import add_data_arguments, model_views, recompute_bn, score, split_to_files
 
-from bench.accuracy_bench import _commit, add_data_arguments, model_views, score, split_to_files  # noqa: E402
-from bench.averaging_bench import recompute_bn  # noqa: E402
-
-RESULTS = ROOT / "bench" / "results" / "posthoc.jsonl"
+RESULTS = RESULTS_DIR / "posthoc.jsonl"
 # name -> (degrees, scale): small rotations and zooms like the training augmentation's (±8°, ±8%)
 WARPS = {"rotate+6": (6.0, 1.0), "rotate-6": (-6.0, 1.0), "rotate+3": (3.0, 1.0), "rotate-3": (-3.0, 1.0),
          "zoom0.94": (0.0, 0.94), "zoom1.06": (0.0, 1.06)}
@@ -83,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="posthoc-bench-") as tmp:
         images, labels, train_idx, holdout_idx = split_to_files(args, Path(tmp))
     for path in args.checkpoints:
-        line = {"bench": "posthoc", "checkpoint": str(path), "commit": _commit(),
+        line = {"bench": "posthoc", "checkpoint": str(path), "commit": commit(),
                 "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed, "half": args.holdout_half},
                 **score_checkpoint(path, images, labels, train_idx, holdout_idx)}
