@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from core.report.inspect import DataSummary
     from core.run.job import RunOutcome
     from core.run.submit import SubmitOutcome
+    from core.train.callbacks import Callbacks
 
 PathLike = str | os.PathLike
 Paths = PathLike | Sequence[PathLike]
@@ -84,11 +85,12 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
     return Model.load(checkpoint_paths(path_or_paths), device, batch_size)
 
 
-_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch"}  # imported when first asked for
+# Classes served from their own modules when first asked for.
+_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch", "Callbacks": "core.train.callbacks"}
 
 
 def __getattr__(name: str):
-    """`from core.api import Model, Scores` (for type annotations) without importing torch up front."""
+    """`from core.api import Model, Scores, Callbacks` without importing torch up front."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
@@ -278,11 +280,8 @@ def inspect(data_dir: PathLike | None = None, output: PathLike | None = None, *,
                         pixel_order=pixel_order)
 
 
-# train()'s overrides: the TrainConfig settings the CLI exposes, by their option names (None: the preset's).
-TRAIN_OVERRIDES = {"arch": "arch", "arch_kwargs": "arch_kwargs", "epochs": "epochs", "batch_size": "batch_size",
-                   "lr": "lr", "val_fraction": "val_fraction", "seed": "seed", "time_budget": "time_budget_min",
-                   "patience": "patience", "members": "members", "elastic": "elastic_px", "keep_last": "keep_last",
-                   "tta": "tta", "precision": "precision"}
+# train()'s overrides are TrainConfig's fields (core.train.config); these two also go by the CLI's option names.
+OPTION_FIELDS = {"time_budget": "time_budget_min", "elastic": "elastic_px"}
 
 
 @dataclass(frozen=True)
@@ -305,12 +304,15 @@ class Trained:
 def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint: PathLike | None = None, *,
           input_shape: str | None = None, label_column: str | None = None, ignore_extra_columns: bool = False,
           resume: bool = False, device: str = "auto", competition: str = DEFAULT_COMPETITION, demo: bool = False,
-          home: PathLike | None = None, wait_lock: float = 0.0, log: Log | None = None, **overrides) -> Trained:
+          home: PathLike | None = None, wait_lock: float = 0.0, callbacks: Callbacks | None = None,
+          log: Log | None = None, **overrides) -> Trained:
     """`kaggle-job train`: train on `data_dir`'s train.csv with `preset` (demo|fast|default|best) and save
     `checkpoint` [default: HOME/checkpoints/COMPETITION/model.pt], its history and curves beside it.
-    `overrides` change the preset's settings, by the CLI's option names (TRAIN_OVERRIDES; `time_budget`
-    in minutes, `arch_kwargs` a dict). `resume` continues an interrupted run from the checkpoint's
-    state file. Holds the home's lock as `download` does; under torchrun every rank calls it."""
+    `overrides` change the preset's settings: any TrainConfig field (epochs=5, arch_kwargs={...}, mixup=0.2),
+    or the CLI's option name where it differs (OPTION_FIELDS: time_budget in minutes, elastic); None keeps
+    the preset's. `callbacks` (core.train.callbacks.Callbacks) run inside training, e.g. on_epoch_end.
+    `resume` continues an interrupted run from the checkpoint's state file. Holds the home's lock as
+    `download` does; under torchrun every rank calls it."""
     from core.base.errors import BadInput
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
@@ -321,22 +323,19 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
-    unknown = sorted(set(overrides) - set(TRAIN_OVERRIDES))
-    if unknown:
-        raise BadInput(f"train: unknown setting {unknown[0]!r}; expected one of {', '.join(TRAIN_OVERRIDES)}")
     log = quiet_log(log)
     shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
     target = _path(checkpoint) or workspace.checkpoint_path
-    config = config_for(preset, **{TRAIN_OVERRIDES[name]: value for name, value in overrides.items()},
+    config = config_for(preset, **{OPTION_FIELDS.get(name, name): value for name, value in overrides.items()},
                         device=device, resume=resume or None, pixel_order=pixel_order)
     with exclusive(workspace.home, wait_lock, "train", log):
         if not files.train.is_file():
             raise BadInput(f"{files.train}: no such file; run `kaggle-job download` first")
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
                                      label_names=label_names(label_column, sample_label_column(files.sample)),
-                                     ignore_extra=ignore_extra_columns)
+                                     ignore_extra=ignore_extra_columns, callbacks=callbacks)
     return Trained(checkpoint=target, metrics=result.metrics, curves=beside(target).curves)
 
 

@@ -94,7 +94,40 @@ def test_an_unknown_training_setting_is_one_line_naming_the_known_ones(tmp_path)
         api.train(tmp_path / "no-data", "demo", epochz=3, home=tmp_path)
     assert caught.value.exit_code == ExitCode.BAD_INPUT
     message = str(caught.value)
-    assert "'epochz'" in message and "epochs" in message and "time_budget" in message and "\n" not in message
+    assert "'epochz' (did you mean 'epochs'?)" in message and "time_budget_min" in message and "\n" not in message
+
+
+@pytest.mark.parametrize("setting, edge, beyond, message", [
+    ("epochs", 1, 0, "epochs: expected at least 1, got 0"),
+    ("val_fraction", 0.9, 0.91, "val_fraction: expected from 0.0 to 0.9, got 0.91"),
+    ("time_budget", 0.05, 0.04, "time_budget_min: expected at least 0.05, got 0.04"),
+    ("batch_size", 1, 0, "batch_size: expected at least 1, got 0"),
+    ("members", 1, 0, "members: expected at least 1, got 0"),
+])
+def test_a_training_setting_past_its_bound_is_refused_before_the_lock(tmp_path, setting, edge, beyond, message):
+    """The CLI's options carry these bounds through typer; a Python caller meets them in TrainConfig."""
+    with pytest.raises(BadInput) as caught:
+        api.train(tmp_path / "none", "demo", tmp_path / "m.pt", home=tmp_path, **{setting: beyond})
+    assert str(caught.value) == message
+    assert not (tmp_path / ".kaggle-job.lock").exists() and not (tmp_path / "m.pt").exists()
+    with pytest.raises(BadInput, match="train.csv: no such file"):  # the edge passes and reaches the data
+        api.train(tmp_path / "none", "demo", tmp_path / "m.pt", home=tmp_path, **{setting: edge})
+
+
+def test_train_runs_the_callers_callbacks_and_keeps_what_they_add(tmp_path, demo_dir):
+    from core.api import Callbacks
+
+    seen = []
+
+    def on_epoch_end(epoch, model, metrics):
+        seen.append((epoch, metrics["epoch"], model.training))
+        return {"seen": epoch * 10}
+
+    trained = api.train(demo_dir, "demo", tmp_path / "m.pt", home=tmp_path, epochs=2, seed=3,
+                        callbacks=Callbacks(on_epoch_end=on_epoch_end))
+    assert [(epoch, row_epoch) for epoch, row_epoch, _ in seen] == [(1, 1), (2, 2)]
+    history = torch.load(trained.checkpoint, weights_only=True)["meta"]["history"]
+    assert [row["seen"] for row in history] == [10, 20]
 
 
 def test_api_failures_are_job_errors_not_exits(tmp_path, demo_dir, tiny_checkpoint, capsys):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
@@ -11,6 +12,25 @@ from core.model.registry import DEFAULT_ARCH
 from core.train.augment import AugmentConfig
 
 OPTIMIZERS = ("adamw", "sgd")
+
+# The smallest (and largest) value of each numeric setting; the CLI's options carry the same bounds,
+# and a Python caller (core.api.train, member variants) meets them here.
+_RANGES = {"epochs": (1, None), "batch_size": (1, None), "lr": (0.0, None), "val_fraction": (0.0, 0.9),
+           "time_budget_min": (0.05, None), "patience": (1, None), "members": (1, None), "elastic_px": (0.0, None),
+           "label_smoothing": (0.0, 1.0), "weight_decay": (0.0, None), "erase_px": (0, None), "mixup": (0.0, None)}
+
+
+def _check_ranges(config: TrainConfig) -> None:
+    for name, (low, high) in _RANGES.items():
+        value = getattr(config, name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                (isinstance(low, int) and not isinstance(value, int)):
+            raise BadInput(f"{name}: expected {'an integer' if isinstance(low, int) else 'a number'}, got {value!r}")
+        if value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise BadInput(f"{name}: expected {bound}, got {value!r}")
 
 
 @dataclass
@@ -50,6 +70,7 @@ class TrainConfig:
     def __post_init__(self):
         parse_precision(self.precision)  # a typo fails before any data is read
         checked_order(self.pixel_order)
+        _check_ranges(self)
         if self.optimizer not in OPTIMIZERS:
             raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
@@ -122,4 +143,8 @@ def config_for(preset: str, **overrides) -> TrainConfig:
 def _refuse_unknown(options, allowed: set[str], where: str = "") -> None:
     unknown = sorted(set(options) - allowed)
     if unknown:
-        raise BadInput(f"{where}unknown training option {unknown[0]!r}")
+        near = difflib.get_close_matches(unknown[0], allowed, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise BadInput(f"{where}unknown training option {unknown[0]!r}{hint}; the options are "
+                       f"{', '.join(sorted(allowed))}")
+
