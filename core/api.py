@@ -21,10 +21,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from core.base.errors import BadInput, ExitCode, JobError
 from core.base.log import Log
 from core.base.workspace import DEFAULT_COMPETITION
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY
 from core.kaggle.api import SCORE_WAIT_S
+
+# The stable names (docs/api.md documents each; tests/test_api.py checks that it does).
+__all__ = [
+    "load", "Model", "Scores",
+    "predict_file", "PredictedFile", "score_file", "ScoredFile", "predict_images", "PredictedImages",
+    "download", "inspect", "train", "Trained", "Callbacks", "OPTION_FIELDS", "submissions", "show_submissions",
+    "run", "RunOutcome", "submit", "SubmitOutcome",
+    "world", "session", "Log", "JobError", "BadInput", "ExitCode",
+    "DEFAULT_COMPETITION", "DEFAULT_MAX_PER_DAY", "DEFAULT_MESSAGE", "SCORE_WAIT_S",
+]
 
 if TYPE_CHECKING:
     from core.data.competition import CompetitionFiles
@@ -86,11 +97,12 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
 
 
 # Classes served from their own modules when first asked for.
-_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch", "Callbacks": "core.train.callbacks"}
+_LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch", "Callbacks": "core.train.callbacks",
+         "RunOutcome": "core.run.job", "SubmitOutcome": "core.run.submit"}
 
 
 def __getattr__(name: str):
-    """`from core.api import Model, Scores, Callbacks` without importing torch up front."""
+    """`from core.api import Model, Scores, Callbacks, ...` without importing torch up front."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib

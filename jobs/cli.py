@@ -282,8 +282,6 @@ def submit(
     device: Device = "auto",
     home: Home = None,
     wait_lock: WaitLock = 0.0,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
@@ -330,8 +328,6 @@ def run(
     input_shape: InputShape = None,
     device: Device = "auto",
     home: Home = None,
-    log_format: LogFormat = "auto",
-    log_file: LogFile = None,
     *, log: Log,
 ):
     """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""

@@ -186,3 +186,11 @@ def test_the_check_catches_a_cycle():
     edges = graph()
     edges["core.base.errors"] = edges["core.base.errors"] | {"core.base.log"}  # log imports errors
     assert any({"core.base.errors", "core.base.log"} <= set(cycle) for cycle in cycles(edges))
+
+
+def test_the_cli_imports_only_the_public_api_and_base():
+    """jobs/ is a shell over core.api: a command that reaches into core's subpackages is doing the library's work."""
+    reached = {target for module, targets in graph().items() if module.startswith("jobs") for target in targets}
+    beyond = sorted(t for t in reached if t.startswith("core") and t != "core.api" and not t.startswith("core.base"))
+    assert beyond == []
+    assert sorted(p.name for p in (ROOT / "jobs").glob("*.py")) == ["__init__.py", "__main__.py", "cli.py"]
