@@ -35,18 +35,6 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
-class Destination:
-    """Where a submission goes: the home's submission folders, the competition and its daily allowance."""
-
-    workspace: Workspace
-    max_per_day: int
-
-    @property
-    def competition(self) -> str:
-        return self.workspace.competition
-
-
-@dataclass(frozen=True)
 class Predicted:
     """test.csv predicted, and what the written file needs from that."""
 
@@ -104,25 +92,26 @@ def _write(target: Path, source: Predicted | ReadyFile, log: Log) -> tuple[Path,
     return path, len(source.predictions.labels)
 
 
-def before_predicting(destination: Destination, log: Log) -> list[dict]:
+def before_predicting(workspace: Workspace, max_per_day: int, log: Log) -> list[dict]:
     """Credentials, earlier uploads settled (the manifests found to have landed), today's allowance:
     a submit that could not upload anyway spends no time predicting."""
     announce(require_credentials(), log)
-    landed = settle(destination.workspace.submissions_root, destination.competition, log)
-    check_daily_limit(destination.competition, destination.max_per_day, log)
+    landed = settle(workspace.submissions_root, workspace.competition, log)
+    check_daily_limit(workspace.competition, max_per_day, log)
     return landed
 
 
-def upload_published(published: Published, destination: Destination, message: str, log: Log,
+def upload_published(published: Published, max_per_day: int, message: str, log: Log,
                      check_allowance: bool = True) -> str:
-    """Upload the published file exactly once (core.run.ledger); returns Kaggle's ref. `check_allowance`:
-    today's allowance first (False when it was checked before predicting)."""
+    """Upload the published file to its competition exactly once (core.run.ledger); returns Kaggle's ref.
+    `check_allowance`: today's allowance (`max_per_day`) first, unless it was checked before predicting."""
     manifest = published.manifest
+    competition = manifest["competition"]
     manifest["message"] = message
     try:
         if check_allowance:
-            check_daily_limit(destination.competition, destination.max_per_day, log)
-        return upload(published.folder, manifest, destination.competition, message, log)
+            check_daily_limit(competition, max_per_day, log)
+        return upload(published.folder, manifest, competition, message, log)
     except JobError as exc:
         if "upload" not in manifest:  # refused before uploading; an upload's own failure is in manifest["upload"]
             manifest["submission_error"] = {"message": exc.message, "exit_code": int(exc.exit_code), "at": utc_now()}

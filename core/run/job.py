@@ -27,7 +27,7 @@ from core.data.competition import CompetitionFiles
 from core.dist.world import World, current_world
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_max_per_day
 from core.kaggle.credentials import HOW_TO, find_credentials
-from core.run.flow import Destination, Predicted, Published, publish_submission, upload_published
+from core.run.flow import Predicted, Published, publish_submission, upload_published
 from core.run.ledger import same_file, settle
 from core.run.lock import exclusive
 from core.run.manifest import submitted_manifests
@@ -226,7 +226,7 @@ def _publish_and_submit(config: RunConfig, workspace: Workspace, made: Made, log
     log.info(f"published {published.folder}", event="run.published", folder=published.folder, rows=published.rows)
     decision = published.manifest["submit_decision"]
     if decision["submit"]:
-        _submit(config, Destination(workspace, config.max_per_day), published, log)
+        _submit(config, published, log)
     else:
         log.info(f"not submitted: {decision['reason']}", event="run.submit_skipped", reason=decision["reason"])
     return RunOutcome(submission=published.file, manifest=published.manifest)
@@ -262,10 +262,10 @@ def _demo_accuracy(made: Made) -> dict:
     return {"demo_accuracy": float(np.mean(labels == demo_test_labels()))}
 
 
-def _submit(config: RunConfig, destination: Destination, published: Published, log: Log) -> None:
+def _submit(config: RunConfig, published: Published, log: Log) -> None:
     manifest = published.manifest
     val = "" if manifest["val_accuracy"] is None else f"val_acc={manifest['val_accuracy']} "  # None: every row
     message = config.message or f"kaggle-job {manifest['arch']} {val}ckpt={manifest['checkpoint_sha256'][:12]}"
     log.info(f"submitting {published.file} to {config.competition}", event="run.submit",
              reason=manifest["submit_decision"]["reason"])
-    upload_published(published, destination, message, log)
+    upload_published(published, config.max_per_day, message, log)

@@ -24,7 +24,6 @@ from core.dist.world import current_world
 from core.kaggle import api
 from core.kaggle.allowance import DEFAULT_MAX_PER_DAY, check_max_per_day
 from core.run.flow import (
-    Destination,
     Predicted,
     Published,
     ReadyFile,
@@ -69,10 +68,9 @@ def submit_recorded(config: SubmitConfig, workspace: Workspace, log: Log) -> Sub
     world = current_world()
     if config.dry_run and config.file is not None:  # nothing to record: check the file where it is
         return world.from_rank0(lambda: SubmitOutcome(config.file, check_ready_file(config)))
-    destination = Destination(workspace, config.max_per_day)
-    landed = world.from_rank0(lambda: [] if config.dry_run else before_predicting(destination, log))
+    landed = world.from_rank0(lambda: [] if config.dry_run else before_predicting(workspace, config.max_per_day, log))
     predicted = predict_test(config, log) if config.file is None else None
-    return world.from_rank0(lambda: _record_and_upload(config, destination, landed, predicted, log))
+    return world.from_rank0(lambda: _record_and_upload(config, workspace, landed, predicted, log))
 
 
 def predict_test(config: SubmitConfig, log: Log) -> Predicted | None:
@@ -97,10 +95,10 @@ def check_ready_file(config: SubmitConfig) -> int:
     return check_submission(config.file, sample)
 
 
-def _record_and_upload(config: SubmitConfig, destination: Destination, landed: list, predicted: Predicted | None,
+def _record_and_upload(config: SubmitConfig, workspace: Workspace, landed: list, predicted: Predicted | None,
                        log: Log) -> SubmitOutcome:
     source = predicted if config.file is None else ReadyFile(config.file, check_ready_file(config))
-    published = publish_submission(destination.workspace, source, lambda _: _fields(config, predicted), log,
+    published = publish_submission(workspace, source, lambda _: _fields(config, predicted), log,
                                    command="submit")
     if config.dry_run:
         return SubmitOutcome(published.file, published.rows)
@@ -109,13 +107,13 @@ def _record_and_upload(config: SubmitConfig, destination: Destination, landed: l
         ref = str(again["submission_ref"])
         log.result(f"{published.file}: {already_landed(again)}", event="submit.result", ref=ref, file=published.file)
         return SubmitOutcome(published.file, published.rows, ref)
-    return _upload(config, destination, published, log)
+    return _upload(config, published, log)
 
 
-def _upload(config: SubmitConfig, destination: Destination, published: Published, log: Log) -> SubmitOutcome:
+def _upload(config: SubmitConfig, published: Published, log: Log) -> SubmitOutcome:
     path = published.file
     log.info(f"uploading {path} ({published.rows} rows) to {config.competition}", event="submit.upload", file=path)
-    ref = upload_published(published, destination, config.message, log, check_allowance=False)
+    ref = upload_published(published, config.max_per_day, config.message, log, check_allowance=False)
     # Printed now, not after --wait: a wait that times out or fails still leaves the ref on stdout.
     log.result(f"submitted {path} to {config.competition}: ref {ref}", event="submit.result", ref=ref, file=path)
     scored = api.wait_for_score(config.competition, ref, config.wait_timeout_s, log=log) if config.wait else None
