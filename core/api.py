@@ -325,7 +325,6 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     the preset's. `callbacks` (core.train.callbacks.Callbacks) run inside training, e.g. on_epoch_end.
     `resume` continues an interrupted run from the checkpoint's state file. Holds the home's lock as
     `download` does; under torchrun every rank calls it."""
-    from core.base.errors import BadInput
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.data.layout import parse_shape
