@@ -14,7 +14,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "bench" / "results"
-DEFAULT_ZIP = Path("/work/shared/data/digit-recognizer.zip")
+DEFAULT_ZIP = ROOT.parent / "shared" / "data" / "digit-recognizer.zip"  # the data folder beside the checkout
 
 
 def parse_value(text: str):
