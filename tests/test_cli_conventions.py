@@ -1,0 +1,128 @@
+"""What a user of uv, ruff or httpie expects of a command line: --version, shell completion, help
+without Python reprs, one way to give the input file, options checked before any work."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import typer.main
+
+from jobs.cli import app
+from tests.cli_output import one_error, records
+
+# Python or typer reprs that must never reach a help page: <list[Path]>, <path>, {csv}, <bool>.
+REPRS = re.compile(r"<[a-z_]+(\[[A-Za-z_]+\])?( range)?>|\{[a-z_]+\}|list\[|Path\]|\bNoneType\b|\bOptional\[")
+
+
+WIDE = {"COLUMNS": "200"}  # rich wraps help at the terminal width; one row per option is easier to check
+
+
+def _commands() -> list[str]:
+    return sorted(typer.main.get_command(app).commands)
+
+
+def test_version_is_the_package_metadata_version(runner):
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0, result.output
+    assert result.output == f"kaggle-job {version('kaggle-job')}\n"
+
+
+def test_version_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom jobs.cli import app\ntry:\n    app(['--version'])\nexcept SystemExit:\n    pass\n"
+            "print('HEAVY=' + ','.join(m for m in ('torch', 'pandas', 'pyarrow') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-1] == "HEAVY=", out
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_show_completion_prints_a_completion_script(runner, shell, monkeypatch):
+    monkeypatch.setenv("_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION", "1")
+    result = runner.invoke(app, ["--show-completion", shell], prog_name="kaggle-job")
+    assert result.exit_code == 0, result.output
+    assert "_KAGGLE_JOB_COMPLETE" in result.output
+    assert "kaggle-job" in result.output
+
+
+def test_completion_completes_command_names(runner):
+    result = runner.invoke(app, [], prog_name="kaggle-job",
+                           env={"_KAGGLE_JOB_COMPLETE": "complete_bash", "COMP_WORDS": "kaggle-job pre",
+                                "COMP_CWORD": "1"})
+    assert result.exit_code == 0, result.output
+    assert set(result.output.split()) == {"predict", "predict-image"}
+
+
+@pytest.mark.parametrize("command", [None, *_commands()])
+def test_help_has_no_python_reprs(runner, command):
+    result = runner.invoke(app, ([command] if command else []) + ["--help"], env=WIDE)
+    assert result.exit_code == 0, result.output
+    assert "Usage" in result.output
+    assert not REPRS.search(result.output), REPRS.search(result.output).group(0)
+    assert "<" not in result.output.replace("<=", "")  # no metavar like <path>, <str>, <int range>
+
+
+def test_the_repr_check_catches_what_typer_shows_by_default():
+    for shown in ("--checkpoint <list[Path]>", "score [OPTIONS] {csv}", "--home <path>", "--tta <bool>",
+                  "--epochs <int range>"):
+        assert REPRS.search(shown), shown
+
+
+def test_train_help_groups_its_options_in_panels(runner):
+    result = runner.invoke(app, ["train", "--help"], env=WIDE)
+    panels = re.findall(r"╭─ (\w+) ─", result.output)
+    assert panels == ["Options", "Data", "Output", "Model", "Schedule", "Runtime"], panels
+    runtime = result.output.split("╭─ Runtime")[1]
+    for option in ("--device", "--precision", "--home", "--wait-lock", "--log-format", "--log-file"):
+        assert option in runtime
+
+
+def test_help_shows_computed_defaults_literally(runner):
+    result = runner.invoke(app, ["train", "--help"], env=WIDE)
+    assert "HOME/data/COMPETITION" in result.output  # not swallowed as rich markup
+    assert "HOME/checkpoints/COMPETITION/model.pt" in result.output
+
+
+# -- one way to give the input file ------------------------------------------------------------------
+
+def test_predict_usage_line_names_input(runner):
+    result = runner.invoke(app, ["predict", "--help"], env=WIDE)
+    assert "kaggle-job predict [OPTIONS] INPUT" in result.output
+    assert "--input" not in result.output  # the old spelling works, but is not advertised
+
+
+@pytest.mark.parametrize("spelling", [["{input}"], ["--input", "{input}"], ["-i", "{input}"]])
+def test_predict_takes_input_as_argument_or_old_option(runner, untrained_checkpoint, demo_dir, tmp_path, spelling):
+    out = tmp_path / "out.csv"
+    args = [word.format(input=demo_dir / "test.csv") for word in spelling]
+    result = runner.invoke(app, ["predict", *args, "--checkpoint", str(untrained_checkpoint), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text().splitlines()) == len((demo_dir / "test.csv").read_text().splitlines())
+
+
+@pytest.mark.parametrize("command", ["predict", "score"])
+def test_input_given_twice_is_one_usage_error(runner, untrained_checkpoint, demo_dir, tmp_path, command):
+    test = str(demo_dir / "test.csv")
+    result = runner.invoke(app, [command, test, "--input", test, "--checkpoint", str(untrained_checkpoint),
+                                 "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 2, result.output
+    assert "give the input file once, as INPUT or as --input, not both" in one_error(result)
+    assert not (tmp_path / "out.csv").exists()
+
+
+@pytest.mark.parametrize("command", ["predict", "score"])
+def test_missing_input_is_one_usage_error(runner, untrained_checkpoint, tmp_path, command):
+    result = runner.invoke(app, [command, "--checkpoint", str(untrained_checkpoint), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2, result.output
+    assert f"{command}: missing INPUT" in one_error(result)
+
+
+def test_score_takes_the_old_input_option_too(runner, untrained_checkpoint, demo_dir):
+    result = runner.invoke(app, ["score", "-i", str(demo_dir / "test.csv"), "--checkpoint",
+                                 str(untrained_checkpoint)])
+    assert result.exit_code == 0, result.output
+    assert [r["rows"] for r in records(result) if r["event"] == "score.result"] == [1000]  # the demo test.csv
