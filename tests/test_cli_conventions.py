@@ -126,3 +126,43 @@ def test_score_takes_the_old_input_option_too(runner, untrained_checkpoint, demo
                                  str(untrained_checkpoint)])
     assert result.exit_code == 0, result.output
     assert [r["rows"] for r in records(result) if r["event"] == "score.result"] == [1000]  # the demo test.csv
+
+
+# -- options checked before the lock and the data ----------------------------------------------------
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--arch", "resnet", "--arch: unknown architecture 'resnet'; expected one of baseline, bncnn, leannet"),
+    ("--arch", "ensemble", "--arch: unknown architecture 'ensemble'; expected one of baseline, bncnn, leannet"),
+    ("--arch", "leanet", "--arch: unknown architecture 'leanet' (did you mean 'leannet'?)"),
+    ("--arch-kwargs", '{"stage": [8]}', "--arch-kwargs: leannet takes no setting 'stage' (did you mean 'stages'?)"),
+    ("--preset", "quick", "--preset: expected one of demo, fast, default, best, got 'quick'"),
+    ("--device", "gpu", "--device: expected one of auto, cpu, cuda, mps (or cuda:N), got 'gpu'"),
+    ("--input-shape", "28by28", "--input-shape: expected CxHxW"),
+])
+def test_train_options_are_refused_before_the_lock_and_the_data(runner, tmp_path, option, value, message):
+    home = tmp_path / "home"
+    home.mkdir()
+    result = runner.invoke(app, ["train", "--data-dir", str(tmp_path / "nowhere"), "--home", str(home),
+                                 option, value])
+    assert result.exit_code == 2, result.output
+    assert message in one_error(result)
+    assert list(home.iterdir()) == []  # no lock file, nothing else
+
+
+def test_the_api_checks_the_arch_before_the_lock_too(tmp_path):
+    from core import api
+
+    home = tmp_path / "home"
+    home.mkdir()
+    with pytest.raises(api.BadInput, match="unknown architecture 'resnet'"):
+        api.train(tmp_path / "nowhere", "demo", home=home, arch="resnet")
+    assert list(home.iterdir()) == []
+
+
+def test_run_refuses_a_bad_preset_before_the_lock(runner, tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    result = runner.invoke(app, ["run", "--demo", "--home", str(home), "--preset", "quick"])
+    assert result.exit_code == 2, result.output
+    assert "--preset: expected one of demo, fast, default, best, got 'quick'" in one_error(result)
+    assert list(home.iterdir()) == []
