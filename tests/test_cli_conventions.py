@@ -166,3 +166,57 @@ def test_run_refuses_a_bad_preset_before_the_lock(runner, tmp_path):
     assert result.exit_code == 2, result.output
     assert "--preset: expected one of demo, fast, default, best, got 'quick'" in one_error(result)
     assert list(home.iterdir()) == []
+
+
+# -- progress with a total: bytes on disk for CSV, rows for Parquet ----------------------------------
+
+def _progress(result) -> list[dict]:
+    return [r for r in records(result) if r["event"] == "predict.progress"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "csv.gz", "csv.zip", "parquet"])
+def test_predict_reports_progress_towards_a_known_total(runner, untrained_checkpoint, demo_dir, tmp_path, kind):
+    import gzip
+    import zipfile
+
+    import pandas as pd
+
+    text = (demo_dir / "test.csv").read_bytes()
+    source = tmp_path / f"test.{kind}"
+    if kind == "csv":
+        source.write_bytes(text)
+    elif kind == "csv.gz":
+        source.write_bytes(gzip.compress(text))
+    elif kind == "csv.zip":
+        with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("test.csv", text)
+    else:
+        pd.read_csv(demo_dir / "test.csv").to_parquet(source)
+    # 1,000 rows in batches of 64: 16 batches, so the 10% steps (work done, not time) give several records
+    result = runner.invoke(app, ["predict", str(source), "--checkpoint", str(untrained_checkpoint),
+                                 "-o", str(tmp_path / "out.csv"), "--batch-size", "64"])
+    assert result.exit_code == 0, result.output
+    events = _progress(result)
+    total = 1000 if kind == "parquet" else source.stat().st_size  # compressed bytes for .gz and .zip
+    unit = "rows" if kind == "parquet" else "bytes"
+    assert {(e["total"], e["unit"]) for e in events} == {(total, unit)}
+    advances = [e for e in events if e["phase"] == "advance"]
+    assert len(advances) >= 5, events
+    done = [e["done"] for e in events]
+    assert done == sorted(done) and 0 < advances[0]["done"] < total
+    assert all(e["eta_s"] is not None and e["eta_s"] >= 0 for e in advances)
+    assert (events[-1]["phase"], events[-1]["done"], events[-1]["eta_s"], events[-1]["rows"]) == ("done", total, 0, 1000)
+
+
+def test_progress_records_follow_the_step_not_the_clock():
+    from core.base.log import Log
+
+    log = Log(fmt="json", progress_step=0.25, progress_every_s=1e9)
+    seen = []
+    log.info = lambda msg, event, **fields: seen.append(fields)
+    with log.progress("work", total=100, unit="rows") as bar:
+        for _ in range(100):
+            bar.advance(1)
+    assert [(r["phase"], r["done"]) for r in seen] == [("start", 0), ("advance", 25), ("advance", 50),
+                                                         ("advance", 75), ("advance", 100), ("done", 100)]
+    assert seen[0]["eta_s"] is None and seen[-1]["eta_s"] == 0
