@@ -305,7 +305,7 @@ def train(
     log.result(f"saved {trained.checkpoint} ({trained.data}): {trained.validation} "
                f"after {metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s",
                event="train.result", checkpoint=trained.checkpoint, rows=trained.rows,
-               input_shape=trained.shape, classes=trained.classes, **metrics)
+               input_shape=trained.input_shape, classes=list(trained.classes), **metrics)
     log.result(f"training curves: {trained.curves}", event="train.curves", curves=trained.curves)
 
 

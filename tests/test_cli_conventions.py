@@ -220,3 +220,44 @@ def test_progress_records_follow_the_step_not_the_clock():
     assert [(r["phase"], r["done"]) for r in seen] == [("start", 0), ("advance", 25), ("advance", 50),
                                                          ("advance", 75), ("advance", 100), ("done", 100)]
     assert seen[0]["eta_s"] is None and seen[-1]["eta_s"] == 0
+
+
+# -- what train says it trains on --------------------------------------------------------------------
+
+def test_train_names_rows_shape_classes_and_checkpoint(runner, tmp_path):
+    import pandas as pd
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()  # 1,797 8x8 images, values 0..16
+    data = tmp_path / "digits"
+    data.mkdir()
+    frame = pd.DataFrame(digits.data.astype(int), columns=[f"pixel{i}" for i in range(64)])
+    frame.insert(0, "label", digits.target)
+    frame.to_csv(data / "train.csv", index=False)
+    model = tmp_path / "digits.pt"
+    result = runner.invoke(app, ["train", "--data-dir", str(data), "--checkpoint", str(model), "--arch", "baseline",
+                                 "--epochs", "1", "--preset", "demo", "--home", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    start = next(r for r in records(result) if r["event"] == "train.data")
+    assert start["msg"] == (f"training on {data / 'train.csv'}: 1797 rows of 1x8x8, 10 classes 0..9; "
+                            f"saving to {model}")
+    end = next(r for r in records(result) if r["event"] == "train.result")
+    assert end["msg"].startswith(f"saved {model} (1797 rows of 1x8x8, 10 classes 0..9): val_accuracy=")
+    for record in (start, end):
+        assert (record["rows"], record["input_shape"], record["classes"], record["checkpoint"]) == \
+            (1797, "1x8x8", list(range(10)), str(model))
+
+
+@pytest.mark.parametrize("classes, shown", [
+    ([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "10 classes 0..9"),
+    ([3, 4, 5], "3 classes 3..5"),
+    ([0, 2, 5], "3 classes 0, 2, 5"),  # gaps: listed, not a range
+    ([7], "1 class 7"),
+    (["cat", "dog", "fox"], "3 classes cat, dog, fox"),
+    ([str(c) for c in "abcdefgh"], "8 classes a, b, c, d, e, f, g, h"),  # 8: spelled out
+    ([str(c) for c in "abcdefghi"], "9 classes a, b, c, ..., i"),  # 9: first three and the last
+])
+def test_classes_are_described_short(classes, shown):
+    from core.data.classes import describe_classes
+
+    assert describe_classes(classes) == shown
