@@ -242,7 +242,8 @@ def train(
     checkpoint: Annotated[Optional[Path], typer.Option(
         metavar="CHECKPOINT", rich_help_panel=OUTPUT, show_default="HOME/checkpoints/COMPETITION/model.pt",
         help="Where to save.")] = None,
-    preset: Annotated[str, typer.Option(metavar="PRESET", rich_help_panel=MODEL, help="demo|fast|default|best")] = "default",
+    preset: Annotated[str, typer.Option(metavar="PRESET", rich_help_panel=MODEL,
+                                        help="demo|fast|default|best")] = "default",
     arch: Annotated[Optional[str], typer.Option(
         metavar="NAME", rich_help_panel=MODEL, show_default="the preset's, leannet",
         help="Model architecture: baseline, bncnn or leannet.")] = None,

@@ -205,7 +205,8 @@ def test_predict_reports_progress_towards_a_known_total(runner, untrained_checkp
     done = [e["done"] for e in events]
     assert done == sorted(done) and 0 < advances[0]["done"] < total
     assert all(e["eta_s"] is not None and e["eta_s"] >= 0 for e in advances)
-    assert (events[-1]["phase"], events[-1]["done"], events[-1]["eta_s"], events[-1]["rows"]) == ("done", total, 0, 1000)
+    last = events[-1]
+    assert (last["phase"], last["done"], last["eta_s"], last["rows"]) == ("done", total, 0, 1000)
 
 
 def test_progress_records_follow_the_step_not_the_clock():

@@ -192,7 +192,8 @@ class Progress:
             return
         now = time.monotonic()
         fraction = self.done / self.total if self.total else 0.0
-        if fraction - self._last_fraction >= self.log.progress_step or now - self._last_emit >= self.log.progress_every_s:
+        step, every = self.log.progress_step, self.log.progress_every_s
+        if fraction - self._last_fraction >= step or now - self._last_emit >= every:
             self._record("advance")
 
     def _record(self, phase: str) -> None:
