@@ -304,6 +304,16 @@ class Trained:
     checkpoint: Path
     metrics: dict
     curves: Path
+    rows: int = 0  # train.csv's rows, the validation rows included
+    input_shape: str = ""  # CxHxW, as --input-shape takes it: 1x28x28
+    classes: tuple = ()  # the model's classes, in its order
+
+    @property
+    def data(self) -> str:
+        """What the model was trained on, for a message: `1797 rows of 1x8x8, 10 classes 0..9`."""
+        from core.train.outputs import describe_data
+
+        return describe_data(self.rows, tuple(int(side) for side in self.input_shape.split("x")), list(self.classes))
 
     @property
     def validation(self) -> str:
@@ -327,7 +337,7 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     `download` does; under torchrun every rank calls it."""
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
-    from core.data.layout import parse_shape
+    from core.data.layout import parse_shape, shape_text
     from core.data.sample import label_names, sample_label_column
     from core.model.checkpoint import beside
     from core.run.lock import exclusive
@@ -347,7 +357,10 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
                                      label_names=label_names(label_column, sample_label_column(files.sample)),
                                      ignore_extra=ignore_extra_columns, callbacks=callbacks)
-    return Trained(checkpoint=target, metrics=result.metrics, curves=beside(target).curves)
+    metrics = result.metrics
+    return Trained(checkpoint=target, metrics=metrics, curves=beside(target).curves,
+                   rows=metrics["train_rows"] + metrics["val_rows"], input_shape=shape_text(result.spec.input_shape),
+                   classes=tuple(result.spec.classes))
 
 
 def submissions(competition: str = DEFAULT_COMPETITION, limit: int = 20, log: Log | None = None) -> list[Submission]:

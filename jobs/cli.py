@@ -14,49 +14,126 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from core import api
 from core.api import DEFAULT_COMPETITION, DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
 
+
+class _PlainHelp:
+    """typer's rich help without its type labels where the name says it all: a flag's `<bool>`, an
+    argument's `<path>` beside its metavar; arguments show in usage lines as `INPUT` and `IMAGE...`,
+    not typer's `{INPUT}` or `[INPUT]` (predict's INPUT is needed unless --input is given)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if param.param_type_name == "argument":
+                shown = param.metavar + ("..." if param.nargs != 1 else "")
+                param.get_usage_pieces = lambda ctx, shown=shown: [shown]
+                param.display_type_rich = _no_type
+            elif getattr(param, "is_flag", False):
+                param.display_type_rich = _no_type
+        return params
+
+
+def _no_type(ctx) -> None:
+    return None
+
+
+class Command(_PlainHelp, TyperCommand):
+    pass
+
+
+class Group(_PlainHelp, TyperGroup):
+    pass
+
+
 app = typer.Typer(
+    cls=Group,
     name="kaggle-job",
     help="Train, batch-predict and submit for Kaggle image-classification competitions on pixel CSVs.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
+    # Rich help: options in panels. Help texts hold no rich markup; defaults that are not plain values
+    # are shown by typer (show_default="..."), which escapes them.
+    rich_markup_mode="rich",
 )
+
+# The panels long commands group their options in (typer's rich_help_panel).
+DATA, MODEL, SCHEDULE, OUTPUT, SUBMIT, RUNTIME = "Data", "Model", "Schedule", "Output", "Submission", "Runtime"
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"kaggle-job {version('kaggle-job')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("kaggle-job (version unknown: not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _top(version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_show_version, is_eager=True, help="Print the version and exit.")] = None):
+    """Train, batch-predict and submit for Kaggle image-classification competitions on pixel CSVs."""
+
 
 # Options shared by several commands.
 Home = Annotated[Optional[Path], typer.Option(
-    "--home", envvar="KAGGLE_JOB_HOME", help="Working directory for data/, checkpoints/, submissions/ [default: .]")]
-Competition = Annotated[str, typer.Option("--competition", "-c", help="Kaggle competition slug.")]
-Device = Annotated[str, typer.Option("--device", help="auto|cpu|cuda|mps (auto: CUDA, then MPS, then CPU).")]
+    "--home", envvar="KAGGLE_JOB_HOME", metavar="DIR", show_default=".", rich_help_panel=RUNTIME,
+    help="Working directory for data/, checkpoints/, submissions/.")]
+Competition = Annotated[str, typer.Option("--competition", "-c", metavar="SLUG", rich_help_panel=DATA,
+                                          help="Kaggle competition slug.")]
+Device = Annotated[str, typer.Option("--device", metavar="DEVICE", rich_help_panel=RUNTIME,
+                                     help="auto|cpu|cuda|mps (auto: CUDA, then MPS, then CPU).")]
 Checkpoints = Annotated[list[Path], typer.Option(
-    "--checkpoint", help="Model checkpoint; repeat to average an ensemble.")]
+    "--checkpoint", metavar="CHECKPOINT", help="Model checkpoint; repeat to average an ensemble.")]
 LogFormat = Annotated[str, typer.Option(
-    "--log-format", envvar="KAGGLE_JOB_LOG_FORMAT",
+    "--log-format", envvar="KAGGLE_JOB_LOG_FORMAT", metavar="FORMAT", rich_help_panel=RUNTIME,
     help="auto (rich on a terminal, JSON lines otherwise) | rich | json.")]
-DemoFolders = Annotated[bool, typer.Option("--demo", help="Use the demo competition's folders.")]
-LogFile = Annotated[Optional[Path], typer.Option("--log-file", help="Also append JSON log lines to this file.")]
+DemoFolders = Annotated[bool, typer.Option("--demo", rich_help_panel=DATA, help="Use the demo competition's folders.")]
+LogFile = Annotated[Optional[Path], typer.Option("--log-file", metavar="FILE", rich_help_panel=RUNTIME,
+                                                 help="Also append JSON log lines to this file.")]
 IgnoreExtra = Annotated[bool, typer.Option(
-    "--ignore-extra-columns", help="Skip columns other than the label, the id and the pixels instead of failing.")]
+    "--ignore-extra-columns", rich_help_panel=DATA,
+    help="Skip columns other than the label, the id and the pixels instead of failing.")]
 # Every command's last two options; `handled` adds them.
 LOG_OPTIONS = tuple(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=alias)
                     for name, alias, default in (("log_format", LogFormat, "auto"), ("log_file", LogFile, None)))
 
 
 InputShape = Annotated[Optional[str], typer.Option(
-    "--input-shape", metavar="CxHxW",
+    "--input-shape", metavar="CxHxW", rich_help_panel=DATA, show_default="a square grayscale image",
     help="Image shape: 3x32x32 (colour planes one after another) or 28x28x3 (each pixel's channels side by "
-         "side) [default: a square grayscale image].")]
+         "side).")]
 LabelColumn = Annotated[Optional[str], typer.Option(
-    "--label-column", metavar="NAME",
-    help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
-WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
+    "--label-column", metavar="NAME", rich_help_panel=DATA,
+    show_default="label, or the sample submission's label column",
+    help="The label column's name when it is not `label`.")]
+WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS", rich_help_panel=RUNTIME,
                                          help="Wait this long for another command on this home to finish before exiting 7.")]
+# The file predict and score read: INPUT, or --input/-i as predict took it before (hidden from help).
+InputFile = Annotated[Optional[Path], typer.Argument(
+    metavar="INPUT", show_default=False,
+    help="Pixel file: .csv, .csv.gz, .csv.zip (one CSV) or .parquet.")]
+InputOption = Annotated[Optional[Path], typer.Option("--input", "-i", metavar="FILE", hidden=True,
+                                                     help="The same as INPUT.")]
+
+
+def _one_input(command: str, argument: Path | None, option: Path | None) -> Path:
+    """INPUT, or the --input spelling of it: exactly one of them."""
+    if argument is not None and option is not None:
+        raise JobError(f"{command}: give the input file once, as INPUT or as --input, not both "
+                       f"(got {argument} and {option})", ExitCode.BAD_INPUT)
+    if argument is None and option is None:
+        raise JobError(f"{command}: missing INPUT, the pixel file to read (kaggle-job {command} INPUT --checkpoint "
+                       "CHECKPOINT ...)", ExitCode.BAD_INPUT)
+    return argument if argument is not None else option
 
 
 def _json_object(option: str, text: str | None) -> dict | None:
@@ -78,8 +155,12 @@ def _path_options(kwargs: dict) -> list[tuple[str, Path]]:
     for name, value in kwargs.items():
         for path in value if isinstance(value, list) else [value]:
             if isinstance(path, Path) and name != "log_file":
-                found.append((f"--{name.replace('_', '-')}", path))
+                found.append((OPTION_NAMES.get(name, f"--{name.replace('_', '-')}"), path))
     return found
+
+
+# Parameters whose name is not their option's.
+OPTION_NAMES = {"input_file": "INPUT", "input_option": "--input", "images": "IMAGES"}
 
 
 def handled(fn=None, *, distributed: bool = False):
@@ -134,11 +215,12 @@ def handled(fn=None, *, distributed: bool = False):
     return wrapper
 
 
-@app.command()
+@app.command(cls=Command)
 @handled
 def download(
     competition: Competition = DEFAULT_COMPETITION,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Where to unpack [default: HOME/data/COMPETITION].")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(metavar="DIR", show_default="HOME/data/COMPETITION",
+                                                     help="Where to unpack.")] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Unpack the embedded demo competition instead.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Unpack again even if the archive is unchanged.")] = False,
     home: Home = None,
@@ -151,38 +233,60 @@ def download(
     log.result(f"data ready in {files.directory}", event="download.result", data_dir=files.directory)
 
 
-@app.command()
+@app.command(cls=Command)
 @handled(distributed=True)
 def train(
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder holding train.csv [default: HOME/data/COMPETITION].")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
-    preset: Annotated[str, typer.Option(help="demo|fast|default|best")] = "default",
-    arch: Annotated[Optional[str], typer.Option(help="Model architecture: baseline, bncnn or leannet (the default).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(
+        metavar="DIR", rich_help_panel=DATA, show_default="HOME/data/COMPETITION",
+        help="Folder holding train.csv.")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(
+        metavar="CHECKPOINT", rich_help_panel=OUTPUT, show_default="HOME/checkpoints/COMPETITION/model.pt",
+        help="Where to save.")] = None,
+    preset: Annotated[str, typer.Option(metavar="PRESET", rich_help_panel=MODEL,
+                                        help="demo|fast|default|best")] = "default",
+    arch: Annotated[Optional[str], typer.Option(
+        metavar="NAME", rich_help_panel=MODEL, show_default="the preset's, leannet",
+        help="Model architecture: baseline, bncnn or leannet.")] = None,
     arch_kwargs: Annotated[Optional[str], typer.Option(
-        "--arch-kwargs", help='JSON settings for the architecture, e.g. \'{"stages": [32, 64, [128, 128]]}\'.')] = None,
-    epochs: Annotated[Optional[int], typer.Option(min=1)] = None,
-    batch_size: Annotated[Optional[int], typer.Option(min=1)] = None,
-    lr: Annotated[Optional[float], typer.Option(min=0.0)] = None,
+        "--arch-kwargs", metavar="JSON", rich_help_panel=MODEL,
+        help='JSON settings for the architecture, e.g. \'{"stages": [32, 64, [128, 128]]}\'.')] = None,
+    epochs: Annotated[Optional[int], typer.Option(min=1, metavar="N", rich_help_panel=SCHEDULE,
+                                                  show_default="the preset's")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(min=1, metavar="N", rich_help_panel=SCHEDULE,
+                                                      show_default="the preset's")] = None,
+    lr: Annotated[Optional[float], typer.Option(min=0.0, metavar="RATE", rich_help_panel=SCHEDULE,
+                                                help="Peak learning rate.", show_default="the preset's")] = None,
     val_fraction: Annotated[Optional[float], typer.Option(
-        min=0.0, max=0.9, help="Share held out for validation; 0 trains on every row [default: the preset's].")] = None,
-    seed: Annotated[Optional[int], typer.Option()] = None,
+        min=0.0, max=0.9, metavar="FRACTION", rich_help_panel=DATA, show_default="the preset's",
+        help="Share held out for validation; 0 trains on every row.")] = None,
+    seed: Annotated[Optional[int], typer.Option(metavar="N", rich_help_panel=SCHEDULE, show_default="0",
+                                                help="Random seed (split, initial weights, augmentation).")] = None,
     time_budget: Annotated[Optional[float], typer.Option(
-        "--time-budget", min=0.05, help="Minutes for the whole training; the schedule fits inside it.")] = None,
-    patience: Annotated[Optional[int], typer.Option(min=1, help="Early stopping: epochs without a better val accuracy.")] = None,
-    members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (the best preset trains several).")] = None,
+        "--time-budget", min=0.05, metavar="MINUTES", rich_help_panel=SCHEDULE, show_default="the preset's",
+        help="Minutes for the whole training; the schedule fits inside it.")] = None,
+    patience: Annotated[Optional[int], typer.Option(
+        min=1, metavar="EPOCHS", rich_help_panel=SCHEDULE,
+        help="Early stopping: epochs without a better val accuracy.")] = None,
+    members: Annotated[Optional[int], typer.Option(
+        min=1, metavar="N", rich_help_panel=MODEL, show_default="the preset's",
+        help="Ensemble members (the best preset trains several).")] = None,
     elastic: Annotated[Optional[float], typer.Option(
-        "--elastic", min=0.0, help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
+        "--elastic", min=0.0, metavar="PIXELS", rich_help_panel=SCHEDULE, show_default="the preset's",
+        help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
     keep_last: Annotated[Optional[bool], typer.Option(
-        "--keep-last/--keep-best", help="Keep the last epoch, or the best by validation accuracy [default: the preset's].")] = None,
+        "--keep-last/--keep-best", rich_help_panel=SCHEDULE, show_default="the preset's",
+        help="Keep the last epoch, or the best by validation accuracy.")] = None,
     tta: Annotated[Optional[bool], typer.Option(
-        "--tta/--no-tta", help="Bundle test-time 1-px shifts into the checkpoint (5x the prediction work) "
-                               "[default: the preset's, off].")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
+        "--tta/--no-tta", rich_help_panel=MODEL, show_default="the preset's, off",
+        help="Bundle test-time 1-px shifts into the checkpoint (5x the prediction work).")] = None,
+    resume: Annotated[bool, typer.Option("--resume", rich_help_panel=OUTPUT,
+                                         help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
     input_shape: InputShape = None,
     device: Device = "auto",
     precision: Annotated[Optional[str], typer.Option(
-        help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 units) "
-             "[default: the preset's, auto].")] = None,
+        metavar="PRECISION", rich_help_panel=RUNTIME, show_default="the preset's, auto",
+        help="auto|fp32|bf16: mixed precision for training (auto: bf16 on CUDA and on CPUs with bf16 "
+             "units).")] = None,
     label_column: LabelColumn = None,
     ignore_extra_columns: IgnoreExtra = False,
     competition: Competition = DEFAULT_COMPETITION,
@@ -199,34 +303,41 @@ def train(
         epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed, time_budget=time_budget,
         patience=patience, members=members, elastic=elastic, keep_last=keep_last, tta=tta, precision=precision)
     metrics = trained.metrics
-    log.result(f"saved {trained.checkpoint}: {trained.validation} "
+    log.result(f"saved {trained.checkpoint} ({trained.data}): {trained.validation} "
                f"after {metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s",
-               event="train.result", checkpoint=trained.checkpoint, **metrics)
+               event="train.result", checkpoint=trained.checkpoint, rows=trained.rows,
+               input_shape=trained.input_shape, classes=list(trained.classes), **metrics)
     log.result(f"training curves: {trained.curves}", event="train.curves", curves=trained.curves)
 
 
 PredictBatch = Annotated[Optional[int], typer.Option(
-    "--batch-size", min=1, help="Rows per forward pass [default: 512 on CPU, 2048 on CUDA]; halved on CUDA out of memory.")]
+    "--batch-size", min=1, metavar="N", rich_help_panel=RUNTIME, show_default="512 on CPU, 2048 on CUDA",
+    help="Rows per forward pass; halved on CUDA out of memory.")]
 
 
-@app.command()
+@app.command(cls=Command)
 @handled(distributed=True)
 def predict(
-    checkpoint: Checkpoints,
-    input: Annotated[Path, typer.Option("--input", "-i", help="Pixel file to predict: .csv, .csv.gz, .csv.zip (one CSV) or .parquet.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Submission CSV to write.")],
+    input_file: InputFile = None,
+    checkpoint: Checkpoints = ...,
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="FILE", help="Submission CSV to write.")] = ...,
     sample: Annotated[Optional[Path], typer.Option(
-        help="sample_submission.csv to check against (header, row count, ids) "
-             "[default: the one in --data-dir, else beside --input, if any].")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Competition folder holding sample_submission.csv.")] = None,
+        metavar="FILE", show_default="the one in --data-dir, else beside INPUT, if any",
+        help="sample_submission.csv to check against (header, row count, ids).")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(
+        metavar="DIR", help="Competition folder holding sample_submission.csv.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
+    input_option: InputOption = None,
     *, log: Log,
 ):
-    """Predict a pixel file and write a submission: the sample's format, ids and order when there is
-    one, else ImageId,Label in the order of its rows."""
+    """Predict a pixel file and write a submission: the sample's format, ids and order, else ImageId,Label.
+
+    With a sample submission (--sample, --data-dir or beside INPUT) the submission takes its header,
+    ids and order; without one, ImageId,Label in the order of the file's rows."""
+    input = _one_input("predict", input_file, input_option)
     written = api.predict_file(input, checkpoint, output, sample=sample, data_dir=data_dir,
                                ignore_extra_columns=ignore_extra_columns, label_column=label_column,
                                batch_size=batch_size, device=device, log=log)
@@ -235,23 +346,30 @@ def predict(
                output=written.output, rows=written.rows, sample=written.sample)
 
 
-@app.command()
+@app.command(cls=Command)
 @handled(distributed=True)
 def score(
-    csv: Annotated[Path, typer.Argument(help="Any pixel file (.csv, .csv.gz, .csv.zip, .parquet), with or without labels.")],
-    checkpoint: Checkpoints,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Per-row predictions CSV.")] = None,
+    input_file: Annotated[Optional[Path], typer.Argument(
+        metavar="INPUT", show_default=False,
+        help="Any pixel file (.csv, .csv.gz, .csv.zip, .parquet), with or without labels.")] = None,
+    checkpoint: Checkpoints = ...,
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", rich_help_panel=OUTPUT,
+                                                   help="Per-row predictions CSV.")] = None,
     probs: Annotated[Optional[Path], typer.Option(
-        "--probs", help="Also write class probabilities to this Parquet file (for ensembling).")] = None,
-    report: Annotated[Optional[Path], typer.Option(help="Folder for the evaluation report.")] = None,
+        "--probs", metavar="FILE", rich_help_panel=OUTPUT,
+        help="Also write class probabilities to this Parquet file (for ensembling).")] = None,
+    report: Annotated[Optional[Path], typer.Option(metavar="DIR", rich_help_panel=OUTPUT,
+                                                   help="Folder for the evaluation report.")] = None,
     ignore_extra_columns: IgnoreExtra = False,
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
+    input_option: InputOption = None,
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
-    scored = api.score_file(csv, checkpoint, output=output, probs=probs, report=report,
+    input = _one_input("score", input_file, input_option)
+    scored = api.score_file(input, checkpoint, output=output, probs=probs, report=report,
                             ignore_extra_columns=ignore_extra_columns, label_column=label_column,
                             batch_size=batch_size, device=device, log=log)
     if scored.report:
@@ -267,18 +385,28 @@ def score(
                    rows=scored.rows)
 
 
-@app.command()
+@app.command(cls=Command)
 @handled(distributed=True)
 def submit(
-    checkpoint: Annotated[Optional[list[Path]], typer.Option(help="Checkpoint(s) to predict test.csv with.")] = None,
-    file: Annotated[Optional[Path], typer.Option(help="Submit this ready CSV instead of predicting.")] = None,
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with test.csv and sample_submission.csv.")] = None,
-    message: Annotated[str, typer.Option("--message", "-m", help="Submission description.")] = DEFAULT_MESSAGE,
+    checkpoint: Annotated[Optional[list[Path]], typer.Option(
+        metavar="CHECKPOINT", help="Checkpoint(s) to predict test.csv with; repeat to average an ensemble.")] = None,
+    file: Annotated[Optional[Path], typer.Option(metavar="FILE",
+                                                 help="Submit this ready CSV instead of predicting.")] = None,
+    data_dir: Annotated[Optional[Path], typer.Option(
+        metavar="DIR", rich_help_panel=DATA, show_default="HOME/data/COMPETITION",
+        help="Folder with test.csv and sample_submission.csv.")] = None,
+    message: Annotated[str, typer.Option("--message", "-m", metavar="TEXT", rich_help_panel=SUBMIT,
+                                         help="Submission description.")] = DEFAULT_MESSAGE,
     competition: Competition = DEFAULT_COMPETITION,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Predict and validate, but do not upload.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="Wait until Kaggle scores it; print the public score.")] = False,
-    wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = SCORE_WAIT_S,
-    max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
+    dry_run: Annotated[bool, typer.Option("--dry-run", rich_help_panel=SUBMIT,
+                                          help="Predict and validate, but do not upload.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", rich_help_panel=SUBMIT,
+                                       help="Wait until Kaggle scores it; print the public score.")] = False,
+    wait_timeout: Annotated[float, typer.Option(min=1, metavar="SECONDS", rich_help_panel=SUBMIT,
+                                                help="Seconds --wait waits for the score.")] = SCORE_WAIT_S,
+    max_per_day: Annotated[int, typer.Option(
+        min=1, metavar="N", rich_help_panel=SUBMIT,
+        help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
     home: Home = None,
     wait_lock: WaitLock = 0.0,
@@ -297,32 +425,41 @@ def submit(
                    event="submit.scored", ref=outcome.ref, public_score=outcome.scored.public_score)
 
 
-@app.command()
+@app.command(cls=Command)
 @handled
 def submissions(
     competition: Competition = DEFAULT_COMPETITION,
-    limit: Annotated[int, typer.Option(min=1, max=100, help="How many recent submissions to show.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, max=100, metavar="N",
+                                       help="How many recent submissions to show.")] = 20,
     *, log: Log,
 ):
     """Recent Kaggle submissions with status and scores (a table on a terminal, JSON lines otherwise)."""
     api.show_submissions(api.submissions(competition, limit, log=log), log.fmt)
 
 
-@app.command()
+@app.command(cls=Command)
 @handled(distributed=True)
 def run(
     competition: Competition = DEFAULT_COMPETITION,
-    demo: Annotated[bool, typer.Option("--demo", help="Run the embedded demo even when credentials are set.")] = False,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Use this checkpoint instead of training.")] = None,
-    retrain: Annotated[bool, typer.Option("--retrain", help="Train even if a checkpoint for this data exists.")] = False,
-    preset: Annotated[Optional[str], typer.Option(help="Training preset [default: demo for the demo, else default].")] = None,
-    submit: Annotated[bool, typer.Option("--submit/--no-submit",
+    demo: Annotated[bool, typer.Option("--demo", rich_help_panel=DATA,
+                                       help="Run the embedded demo even when credentials are set.")] = False,
+    checkpoint: Annotated[Optional[Path], typer.Option(metavar="CHECKPOINT", rich_help_panel=MODEL,
+                                                       help="Use this checkpoint instead of training.")] = None,
+    retrain: Annotated[bool, typer.Option("--retrain", rich_help_panel=MODEL,
+                                          help="Train even if a checkpoint for this data exists.")] = False,
+    preset: Annotated[Optional[str], typer.Option(
+        metavar="PRESET", rich_help_panel=MODEL, show_default="demo for the demo, else default",
+        help="Training preset: demo|fast|default|best.")] = None,
+    submit: Annotated[bool, typer.Option("--submit/--no-submit", rich_help_panel=SUBMIT,
                                          help="Upload when the model beats the last submission on validation.")] = False,
-    force_submit: Annotated[bool, typer.Option("--force-submit", help="Upload even if it does not beat the last one.")] = False,
-    message: Annotated[Optional[str], typer.Option("--message", "-m", help="Submission description.")] = None,
+    force_submit: Annotated[bool, typer.Option("--force-submit", rich_help_panel=SUBMIT,
+                                               help="Upload even if it does not beat the last one.")] = False,
+    message: Annotated[Optional[str], typer.Option("--message", "-m", metavar="TEXT", rich_help_panel=SUBMIT,
+                                                   help="Submission description.")] = None,
     wait_lock: WaitLock = 0.0,
-    max_per_day: Annotated[int, typer.Option("--max-per-day", min=1,
-                                             help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
+    max_per_day: Annotated[int, typer.Option(
+        "--max-per-day", min=1, metavar="N", rich_help_panel=SUBMIT,
+        help="Skip the upload (exit 9) once today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     label_column: LabelColumn = None,
     ignore_extra_columns: IgnoreExtra = False,
     input_shape: InputShape = None,
@@ -330,7 +467,7 @@ def run(
     home: Home = None,
     *, log: Log,
 ):
-    """The whole job: lock, download, train or load, predict, write submissions/<competition>/<UTC time>/, submit."""
+    """The whole job: lock, download, train or load, predict, write submissions/COMPETITION/UTC-TIME/, submit."""
     outcome = api.run(competition=competition, demo=demo, checkpoint=checkpoint, retrain=retrain, preset=preset,
                       submit=submit, force_submit=force_submit, message=message, wait_lock=wait_lock,
                       max_per_day=max_per_day, label_column=label_column, ignore_extra_columns=ignore_extra_columns,
@@ -343,12 +480,16 @@ def run(
                    "held-out demo test rows", event="run.demo_accuracy", accuracy=manifest["demo_accuracy"])
 
 
-@app.command("inspect")
+@app.command("inspect", cls=Command)
 @handled
 def inspect_data_command(
-    data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
-    seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
+    data_dir: Annotated[Optional[Path], typer.Option(
+        metavar="DIR", rich_help_panel=DATA, show_default="HOME/data/COMPETITION",
+        help="Folder with train.csv/test.csv.")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", metavar="DIR", show_default="HOME/reports/DATA-FOLDER-NAME",
+        help="Folder for the pictures.")] = None,
+    seed: Annotated[int, typer.Option(metavar="N", help="Which random digits the grid shows.")] = 0,
     input_shape: InputShape = None,
     label_column: LabelColumn = None,
     ignore_extra_columns: IgnoreExtra = False,
@@ -370,13 +511,15 @@ def inspect_data_command(
     log.result(f"digit grid: {summary.grid}", event="inspect.grid", path=summary.grid)
 
 
-@app.command("predict-image")
+@app.command("predict-image", cls=Command)
 @handled
 def predict_image(
-    images: Annotated[list[Path], typer.Argument(help="PNG or JPEG files, one digit each, any size.")],
+    images: Annotated[list[Path], typer.Argument(metavar="IMAGE", show_default=False,
+                                                 help="PNG or JPEG files, one digit each, any size.")],
     checkpoint: Checkpoints,
-    top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
-    grid: Annotated[Optional[Path], typer.Option(help="Also save a PNG of the images as the model saw them.")] = None,
+    top: Annotated[int, typer.Option(min=1, metavar="N", help="How many classes to list per image.")] = 3,
+    grid: Annotated[Optional[Path], typer.Option(
+        metavar="FILE", help="Also save a PNG of the images as the model saw them.")] = None,
     device: Device = "auto",
     *, log: Log,
 ):

@@ -171,7 +171,9 @@ def test_predict_on_two_ranks_is_byte_identical_to_one_process(tiny_checkpoint, 
     result = ok(torchrun(args + ["--output", str(tmp_path / "two.csv")]))
     assert (tmp_path / "two.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     done = [r for r in log_lines(result.stderr) if r.get("event") == "predict.progress" and r["phase"] == "done"]
-    assert [r["rank"] for r in done] == [0] and 250 <= done[0]["done"] <= 350  # rank 0 did its share only
+    assert [r["rank"] for r in done] == [0] and 250 <= done[0]["rows"] <= 350  # rank 0 did its share only
+    # its progress: the bytes of its share, read to the end of it, about half the file
+    assert done[0]["unit"] == "bytes" and done[0]["done"] == done[0]["total"] < odd_test.stat().st_size * 0.6
     results = [r for r in log_lines(result.stdout) if r.get("event") == "predict.result"]
     assert [(r["rank"], r["rows"]) for r in results] == [(0, 601)]  # one result line, for every row
 

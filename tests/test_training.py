@@ -424,7 +424,7 @@ def test_cli_train_arch_kwargs_shape_the_model(runner, small_csv, tmp_path):
 
 
 @pytest.mark.parametrize("text, expected", [("{stages: 1}", "not valid JSON"), ("[8, 16]", "expected a JSON object"),
-                                            ('{"widths": [8]}', "unexpected keyword argument 'widths'")])
+                                            ('{"widths": [8]}', "--arch-kwargs: leannet takes no setting 'widths'; its settings are ")])
 def test_cli_train_bad_arch_kwargs_is_one_line_exit_2(runner, small_csv, tmp_path, text, expected):
     checkpoint = tmp_path / "x.pt"
     result = runner.invoke(app, ["train", "--data-dir", str(small_csv.parent), "--checkpoint", str(checkpoint),

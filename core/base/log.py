@@ -61,6 +61,10 @@ class Log:
     log_file: Path | None = None
     rank: int | None = None
     quiet: bool = False
+    # JSON progress records: one per `progress_step` of the total done, and at least every
+    # `progress_every_s` seconds while work goes on, besides the start and the end.
+    progress_step: float = 0.1
+    progress_every_s: float = 5.0
     _file: TextIO | None = field(default=None, init=False, repr=False)
 
     @property
@@ -140,13 +144,23 @@ class Log:
     @contextlib.contextmanager
     def progress(self, description: str, total: float | None, unit: str = "items",
                  event: str = "progress") -> Iterator["Progress"]:
-        """A progress bar on a terminal; start, every 10%/10 s, and end as JSON lines otherwise."""
+        """A progress bar on a terminal; otherwise JSON lines: start, every `progress_step` of the total or
+        `progress_every_s` seconds, and end, each with done, total, unit, elapsed_s and eta_s (null
+        while unknown). `unit` "bytes" shows as sizes on the bar."""
         if self.rich:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
             from rich.progress import Progress as RichProgress
 
-            columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+            count = DownloadColumn() if unit == "bytes" else MofNCompleteColumn()
+            columns = [TextColumn("[bold]{task.description}"), BarColumn(), count,
                        TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[status]}")]
             with RichProgress(*columns, console=Console(file=sys.stderr), transient=False) as bar:
                 task = bar.add_task(description, total=total, status="")
@@ -178,15 +192,20 @@ class Progress:
             return
         now = time.monotonic()
         fraction = self.done / self.total if self.total else 0.0
-        if fraction - self._last_fraction >= 0.1 or now - self._last_emit >= 10:
+        step, every = self.log.progress_step, self.log.progress_every_s
+        if fraction - self._last_fraction >= step or now - self._last_emit >= every:
             self._record("advance")
 
     def _record(self, phase: str) -> None:
         now = time.monotonic()
         self._last_emit = now
         self._last_fraction = self.done / self.total if self.total else 0.0
+        elapsed = now - self.started
+        eta = None
+        if self.total and self.done > 0:  # the rate so far, over what is left
+            eta = round(elapsed * max(0.0, self.total - self.done) / self.done, 1)
         fields = {"phase": phase, "done": self.done, "total": self.total, "unit": self.unit,
-                  "elapsed_s": round(now - self.started, 2), **self.fields}
+                  "elapsed_s": round(elapsed, 2), "eta_s": eta, **self.fields}
         self.log.info(self.description, event=self.event, **fields)
 
 

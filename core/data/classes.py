@@ -69,3 +69,20 @@ def class_array(classes: list) -> np.ndarray:
     if all(isinstance(c, int) for c in classes):
         return np.array(classes, dtype=np.int64)
     return np.array([str(c) for c in classes], dtype=str)
+
+
+SPELLED_OUT = 8  # classes listed by name up to this many; more are shown as a range or first ... last
+
+
+def describe_classes(classes: list) -> str:
+    """`10 classes 0..9` (consecutive integers), `3 classes cat, dog, fox`, or `47 classes 0, 1, 2, ..., z`."""
+    count = f"{len(classes)} class{'es' if len(classes) != 1 else ''}"
+    if not classes:
+        return count
+    texts = [str(c) for c in classes]
+    if len(classes) > 2 and all(isinstance(c, int) for c in classes) and classes == list(range(classes[0],
+                                                                                                classes[-1] + 1)):
+        return f"{count} {texts[0]}..{texts[-1]}"
+    if len(classes) <= SPELLED_OUT:
+        return f"{count} {', '.join(texts)}"
+    return f"{count} {', '.join(texts[:3])}, ..., {texts[-1]}"

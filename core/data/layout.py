@@ -143,6 +143,11 @@ def parse_shape(text: str | None) -> tuple[tuple[int, int, int] | None, str]:
     return (first, second, last), "chw"
 
 
+def shape_text(shape: tuple[int, ...]) -> str:
+    """(1, 28, 28) as `1x28x28`, the way --input-shape takes it."""
+    return "x".join(str(side) for side in shape)
+
+
 def file_kind(path: Path) -> tuple[str, str | None, str | None]:
     """("csv"|"parquet", compression, zip member) by content where it can tell, by name otherwise."""
     with open(path, "rb") as handle:

@@ -8,7 +8,10 @@ the error path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import contextlib
+import lzma
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,29 @@ class PixelBatch:
     labels: np.ndarray | None  # str: labels are compared as text (core.data.classes)
     ids: np.ndarray | None  # str
     first_row: int  # 0-based index of this batch's first data row in what is read (the file, or a part)
+    read_to: int = 0  # progress once this batch is read, in progress_total's unit (progress_unit)
+
+
+def progress_unit(layout: PixelLayout) -> str:
+    """What reading progress counts: a CSV's bytes of the file on disk (compressed bytes for .gz or
+    .zip: all that is known up front), a Parquet file's rows (from its metadata)."""
+    return "rows" if layout.kind == "parquet" else "bytes"
+
+
+def progress_total(layout: PixelLayout, part: FilePart = FilePart()) -> int:
+    """How far `read_to` goes for `part`: a plain CSV part ends at its span's end, a compressed one
+    (which must be inflated from the start) at the file's end."""
+    import os
+
+    if layout.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        metadata = pq.ParquetFile(layout.path).metadata
+        groups = part.row_groups if part.row_groups is not None else range(metadata.num_row_groups)
+        return sum(metadata.row_group(i).num_rows for i in groups)
+    if part.byte_span and part.byte_span[1] is not None and not layout.compressed:
+        return part.byte_span[1]
+    return os.path.getsize(layout.path)
 
 
 def iter_batches(layout: PixelLayout, block_bytes: int = DEFAULT_BLOCK_BYTES,
@@ -67,11 +93,13 @@ def _csv_batches(layout: PixelLayout, block_bytes: int, part: FilePart) -> Itera
     threads = thread_budget() > 1  # one thread: parse in this one, not on pyarrow's whole pool
     rows_done, failure, offset = 0, None, part.byte_span[0] if part.byte_span else 0
     try:
-        for offset, chunk in _line_chunks(layout, block_bytes, part.byte_span):
+        for offset, chunk, read_to in _line_chunks(layout, block_bytes, part.byte_span):
             table = _parse_chunk(chunk, layout, parse, convert, threads)
             for record_batch in table.combine_chunks().to_batches():
                 if record_batch.num_rows:
-                    yield _to_pixel_batch(record_batch, layout, rows_done, offset)
+                    batch = _to_pixel_batch(record_batch, layout, rows_done, offset)
+                    batch.read_to = read_to
+                    yield batch
                     rows_done += record_batch.num_rows
     except (pa.ArrowException, *READ_ERRORS, LineTooLong) as exc:
         failure = first_line(exc)
@@ -169,9 +197,10 @@ def _read_chunk(chunk: memoryview, layout: PixelLayout, parse, convert, threads:
 
 
 def _line_chunks(layout: PixelLayout, chunk_bytes: int,
-                 span: tuple[int, int | None] | None = None) -> Iterator[tuple[int, memoryview]]:
+                 span: tuple[int, int | None] | None = None) -> Iterator[tuple[int, memoryview, int]]:
     """The rows after the header (or the text in `span`) in pieces of about `chunk_bytes`, each
-    ending at a line end, with the offset of its first byte in the uncompressed text.
+    ending at a line end, with the offset of its first byte in the uncompressed text and how many
+    bytes of the file on disk were read by then (progress: compressed bytes for a compressed file).
 
     Why not pyarrow's own streaming reader: it reads up to 32 blocks ahead, so its memory grows
     with the block size and the file; here exactly one chunk is parsed at a time, in one buffer
@@ -180,14 +209,10 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
     newline never splits a row. A line longer than MAX_LINE_BYTES raises LineTooLong instead of
     growing the buffer without end.
     """
-    import pyarrow as pa
-
     buffer = bytearray(2 * chunk_bytes)
     filled, in_header, base = 0, span is None and layout.header, 0  # base: offset of buffer[0] in the text
     left = None if span is None or span[1] is None else span[1] - span[0]
-    # pyarrow inflates gzip and bz2 in C++; a zip member (and xz) is read through Python
-    with (layout.open() if layout.compression in ("zip", "xz") else
-          pa.input_stream(layout.path, compression=layout.compression)) as stream:
+    with open_counted(layout) as (stream, read_on_disk):
         if span is not None:
             base = _skip_to(stream, span[0], buffer, layout.compressed)
         while True:
@@ -207,13 +232,33 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
                 start, in_header = newline + 1, False
             cut = filled if not read else buffer.rfind(b"\n", start, filled) + 1
             if cut > start and (read or buffer[start:cut].strip()):
-                yield base + start, memoryview(buffer)[start:cut]
+                yield base + start, memoryview(buffer)[start:cut], read_on_disk()
             if not read:
                 return
             carry = filled - max(cut, start)
             base += max(cut, start)
             buffer[:carry] = buffer[max(cut, start):filled]
             filled = carry
+
+
+@contextlib.contextmanager
+def open_counted(layout: PixelLayout) -> Iterator[tuple[object, Callable[[], int]]]:
+    """The CSV's text as a binary stream, and a function telling how many bytes of the file on disk
+    were read so far. pyarrow inflates gzip and bz2 in C++; a zip member (and xz) is read through Python."""
+    import pyarrow as pa
+
+    if layout.compression in ("zip", "xz"):
+        with open(layout.path, "rb") as raw:
+            text = zipfile.ZipFile(raw).open(layout.member) if layout.compression == "zip" else lzma.LZMAFile(raw)
+            with text:
+                yield text, raw.tell
+        return
+    with pa.OSFile(str(layout.path)) as raw:
+        if layout.compression is None:
+            yield raw, raw.tell
+            return
+        with pa.CompressedInputStream(raw, layout.compression) as text:
+            yield text, raw.tell
 
 
 def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:
@@ -257,6 +302,7 @@ def _parquet_batches(layout: PixelLayout, rows: int, part: FilePart) -> Iterator
         for table_batch in parquet.iter_batches(batch_size=rows, columns=layout.wanted, row_groups=part.row_groups):
             batch = _checked_parquet_batch(table_batch, layout, rows_done)  # file row numbers in messages
             batch.first_row -= part.first_row
+            batch.read_to = batch.first_row + table_batch.num_rows
             yield batch
             rows_done += table_batch.num_rows
     except (pa.ArrowException, OSError) as exc:

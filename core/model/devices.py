@@ -16,11 +16,17 @@ def _mps_available() -> bool:
     return bool(mps and mps.is_available())
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """auto: CUDA, then MPS, then CPU. A named device that is not there is a user error."""
+def check_device_name(requested: str) -> str:
+    """The --device value in lower case, or BadInput naming the choices; whether it is there is pick_device's."""
     requested = (requested or "auto").lower()
     if requested not in CHOICES and not requested.startswith("cuda:"):
         raise BadInput(f"--device: expected one of {', '.join(CHOICES)} (or cuda:N), got {requested!r}")
+    return requested
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    """auto: CUDA, then MPS, then CPU. A named device that is not there is a user error."""
+    requested = check_device_name(requested)
     if requested == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")

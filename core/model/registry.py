@@ -5,6 +5,8 @@ any input size. The networks register themselves in core.model.networks and core
 
 from __future__ import annotations
 
+import difflib
+import inspect
 from collections.abc import Callable
 
 from torch import nn
@@ -13,6 +15,10 @@ from core.base.errors import BadInput
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 DEFAULT_ARCH = "leannet"
+# Built from trained members (core.train.members), never trained by name.
+NOT_TRAINABLE = frozenset({"ensemble"})
+# What every factory is given; the rest of its parameters are the architecture's settings (--arch-kwargs).
+_SHAPE_ARGS = ("in_channels", "height", "width", "num_classes")
 
 
 def register(name: str):
@@ -25,6 +31,30 @@ def register(name: str):
 
 def available() -> list[str]:
     return sorted(_REGISTRY)
+
+
+def trainable() -> list[str]:
+    """The architectures `train --arch` takes."""
+    return sorted(set(_REGISTRY) - NOT_TRAINABLE)
+
+
+def check_trainable(arch: str, kwargs: dict) -> None:
+    """BadInput unless `arch` is a trainable architecture and `kwargs` are settings it takes: checked
+    before any data is read, so a typo costs nothing."""
+    if arch not in trainable():
+        near = difflib.get_close_matches(str(arch), trainable(), n=1, cutoff=0.75)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise BadInput(f"--arch: unknown architecture {arch!r}{hint}; expected one of {', '.join(trainable())}")
+    parameters = inspect.signature(_REGISTRY[arch]).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return  # takes anything: the build says what it refuses
+    settings = [name for name in parameters if name not in _SHAPE_ARGS]
+    unknown = sorted(set(kwargs) - set(settings))
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], settings, n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise BadInput(f"--arch-kwargs: {arch} takes no setting {unknown[0]!r}{hint}; its settings are "
+                       f"{', '.join(settings) or 'none'}")
 
 
 def build_model(arch: str, in_channels: int, height: int, width: int, num_classes: int, check_fits: bool = True,

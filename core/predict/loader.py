@@ -36,6 +36,7 @@ class InputBatch:
     labels: np.ndarray | None
     ids: np.ndarray | None
     first_row: int
+    read_to: float = 0  # reading progress once this batch is read (core.data.reader.progress_total's unit)
 
     def pin_memory(self) -> "InputBatch":
         """Called by DataLoader(pin_memory=True) for faster host-to-GPU copies."""
@@ -54,16 +55,20 @@ class PixelBatches(IterableDataset):
         self.block_bytes, self.prefetch, self.part, self.pixel_order = block_bytes, prefetch, part, pixel_order
 
     def __iter__(self) -> Iterator[InputBatch]:
+        read_from = 0  # progress before the block: a block's batches share its progress by their rows
         for block in _read_ahead(iter_batches(self.layout, self.block_bytes, self.part), self.prefetch):
-            for start in range(0, len(block.pixels), self.batch_size):
-                yield self._slice(block, start, start + self.batch_size)
+            rows = len(block.pixels)
+            for start in range(0, rows, self.batch_size):
+                stop = min(start + self.batch_size, rows)
+                yield self._slice(block, start, stop, read_from + (block.read_to - read_from) * stop / rows)
+            read_from = block.read_to
 
-    def _slice(self, block: PixelBatch, start: int, stop: int) -> InputBatch:
+    def _slice(self, block: PixelBatch, start: int, stop: int, read_to: float) -> InputBatch:
         pixels = block.pixels[start:stop]
         return InputBatch(images=images_from_rows(torch.from_numpy(pixels), self.input_shape, self.pixel_order),
                           labels=None if block.labels is None else block.labels[start:stop],
                           ids=None if block.ids is None else block.ids[start:stop],
-                          first_row=block.first_row + start)
+                          first_row=block.first_row + start, read_to=read_to)
 
 
 def batch_loader(layout: PixelLayout, input_shape, batch_size: int, pin_memory: bool = False,

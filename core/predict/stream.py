@@ -17,6 +17,7 @@ from core.base.memory import keep_heap_for_reuse
 from core.data.classes import outside
 from core.data.layout import PixelLayout, headerless, ignoring, read_layout
 from core.data.parts import FilePart
+from core.data.reader import progress_total, progress_unit
 from core.data.sample import default_ids
 from core.dist.shards import plan_parts
 from core.dist.world import World, current_world
@@ -108,14 +109,19 @@ def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, lo
                           pin_memory=predictor.device.type == "cuda", part=part, pixel_order=predictor.spec.pixel_order)
     probs, truth, ids = RowStore(), RowStore(), RowStore()
     what = f"predict {Path(layout.path).name}" + (f" (rank 0's share of {world.size})" if world.distributed else "")
-    with log.progress(what, total=None, unit="rows", event="predict.progress") as bar:
+    total = progress_total(layout, part) if log.speaks else None  # rank 0 alone reports
+    rows = 0
+    with log.progress(what, total=total, unit=progress_unit(layout), event="predict.progress") as bar:
         for batch in loader:
             probs.append(predictor.predict_proba(batch.images, log))
             if layout.label_column:
                 truth.append(batch.labels)
             if layout.id_column:
                 ids.append(batch.ids)
-            bar.advance(len(batch.images))
+            rows += len(batch.images)
+            bar.advance(round(batch.read_to) - bar.done, rows=rows)
+        if total:  # read to the end: a zip's own index after the member was never read, but counts as done
+            bar.advance(total - bar.done)
     return _Share(probs=probs.array((0, predictor.spec.num_classes)),
                   truth=truth.array(dtype=object) if layout.label_column else None,
                   ids=ids.array() if layout.id_column else None)

@@ -96,6 +96,8 @@ def run_job(config: RunConfig, log: Log) -> RunOutcome:
     check_slug(config.competition)  # before anything, the lock included, is looked for under the home
     demo = _choose_demo(config, log)
     workspace = Workspace(Path(config.home), config.competition, demo=demo)
+    if config.checkpoint is None:
+        _train_config(config, workspace)  # a bad preset fails before the lock and the download
     world = current_world()
     with exclusive(workspace.home, config.wait_lock_s, "run", log):
         return _run_locked(config, workspace, log, world)
@@ -155,7 +157,6 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, data: Data, timings
                     world: World) -> tuple[Path, bool]:
     """The checkpoint to predict with, training it (on every rank) first when there is none for this data."""
     from core.data.sample import label_names
-    from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
     if config.checkpoint is not None:
@@ -164,15 +165,20 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, data: Data, timings
     if not world.from_rank0(lambda: _needs_training(path, data.sha256, config, log)):
         return path, False
     started = time.monotonic()
-    preset = config.preset or ("demo" if workspace.demo else "default")
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
-    train_to_checkpoint(data.files.train, path,
-                        config_for(preset, device=config.device, pixel_order=config.pixel_order),
-                        log, input_shape=config.input_shape, data_sha=data.sha256,
+    train_to_checkpoint(data.files.train, path, _train_config(config, workspace), log,
+                        input_shape=config.input_shape, data_sha=data.sha256,
                         label_names=label_names(config.label_column, data.sample.label_column),
                         ignore_extra=config.ignore_extra)
     timings["train_s"] = time.monotonic() - started
     return path, True
+
+
+def _train_config(config: RunConfig, workspace: Workspace):
+    from core.train.config import config_for
+
+    preset = config.preset or ("demo" if workspace.demo else "default")
+    return config_for(preset, device=config.device, pixel_order=config.pixel_order)
 
 
 def _needs_training(checkpoint_path: Path, data_sha: str, config: RunConfig, log: Log) -> bool:

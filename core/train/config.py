@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from core.base.errors import BadInput
 from core.base.pixel_order import checked_order
-from core.model.devices import parse_precision
-from core.model.registry import DEFAULT_ARCH
+from core.model.devices import check_device_name, parse_precision
+from core.model.registry import DEFAULT_ARCH, check_trainable
 from core.train.augment import AugmentConfig
 
 OPTIMIZERS = ("adamw", "sgd")
@@ -69,6 +69,8 @@ class TrainConfig:
 
     def __post_init__(self):
         parse_precision(self.precision)  # a typo fails before any data is read
+        check_trainable(self.arch, self.arch_kwargs)
+        check_device_name(self.device)
         checked_order(self.pixel_order)
         _check_ranges(self)
         if self.optimizer not in OPTIMIZERS:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from pathlib import Path
 
+from core.data.classes import describe_classes
+from core.data.layout import shape_text
 from core.model.checkpoint import beside, save_checkpoint
 from core.train.config import TrainConfig
 from core.train.history import write_history
@@ -21,6 +23,11 @@ def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data
 
     write_curves(result.history, beside(checkpoint).curves)
     remove_state(checkpoint)
+
+
+def describe_data(rows: int, input_shape: tuple[int, ...], classes: list) -> str:
+    """What a model is trained on, for train's first and last lines: `1797 rows of 1x8x8, 10 classes 0..9`."""
+    return f"{rows} rows of {shape_text(input_shape)}, {describe_classes(classes)}"
 
 
 def describe_validation(metrics: dict) -> str:

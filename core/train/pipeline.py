@@ -16,13 +16,14 @@ from core.base.atomic import prepare_target
 from core.base.errors import BadInput
 from core.base.hashing import sha256_file
 from core.base.log import Log
+from core.data.layout import shape_text
 from core.dist.world import current_world
 from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import load_training_data
 from core.train.loop import TrainResult, train_model
 from core.train.members import train_ensemble
-from core.train.outputs import save_result
+from core.train.outputs import describe_data, save_result
 
 
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
@@ -54,6 +55,9 @@ def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
     images, targets, classes = world.agree(lambda: load_training_data(train_csv, input_shape, log, label_names,
                                                                       ignore_extra, config.pixel_order))
     data_sha = data_sha or world.from_rank0(lambda: sha256_file(train_csv))
+    log.info(f"training on {train_csv}: {describe_data(len(images), tuple(images.shape[1:]), classes)}; saving to "
+             f"{checkpoint}", event="train.data", rows=len(images), input_shape=shape_text(images.shape[1:]),
+             classes=list(classes), checkpoint=checkpoint)
     if config.members > 1 or config.tta:
         return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world,
                               callbacks=callbacks)
