@@ -19,6 +19,7 @@ from core import api
 from core.api import DEFAULT_COMPETITION, DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
+from core.base.workspace import CHECKPOINT_RULE, REPORTS_RULE
 
 app = typer.Typer(
     name="kaggle-job",
@@ -155,7 +156,7 @@ def download(
 @handled(distributed=True)
 def train(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder holding train.csv [default: HOME/data/COMPETITION].")] = None,
-    checkpoint: Annotated[Optional[Path], typer.Option(help="Where to save [default: HOME/checkpoints/COMPETITION/model.pt].")] = None,
+    checkpoint: Annotated[Optional[Path], typer.Option(help=f"Where to save [default: {CHECKPOINT_RULE}].")] = None,
     preset: Annotated[str, typer.Option(help="demo|fast|default|best")] = "default",
     arch: Annotated[Optional[str], typer.Option(help="Model architecture: baseline, bncnn or leannet (the default).")] = None,
     arch_kwargs: Annotated[Optional[str], typer.Option(
@@ -347,7 +348,8 @@ def run(
 @handled
 def inspect_data_command(
     data_dir: Annotated[Optional[Path], typer.Option(help="Folder with train.csv/test.csv [default: HOME/data/COMPETITION].")] = None,
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Folder for the pictures [default: HOME/reports/<data folder name>].")] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help=f"Folder for the pictures [default: {REPORTS_RULE}].")] = None,
     seed: Annotated[int, typer.Option(help="Which random digits the grid shows.")] = 0,
     input_shape: InputShape = None,
     label_column: LabelColumn = None,
