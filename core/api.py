@@ -277,17 +277,18 @@ def inspect(data_dir: PathLike | None = None, output: PathLike | None = None, *,
             competition: str = DEFAULT_COMPETITION, demo: bool = False, home: PathLike | None = None,
             log: Log | None = None) -> DataSummary:
     """`kaggle-job inspect`: shapes, class balance and a 5x5 grid of random images (`seed` picks them)
-    from `data_dir`'s train.csv and test.csv, pictures into `output` [default: HOME/reports/<data folder>].
+    from `data_dir`'s train.csv and test.csv, pictures into `output` [default: HOME/reports/<data folder>
+    when a home is named (`home`, $KAGGLE_JOB_HOME), else ~/.cache/kaggle-job/reports/<data folder>].
     `input_shape`: CxHxW or HxWxC, as the CLI's --input-shape. Nothing is reported along the way: `log`
     is taken as every call takes one."""
-    from core.base.workspace import Workspace, resolve_home
+    from core.base.workspace import Workspace, reports_dir, resolve_home
     from core.data.layout import parse_shape
     from core.report.inspect import inspect_data
 
     shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     folder = _path(data_dir) or workspace.data_dir
-    return inspect_data(folder, _path(output) or workspace.home / "reports" / folder.name, seed=seed,
+    return inspect_data(folder, _path(output) or reports_dir(folder, home), seed=seed,
                         label_column=label_column, ignore_extra=ignore_extra_columns, input_shape=shape,
                         pixel_order=pixel_order)
 
@@ -329,12 +330,15 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
           home: PathLike | None = None, wait_lock: float = 0.0, callbacks: Callbacks | None = None,
           log: Log | None = None, **overrides) -> Trained:
     """`kaggle-job train`: train on `data_dir`'s train.csv with `preset` (demo|fast|default|best) and save
-    `checkpoint` [default: HOME/checkpoints/COMPETITION/model.pt], its history and curves beside it.
+    `checkpoint` [default: HOME/checkpoints/COMPETITION/model.pt for the competition's own data, else
+    HOME/checkpoints/<data folder's name>/model.pt], its history and curves beside it; the checkpoint
+    records the data's name (the slug or the folder's), so that `run` uses it for that data only.
     `overrides` change the preset's settings: any TrainConfig field (epochs=5, arch_kwargs={...}, mixup=0.2),
     or the CLI's option name where it differs (OPTION_FIELDS: time_budget in minutes, elastic); None keeps
     the preset's. `callbacks` (core.train.callbacks.Callbacks) run inside training, e.g. on_epoch_end.
     `resume` continues an interrupted run from the checkpoint's state file. Holds the home's lock as
-    `download` does; under torchrun every rank calls it."""
+    `download` does when the data or the checkpoint is in the home's folders (none is made otherwise);
+    under torchrun every rank calls it."""
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
     from core.data.layout import parse_shape, shape_text
@@ -348,15 +352,17 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
-    target = _path(checkpoint) or workspace.checkpoint_path
+    target = _path(checkpoint) or workspace.default_checkpoint(files.directory)
     config = config_for(preset, **{OPTION_FIELDS.get(name, name): value for name, value in overrides.items()},
                         device=device, resume=resume or None, pixel_order=pixel_order)
-    with exclusive(workspace.home, wait_lock, "train", log):
+    in_home = workspace.manages(files.directory) or workspace.manages(target)
+    with exclusive(workspace.home if in_home else None, wait_lock, "train", log):
         if not files.train.is_file():
             raise BadInput(f"{files.train}: no such file; run `kaggle-job download` first")
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
                                      label_names=label_names(label_column, sample_label_column(files.sample)),
-                                     ignore_extra=ignore_extra_columns, callbacks=callbacks)
+                                     ignore_extra=ignore_extra_columns, callbacks=callbacks,
+                                     dataset=workspace.dataset_name(files.directory))
     metrics = result.metrics
     return Trained(checkpoint=target, metrics=metrics, curves=beside(target).curves,
                    rows=metrics["train_rows"] + metrics["val_rows"], input_shape=shape_text(result.spec.input_shape),

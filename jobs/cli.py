@@ -20,6 +20,7 @@ from core import api
 from core.api import DEFAULT_COMPETITION, DEFAULT_MAX_PER_DAY, DEFAULT_MESSAGE, SCORE_WAIT_S
 from core.base.errors import ExitCode, JobError, internal_error, storage_error
 from core.base.log import FORMATS, Log, check_format
+from core.base.workspace import CHECKPOINT_RULE, REPORTS_RULE
 
 
 class _PlainHelp:
@@ -240,7 +241,7 @@ def train(
         metavar="DIR", rich_help_panel=DATA, show_default="HOME/data/COMPETITION",
         help="Folder holding train.csv.")] = None,
     checkpoint: Annotated[Optional[Path], typer.Option(
-        metavar="CHECKPOINT", rich_help_panel=OUTPUT, show_default="HOME/checkpoints/COMPETITION/model.pt",
+        metavar="CHECKPOINT", rich_help_panel=OUTPUT, show_default=CHECKPOINT_RULE,
         help="Where to save.")] = None,
     preset: Annotated[str, typer.Option(metavar="PRESET", rich_help_panel=MODEL,
                                         help="demo|fast|default|best")] = "default",
@@ -487,7 +488,7 @@ def inspect_data_command(
         metavar="DIR", rich_help_panel=DATA, show_default="HOME/data/COMPETITION",
         help="Folder with train.csv/test.csv.")] = None,
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", metavar="DIR", show_default="HOME/reports/DATA-FOLDER-NAME",
+        "--output", "-o", metavar="DIR", show_default=REPORTS_RULE,
         help="Folder for the pictures.")] = None,
     seed: Annotated[int, typer.Option(metavar="N", help="Which random digits the grid shows.")] = 0,
     input_shape: InputShape = None,

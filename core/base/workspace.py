@@ -1,4 +1,5 @@
-"""Where a job keeps things: data/<competition>/, checkpoints/, submissions/ under one home."""
+"""Where a job keeps things: data/<competition>/, checkpoints/, submissions/ under one home; and where
+commands that keep nothing in a home (inspect without --home) put their pictures."""
 
 from __future__ import annotations
 
@@ -12,6 +13,12 @@ from core.base.errors import BadInput
 
 DEFAULT_COMPETITION = "digit-recognizer"
 HOME_ENV = "KAGGLE_JOB_HOME"
+# The folders a home's commands manage; its lock (core.run.lock) guards what is under them.
+MANAGED = ("data", "checkpoints", "submissions")
+CHECKPOINT_NAME = "model.pt"
+# The rule `dataset_name` and `default_checkpoint` follow, as help text says it.
+CHECKPOINT_RULE = ("HOME/checkpoints/NAME/model.pt, NAME the competition for its own data, "
+                   "else the data folder's name")
 # Kaggle's competition slugs (digit-recognizer, Kannada-MNIST): the slug names folders under the
 # home, so anything that could leave them (`..`, `/`) is refused before a path is built.
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
@@ -25,9 +32,14 @@ def check_slug(competition: str) -> str:
     return competition
 
 
+def named_home(home: str | os.PathLike | None = None) -> str | os.PathLike | None:
+    """The home a user named (--home, then $KAGGLE_JOB_HOME); None when it falls back to the current directory."""
+    return home or os.environ.get(HOME_ENV) or None
+
+
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """--home, then $KAGGLE_JOB_HOME, then the current directory."""
-    chosen = home or os.environ.get(HOME_ENV) or "."
+    chosen = named_home(home) or "."
     path = Path(chosen).expanduser().resolve()
     if path.exists() and not path.is_dir():
         raise BadInput(f"--home/{HOME_ENV} {path}: is a file; expected the folder holding data/, checkpoints/ "
@@ -59,7 +71,25 @@ class Workspace:
 
     @property
     def checkpoint_path(self) -> Path:
-        return self.checkpoints_dir / "model.pt"
+        """The competition's own model, which `run` trains and loads."""
+        return self.default_checkpoint()
+
+    def dataset_name(self, data_dir: str | os.PathLike | None = None) -> str:
+        """The name of the data a model is trained on, recorded in its checkpoint and naming its folder:
+        the slug (COMPETITION, or COMPETITION-demo) for the competition's own folder, HOME/data/<slug>;
+        the folder's own name for any other, so that a model of `digits/` never replaces the competition's."""
+        if data_dir is None or _same_place(Path(data_dir), self.data_dir):
+            return self.slug
+        return Path(data_dir).resolve().name or "root"
+
+    def default_checkpoint(self, data_dir: str | os.PathLike | None = None) -> Path:
+        """Where a model of `data_dir`'s data is saved and found when no checkpoint is named (CHECKPOINT_RULE)."""
+        return self.home / "checkpoints" / self.dataset_name(data_dir) / CHECKPOINT_NAME
+
+    def manages(self, path: str | os.PathLike) -> bool:
+        """`path` lies in one of the folders this home's commands write (MANAGED): touching it needs the lock."""
+        resolved, home = Path(path).resolve(), self.home.resolve()
+        return any(resolved.is_relative_to(home / folder) for folder in MANAGED)
 
     @property
     def submissions_root(self) -> Path:
@@ -78,3 +108,25 @@ class Workspace:
             except FileExistsError:
                 continue
         raise RuntimeError(f"could not create a new folder under {self.submissions_root}")
+
+
+def _same_place(path: Path, other: Path) -> bool:
+    return path.resolve() == other.resolve()
+
+
+CACHE_ENV = "XDG_CACHE_HOME"
+# The rule `reports_dir` follows, as help text says it.
+REPORTS_RULE = (f"HOME/reports/NAME with --home or {HOME_ENV}, else ${CACHE_ENV}/kaggle-job/reports/NAME "
+                f"(~/.cache without {CACHE_ENV}), NAME the data folder's name")
+
+
+def reports_dir(data_dir: Path, home: str | os.PathLike | None = None) -> Path:
+    """Where `inspect` puts the pictures of `data_dir` when no --output is given: HOME/reports/<data folder>
+    when a home is named (--home, $KAGGLE_JOB_HOME), else the user's cache ($XDG_CACHE_HOME, or ~/.cache)
+    /kaggle-job/reports/<data folder>: a first look leaves nothing behind in the current directory."""
+    name = Path(data_dir).resolve().name or "root"
+    if named_home(home):
+        return resolve_home(home) / "reports" / name
+    cache = os.environ.get(CACHE_ENV, "")
+    root = Path(cache) if os.path.isabs(cache) else Path.home() / ".cache"  # a relative one is ignored, as XDG says
+    return root.resolve() / "kaggle-job" / "reports" / name

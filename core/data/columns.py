@@ -4,12 +4,13 @@ Kaggle's pixel CSVs agree on little beyond "one column per pixel": Digit Recogni
 Kannada-MNIST number pixels from 0 (`pixel0..pixel783`), the Fashion-MNIST and Sign Language MNIST
 datasets from 1 (`pixel1..pixel784`), the Devanagari characters zero-padded (`pixel_0000..
 pixel_1023`), Skin Cancer MNIST's hmnist files zero-padded without the underscore (`pixel0000..
-pixel2351`), the "MNIST in CSV" dataset by row and column (`1x1..28x28`), and a data frame written
+pixel2351`), the "MNIST in CSV" dataset by row and column (`1x1..28x28`), scikit-learn's digits
+(`load_digits(as_frame=True)`) by row and column from 0 (`pixel_0_0..pixel_7_7`), and a data frame written
 from a numpy array by bare numbers (`0..783`, Bengali.AI's Parquet `0..32331`); FER-2013 (the
 facial expression challenge) packs every pixel of a row into one `pixels` cell, space-separated
 (`70 80 82 ...`); the label is `label`
-(or `Label`); the test file's row id is `ImageId`, `id`, `image_id` or whatever the competition's
-sample_submission.csv calls it.
+(or `Label`), else `target` (scikit-learn's frames) when no column is named `label`; the test file's row
+id is `ImageId`, `id`, `image_id` or whatever the competition's sample_submission.csv calls it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ MAX_PIXELS = 1 << 22  # 4M pixels (a 2048x2048 image): any index beyond is a bro
 DEFAULT_ID, DEFAULT_LABEL = "ImageId", "Label"  # Digit Recognizer's, used when no sample says otherwise
 ID_NAMES = (DEFAULT_ID, "id", "image_id")  # recognised in any case, besides the sample's own id column
 LABEL_NAMES = ("label",)  # recognised in any case
+# The label when no column goes by a label name (LABEL_NAMES, --label-column, the sample's): scikit-learn's
+# frames say `target`. Beside a `label` column it is one more column, refused unless ignored.
+FALLBACK_LABEL_NAMES = ("target",)
 # One column holding a row's pixels as space-separated values, in any case. Not `image`: competitions
 # name file-name ids so.
 PACKED_NAMES = ("pixels",)
@@ -31,6 +35,7 @@ PACKED_NAMES = ("pixels",)
 
 PADDED_PREFIX = PIXEL_PREFIX + "_"  # pixel_0000: zero-padded to one width
 _GRID = re.compile(r"([1-9][0-9]{0,3})x([1-9][0-9]{0,3})", re.ASCII)  # 1x1..28x28: row x column, from 1
+_ROW_COLUMN = re.compile(r"pixel_(0|[1-9][0-9]{0,3})_(0|[1-9][0-9]{0,3})", re.ASCII)  # pixel_0_0..: from 0
 
 
 class BadColumnName(ValueError):
@@ -99,8 +104,12 @@ class PixelNaming:
 
 def pixel_naming(names: list[str]) -> PixelNaming:
     """The pixel columns among `names`. `RxC` names are numbered row by row from 1 (1x1 is 1), the
-    row width being the largest column seen, the height the largest row. Raises BadColumnName (with
-    its `name`) for a pixel-like name that cannot be one (pixel_index)."""
+    row width being the largest column seen, the height the largest row; `pixel_R_C` names likewise
+    from 0 (pixel_0_0 is 0). Raises BadColumnName (with its `name`) for a pixel-like name that cannot
+    be one (pixel_index)."""
+    row_column = _row_column_naming(names)
+    if row_column is not None:
+        return row_column
     grid = {name: (int(m[1]), int(m[2])) for name in names if (m := _GRID.fullmatch(name))}
     width = max((column for _, column in grid.values()), default=0)
     padded_width = _padded_width(names)
@@ -133,6 +142,31 @@ def pixel_naming(names: list[str]) -> PixelNaming:
     return PixelNaming(found, pixel_name)
 
 
+def _row_column_naming(names: list[str]) -> PixelNaming | None:
+    """`pixel_R_C` names (row R, column C, both from 0, as scikit-learn's digits frame has them), numbered
+    row by row: index R * width + C, the width and height one past the largest column and row seen, so a
+    cell missing inside that grid is named as missing. None when no name is of that form. Beside other
+    pixel names they are one more naming, said as mixed."""
+    cells = {name: (int(m[1]), int(m[2])) for name in names if (m := _ROW_COLUMN.fullmatch(name))}
+    if not cells:
+        return None
+    height, width = (max(cell[axis] for cell in cells.values()) + 1 for axis in (0, 1))
+    found = {name: row * width + column for name, (row, column) in cells.items()}
+    other = next((name for name in names if name not in cells and _names_a_pixel(name)), None)
+    return PixelNaming(found, lambda i: f"{PADDED_PREFIX}{i // width}_{i % width}", (0,),
+                       (next(iter(cells)), other) if other else None, (height, width))
+
+
+def _names_a_pixel(name: str) -> bool:
+    """A name some other naming takes for a pixel (or refuses as one)."""
+    if _GRID.fullmatch(name) or name.isdigit():
+        return True
+    try:
+        return pixel_index(name) is not None
+    except BadColumnName:
+        return True
+
+
 def pixel_name(index: int | str) -> str:
     return f"{PIXEL_PREFIX}{index}"
 
@@ -152,6 +186,11 @@ def is_id(name: str, extra: Iterable[str] = ()) -> bool:
     return _matches(name, (*ID_NAMES, *extra))
 
 
+def is_fallback_label(name: str) -> bool:
+    """`target` (any case): the label column when no column goes by a label name (FALLBACK_LABEL_NAMES)."""
+    return _matches(name, FALLBACK_LABEL_NAMES)
+
+
 def is_packed(name: str) -> bool:
     """`pixels` (any case): one column holding every pixel of the row, space-separated."""
     return _matches(name, PACKED_NAMES)
@@ -161,5 +200,6 @@ def describe_conventions() -> str:
     """For error messages: what this reads."""
     return (f"{pixel_name(0)}..{pixel_name('N-1')} or {pixel_name(1)}..{pixel_name('N')} "
             f"(or {PADDED_PREFIX}0000.., {PIXEL_PREFIX}0000.., "
-            f"1x1..HxW, 0..N-1, or one {PACKED_NAMES[0]} column of space-separated values), an optional "
-            f"{'/'.join(LABEL_NAMES)} and an optional {'/'.join(ID_NAMES)} column")
+            f"1x1..HxW, {PADDED_PREFIX}0_0..{PADDED_PREFIX}H-1_W-1, 0..N-1, or one {PACKED_NAMES[0]} column of "
+            f"space-separated values), an optional {'/'.join(LABEL_NAMES + FALLBACK_LABEL_NAMES)} and an optional "
+            f"{'/'.join(ID_NAMES)} column")

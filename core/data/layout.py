@@ -30,6 +30,7 @@ from core.data.columns import (
     BadColumnName,
     PixelNaming,
     describe_conventions,
+    is_fallback_label,
     is_id,
     is_label,
     is_packed,
@@ -398,7 +399,8 @@ def _layout(path, kind, compression, names, num_pixels, ignore_extra, where, id_
                            f"besides {found[0]!r}; expected at most one")
     base, count = _pixel_range(path, where, pixels, num_pixels, naming) if not packed else (0, 0)
     if extra and not ignore_extra:
-        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: {_unexpected(extra[0], labels, seen[extra[0]])}")
+        raise BadInput(f"{path}: {where}, column {seen[extra[0]]}: "
+                       f"{_unexpected(extra[0], labels, seen[extra[0]], kind)}")
     return PixelLayout(path=path, kind=kind, compression=compression, names=list(names),
                        pixel_columns=[pixels[i] for i in range(base, base + count)],
                        label_column=labels[0] if labels else None, id_column=ids[0] if ids else None,
@@ -441,6 +443,9 @@ def _roles(path, where, names, seen, naming: PixelNaming, id_names, label_names)
             pixels[index] = name
         else:
             (labels if is_label(name, label_names) else ids if is_id(name, id_names) else extra).append(name)
+    if not labels:  # `target` is the label only where no column goes by a label name
+        labels = [name for name in extra if is_fallback_label(name)]
+        extra = [name for name in extra if name not in labels]
     return pixels, labels, ids, extra
 
 
@@ -450,11 +455,13 @@ def ignoring(path, columns: list[str]) -> str:
     return f"{path}: ignoring column(s) {shown}{' ...' if len(columns) > 5 else ''}"
 
 
-def _unexpected(name: str, labels: list[str], number: int) -> str:
+def _unexpected(name: str, labels: list[str], number: int, kind: str = "csv") -> str:
     skip = "--ignore-extra-columns skips it"
-    # pandas' to_csv() writes the frame's index first, unnamed; read back and written again, `Unnamed: 0`
-    if (number == 1 and not name.strip()) or name.startswith("Unnamed: "):
-        return f"a data frame's index saved as a column? (to_csv(..., index=False) leaves it out); {skip}"
+    # pandas' to_csv() writes the frame's index first, unnamed; read back and written again, `Unnamed: 0`.
+    # to_parquet() keeps an index other than 0..N-1 (a shuffled or filtered frame's) as `__index_level_0__`.
+    if (number == 1 and not name.strip()) or name.startswith(("Unnamed: ", "__index_level_")):
+        writer = "to_parquet" if kind == "parquet" else "to_csv"
+        return f"a data frame's index saved as a column? ({writer}(..., index=False) leaves it out); {skip}"
     if not name.strip():
         # Excel and hand-made exporters end every line with a comma: say so, not "unexpected column ''"
         return f"a column without a name (a comma at the end of the header line?); {skip}"

@@ -12,6 +12,7 @@ import io
 import math
 import os
 import platform
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,9 @@ from core.base.errors import BadInput, require_file
 from core.model.spec import MAX_PARAMETERS, ModelSpec, spec_from_plain
 
 FORMAT = "kaggle-job/1"
+# The meta field naming the data a model was trained on (Workspace.dataset_name: a competition's slug or a
+# data folder's name); `run` predicts a competition with its own models only. Older checkpoints lack it.
+DATASET = "dataset"
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,12 @@ class CheckpointFiles:
         """X.broken.pt: where `run` sets aside a checkpoint that no longer loads, before training a new one."""
         return self._beside(f".broken{self.checkpoint.suffix}")
 
+    def made_for(self, dataset: str, copy: int = 1) -> Path:
+        """X.for-<dataset>.pt (X.for-<dataset>-2.pt for a second copy): where `run` sets aside a model of
+        other data found at its own path."""
+        name = (re.sub(r"[^A-Za-z0-9_-]", "_", dataset)[:100] or "_") + (f"-{copy}" if copy > 1 else "")
+        return self._beside(f".for-{name}{self.checkpoint.suffix}")
+
     def member(self, index: int) -> Path:
         """X.member<i>.pt (1-based): an ensemble member's own checkpoint."""
         return self._beside(f".member{index + 1}{self.checkpoint.suffix}")
@@ -73,6 +83,11 @@ class Checkpoint:
     metrics: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def dataset(self) -> str | None:
+        """The name of the data it was trained on; None for a checkpoint saved before that was recorded."""
+        return self.meta.get(DATASET)
 
     def model(self, device: torch.device | str = "cpu") -> nn.Module:
         """The model with its weights, on `device`, in eval mode."""
@@ -96,8 +111,11 @@ def library_versions() -> dict[str, str]:
 
 
 def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
-                    metrics: dict | None = None, **meta: Any) -> Path:
-    """Write atomically: a crash mid-save leaves any earlier file at `path` whole."""
+                    metrics: dict | None = None, dataset: str | None = None, **meta: Any) -> Path:
+    """Write atomically: a crash mid-save leaves any earlier file at `path` whole. `dataset`: the name of
+    the data it was trained on (DATASET)."""
+    if dataset is not None:
+        meta[DATASET] = dataset
     path = Path(path)
     plain = {**asdict(spec), "input_shape": list(spec.input_shape)}
     spec_from_plain(plain)  # never write what would not load
@@ -147,6 +165,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         state_dict, metrics, meta = (payload.get(key, {}) for key in ("state_dict", "metrics", "meta"))
         if not all(isinstance(part, dict) for part in (state_dict, metrics, meta)):
             raise BadInput("weights, metrics or meta are not mappings")
+        if not isinstance(meta.get(DATASET, ""), str):
+            raise BadInput(f"meta: {DATASET} {meta[DATASET]!r} is not the name of the data it was trained on")
         check_weights(spec, state_dict)
         if "val_accuracy" in metrics:
             metrics = {**metrics, "val_accuracy": _val_accuracy(metrics["val_accuracy"])}

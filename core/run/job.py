@@ -30,6 +30,7 @@ from core.kaggle.credentials import HOW_TO, find_credentials
 from core.run.flow import Predicted, Published, publish_submission, upload_published
 from core.run.ledger import same_file, settle
 from core.run.lock import exclusive
+from core.run.made_for import check_given
 from core.run.manifest import submitted_manifests
 from core.run.submit_policy import decide
 
@@ -131,6 +132,8 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
     timings: dict[str, float] = {"download_s": data.download_s}
     checkpoint_path, trained = _checkpoint_for(config, workspace, data, timings, log, world)
     checkpoint = world.agree(lambda: load_checkpoint(checkpoint_path))
+    if config.checkpoint is not None:  # one made for other data is refused (core.run.made_for says why)
+        world.agree(lambda: check_given(checkpoint, workspace.slug, data.sha256, log))
 
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
@@ -162,14 +165,14 @@ def _checkpoint_for(config: RunConfig, workspace: Workspace, data: Data, timings
     if config.checkpoint is not None:
         return Path(config.checkpoint), False
     path = workspace.checkpoint_path
-    if not world.from_rank0(lambda: _needs_training(path, data.sha256, config, log)):
+    if not world.from_rank0(lambda: _needs_training(path, data.sha256, config, workspace.slug, log)):
         return path, False
     started = time.monotonic()
     # save_checkpoint renames a complete temp file over the old one: a kill mid-training keeps it.
     train_to_checkpoint(data.files.train, path, _train_config(config, workspace), log,
                         input_shape=config.input_shape, data_sha=data.sha256,
                         label_names=label_names(config.label_column, data.sample.label_column),
-                        ignore_extra=config.ignore_extra)
+                        ignore_extra=config.ignore_extra, dataset=workspace.slug)
     timings["train_s"] = time.monotonic() - started
     return path, True
 
@@ -181,14 +184,15 @@ def _train_config(config: RunConfig, workspace: Workspace):
     return config_for(preset, device=config.device, pixel_order=config.pixel_order)
 
 
-def _needs_training(checkpoint_path: Path, data_sha: str, config: RunConfig, log: Log) -> bool:
+def _needs_training(checkpoint_path: Path, data_sha: str, config: RunConfig, dataset: str, log: Log) -> bool:
     """Train when asked, when there is no model for this data (or for the --input-shape given), or when
     the one there no longer loads (a scheduled run must not fail every day on a damaged file: it is set
-    aside and replaced)."""
+    aside and replaced), or was made for other data (set aside too: core.run.made_for)."""
     import os
 
     from core.base.errors import BadInput
     from core.model.checkpoint import beside, load_checkpoint
+    from core.run.made_for import other_data, set_aside
 
     if config.retrain or not checkpoint_path.is_file():
         return True
@@ -199,6 +203,9 @@ def _needs_training(checkpoint_path: Path, data_sha: str, config: RunConfig, log
         os.replace(checkpoint_path, aside)
         log.warn(f"{exc.message}; set it aside as {aside.name} and training a new model", event="run.retrain",
                  checkpoint=checkpoint_path, set_aside=aside)
+        return True
+    if other_data(checkpoint, dataset, data_sha) is not None:
+        set_aside(checkpoint_path, checkpoint, dataset, log)
         return True
     spec = checkpoint.spec
     if config.input_shape and (spec.input_shape, spec.pixel_order) != (config.input_shape, config.pixel_order):

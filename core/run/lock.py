@@ -1,5 +1,7 @@
 """One writing command at a time per home directory (run, download, train, submit): an advisory
 flock on <home>/.kaggle-job.lock, held by rank 0 for every rank under torchrun (`hold_home`).
+`train` takes it only when it reads or writes the home's own folders (Workspace.manages): training
+from one folder of your own into a checkpoint elsewhere leaves no lock file behind.
 
 flock belongs to the open file, so the kernel drops it the moment the holder exits, however it
 exits (kill -9 included): there is never a stale lock to clean up by hand. The holder writes its
@@ -120,12 +122,16 @@ def _write_record(fd: int, command: str | None) -> None:
 
 
 @contextlib.contextmanager
-def exclusive(home: Path, wait_s: float, command: str, log: Log, uses_torch: bool = True) -> Iterator[Path]:
+def exclusive(home: Path | None, wait_s: float, command: str, log: Log,
+              uses_torch: bool = True) -> Iterator[Path | None]:
     """The home's lock (`hold_home`) with SIGTERM handled like Ctrl-C, for a command that writes under
-    the home; torch imported with signals held once the lock is ours, when the command uses it."""
+    the home; torch imported with signals held once the lock is ours, when the command uses it.
+    `home` None: the command touches no home's folders (`train` from and to folders of its own), so
+    nothing is locked and no lock file is made; SIGTERM and torch are handled the same."""
     from core.base.signals import import_torch, terminate_as_interrupt
 
-    with terminate_as_interrupt(), hold_home(home, wait_s, command, log) as path:
+    with terminate_as_interrupt(), contextlib.ExitStack() as held:
+        path = held.enter_context(hold_home(home, wait_s, command, log)) if home is not None else None
         if uses_torch:
             import_torch()
         yield path

@@ -12,7 +12,7 @@ from core.base.errors import BadInput
 from core.base.log import Log
 from core.base.pixel_order import images_from_rows
 from core.data.classes import class_indices, classes_of
-from core.data.columns import LABEL_NAMES
+from core.data.columns import FALLBACK_LABEL_NAMES, LABEL_NAMES
 from core.data.layout import ignoring, image_shape, unshaped
 from core.data.table import read_pixel_table
 from core.model.spec import MAX_CLASSES, checked_input_shape
@@ -34,7 +34,7 @@ def load_training_data(csv_path: Path, input_shape: tuple[int, int, int] | None 
     if table.headerless and log is not None:
         log.warn(table.headerless, event="train.headerless")
     if table.labels is None:
-        named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names)}
+        named = {name.casefold(): name for name in (*LABEL_NAMES, *label_names, *FALLBACK_LABEL_NAMES)}
         raise BadInput(f"{csv_path}: line 1: no label column; a training file needs one "
                        f"(named {' or '.join(named.values())}, in any case; --label-column names another)")
     shape = input_shape or image_shape(table.pixels.shape[1], table.grid)

@@ -33,7 +33,7 @@ from core.train.resume import RESUMABLE_CHANGES
 
 def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConfig, log: Log,
                    deadline: float | None, data_sha: str, world: World = SINGLE, *,
-                   callbacks: Callbacks | None = None) -> TrainResult:
+                   callbacks: Callbacks | None = None, dataset: str | None = None) -> TrainResult:
     """Every rank trains its members; rank 0 bundles them; every rank returns the bundle. Each member
     trained here calls `callbacks` (one reused from an interrupted run does not)."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
@@ -51,11 +51,11 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
 
     trained = world.agree(train_mine)
     return world.from_rank0(lambda: _bundle(trained, images, targets, classes, checkpoint, config, split_seed,
-                                            log, data_sha))
+                                            log, data_sha, dataset))
 
 
 def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoint: Path, config: TrainConfig,
-            split_seed: int, log: Log, data_sha: str) -> TrainResult:
+            split_seed: int, log: Log, data_sha: str, dataset: str | None) -> TrainResult:
     members = [trained.get(i) or _from_other_rank(i, checkpoint, config, split_seed, data_sha)
                for i in range(config.members)]
     spec = _bundle_spec(members, classes, config)
@@ -69,7 +69,7 @@ def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoin
              event="train.ensemble", **metrics)
     history = [{**row, "member": i + 1} for i, m in enumerate(members) for row in m.history]
     result = TrainResult(model=model.cpu().eval(), spec=spec, metrics=metrics, history=history)
-    save_result(checkpoint, result, config, data_sha,
+    save_result(checkpoint, result, config, data_sha, dataset=dataset,
                 members=[beside(checkpoint).member(i).name for i in range(len(members))])
     return result
 

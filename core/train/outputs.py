@@ -14,9 +14,10 @@ from core.train.loop import TrainResult
 from core.train.resume import remove_state
 
 
-def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data_sha: str, **meta) -> None:
+def save_result(checkpoint: Path, result: TrainResult, config: TrainConfig, data_sha: str,
+                dataset: str | None = None, **meta) -> None:
     """The checkpoint, then its history and curves; the resume state goes only once all are safe."""
-    save_checkpoint(checkpoint, result.model, result.spec, result.metrics,
+    save_checkpoint(checkpoint, result.model, result.spec, result.metrics, dataset=dataset,
                     data_sha256=data_sha, train_config=asdict(config), history=result.history, **meta)
     write_history(checkpoint, result.history)
     from core.report.plots import write_curves  # matplotlib only once there is something to draw

@@ -29,15 +29,16 @@ from core.train.outputs import describe_data, save_result
 def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
                         input_shape: tuple[int, int, int] | None = None, data_sha: str | None = None,
                         label_names: tuple[str, ...] = (), ignore_extra: bool = False,
-                        callbacks: Callbacks | None = None) -> TrainResult:
+                        callbacks: Callbacks | None = None, dataset: str | None = None) -> TrainResult:
     """`input_shape` (--input-shape) when the pixels are not one square grayscale image; `data_sha`:
     train_csv's sha256 when the caller has it already (`run` hashes it to decide whether to train);
     `label_names`: label column names besides `label` (--label-column, the sample's label column);
     `ignore_extra`: skip columns that are neither label, id nor pixels (--ignore-extra-columns);
-    `callbacks`: called at the start and after every step and epoch of each model trained (core.train.callbacks)."""
+    `callbacks`: called at the start and after every step and epoch of each model trained (core.train.callbacks);
+    `dataset`: the data's name (Workspace.dataset_name), recorded in the checkpoint for `run` to check."""
     try:
         return _train(train_csv, checkpoint, config, log, input_shape, data_sha, label_names, ignore_extra,
-                      callbacks)
+                      callbacks, dataset)
     except torch.cuda.OutOfMemoryError:
         # Halving mid-training would change the recipe the checkpoint claims; say what to change instead.
         raise BadInput(f"CUDA out of memory while training with batch size {config.batch_size}; try a smaller "
@@ -46,7 +47,7 @@ def train_to_checkpoint(train_csv: Path, checkpoint: Path, config: TrainConfig, 
 
 def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
            input_shape: tuple[int, int, int] | None, data_sha: str | None, label_names: tuple[str, ...],
-           ignore_extra: bool, callbacks: Callbacks | None) -> TrainResult:
+           ignore_extra: bool, callbacks: Callbacks | None, dataset: str | None) -> TrainResult:
     world = current_world()
     # A bad path fails now, not after training; so does one that would replace the training data.
     world.on_rank0(lambda: prepare_target(Path(checkpoint), reads=[("the training file", train_csv)]))
@@ -60,8 +61,8 @@ def _train(train_csv: Path, checkpoint: Path, config: TrainConfig, log: Log,
              classes=list(classes), checkpoint=checkpoint)
     if config.members > 1 or config.tta:
         return train_ensemble(images, targets, classes, Path(checkpoint), config, log, deadline, data_sha, world,
-                              callbacks=callbacks)
+                              callbacks=callbacks, dataset=dataset)
     result = train_model(images, targets, classes, config, log, deadline=deadline, state_for=Path(checkpoint),
                          world=world, callbacks=callbacks)
-    world.on_rank0(lambda: save_result(checkpoint, result, config, data_sha))
+    world.on_rank0(lambda: save_result(checkpoint, result, config, data_sha, dataset=dataset))
     return result
