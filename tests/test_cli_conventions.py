@@ -84,7 +84,7 @@ def test_train_help_groups_its_options_in_panels(runner):
 def test_help_shows_computed_defaults_literally(runner):
     result = runner.invoke(app, ["train", "--help"], env=WIDE)
     assert "HOME/data/COMPETITION" in result.output  # not swallowed as rich markup
-    assert "HOME/checkpoints/COMPETITION/model.pt" in result.output
+    assert "HOME/checkpoints/NAME/model.pt" in result.output
 
 
 # -- one way to give the input file ------------------------------------------------------------------
