@@ -171,7 +171,7 @@ def train(
     patience: Annotated[Optional[int], typer.Option(min=1, help="Early stopping: epochs without a better val accuracy.")] = None,
     members: Annotated[Optional[int], typer.Option(min=1, help="Ensemble members (the best preset trains several).")] = None,
     elastic: Annotated[Optional[float], typer.Option(
-        "--elastic", min=0.0, help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
+        "--elastic", min=0.0, help="Elastic distortion strength in pixels (0: off); see docs/training.md.")] = None,
     keep_last: Annotated[Optional[bool], typer.Option(
         "--keep-last/--keep-best", help="Keep the last epoch, or the best by validation accuracy [default: the preset's].")] = None,
     tta: Annotated[Optional[bool], typer.Option(
