@@ -159,7 +159,7 @@ def subsets(plain: dict, labels: np.ndarray) -> list[dict]:
 
 
 def table(path: Path) -> str:
-    """The runs recorded in `path` as a Markdown table (what the README's training section quotes)."""
+    """The runs recorded in `path` as a Markdown table (what docs/experiments.md summarises)."""
     rows = ["| run | preset (at commit) + overrides | epochs | holdout accuracy (95% CI) | errors | with shifts "
             "| wall min | CPU min | threads | load |", "|---|---|---|---|---|---|---|---|---|---|"]
     for line in map(json.loads, path.read_text(encoding="utf-8").splitlines()):

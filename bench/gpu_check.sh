@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU figures the README leaves pending, in one prepared run on a CUDA machine (a session lent one
-# has minutes of it, all tries together, so everything goes in one call):
+# The GPU figures docs/training.md leaves pending, in one prepared run on a CUDA machine (a borrowed
+# machine may come with minutes of it, all tries together, so everything goes in one call):
 #
 #     bench/gpu_check.sh ZIP OUT        # ZIP: digit-recognizer.zip; OUT: a folder for what it finds
 #

@@ -12,7 +12,7 @@
 #    else the PATH (cron's PATH is minimal, so one of the first three is safer).
 # 3. Runs `kaggle-job run --log-format json ...` under an overall time limit,
 #    $KAGGLE_JOB_TIMEOUT (a timeout(1) duration, default 4h; 0: no limit, and the wrapper execs
-#    the job). Its exit code (README: 0 ok, 7 another run holds the lock, ...) is the script's;
+#    the job). Its exit code (README, Exit codes: 0 ok, 7 another run holds the lock, ...) is the script's;
 #    SIGTERM/SIGINT/SIGHUP sent to the script go on to the job, which cleans up and exits 130.
 #    A run that outlasts the limit gets SIGTERM, then SIGKILL after $KAGGLE_JOB_KILL_AFTER (default
 #    2m): the script then says so in one JSON line and exits 124 (stopped) or 137 (killed). Never 0,

@@ -273,7 +273,7 @@ def train(
         help="Ensemble members (the best preset trains several).")] = None,
     elastic: Annotated[Optional[float], typer.Option(
         "--elastic", min=0.0, metavar="PIXELS", rich_help_panel=SCHEDULE, show_default="the preset's",
-        help="Elastic distortion strength in pixels (0: off); see README, Training.")] = None,
+        help="Elastic distortion strength in pixels (0: off); see docs/training.md.")] = None,
     keep_last: Annotated[Optional[bool], typer.Option(
         "--keep-last/--keep-best", rich_help_panel=SCHEDULE, show_default="the preset's",
         help="Keep the last epoch, or the best by validation accuracy.")] = None,

@@ -1,4 +1,4 @@
-"""The dependency rule of core/ (see core/__init__.py and the README's Layout), enforced by reading
+"""The dependency rule of core/ (see core/__init__.py and docs/outputs.md, Layout), enforced by reading
 the imports of every module, function-level imports included: a lazy import is still a dependency."""
 
 from __future__ import annotations

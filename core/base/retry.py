@@ -56,7 +56,7 @@ class RetryPolicy:
         return (rng or random).uniform(low, nominal)
 
     def worst_case_waits(self) -> list[float]:
-        """The longest waits this policy can make, in order (what the README documents)."""
+        """The longest waits this policy can make, in order (what docs/kaggle.md documents)."""
         waits, total = [], 0.0
         for retry in range(1, self.attempts):
             wait = min(self.base_delay_s * self.factor ** (retry - 1), self.max_delay_s)

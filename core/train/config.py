@@ -1,4 +1,4 @@
-"""Training settings: TrainConfig and the presets (demo, fast, default, best) measured in the README."""
+"""Training settings: TrainConfig and the presets (demo, fast, default, best) measured in docs/training.md."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ class TrainConfig:
     keep_last: bool = False
     members: int = 1  # > 1: an ensemble of members with seeds seed, seed+1, ... on one shared split
     # Per-member overrides, cycled (member i trains with member_variants[i % len]): members that
-    # differ by more than their seed make errors an average can fix (README, Training).
+    # differ by more than their seed make errors an average can fix (docs/training.md).
     member_variants: tuple[dict, ...] = ()
     tta: bool = False  # bundle test-time shifts into the checkpoint
     split_seed: int | None = None  # seed of the validation split; None: `seed`
@@ -93,7 +93,7 @@ class TrainConfig:
                              elastic_px=self.elastic_px, erase_px=self.erase_px)
 
 
-# The recipe behind `default`, chosen on bench.accuracy's 10,000-row holdout (README, Training):
+# The recipe behind `default`, chosen on bench.accuracy's 10,000-row holdout (docs/training.md):
 # leannet, ±2 px shifts, ±8° rotations and 8% zooms, AdamW + one-cycle, label smoothing 0.1, batch 128,
 # the last (annealed) epoch kept. Elastic distortions measured no better there.
 _RECIPE = dict(arch="leannet", batch_size=128, lr=3e-3, shift_px=2.0, rotate_deg=8.0, zoom=0.08, keep_last=True)
@@ -119,13 +119,13 @@ PRESETS: dict[str, TrainConfig] = {
     # errors (seeds 24, 31-35) on every row against 48, 42, 45, 43, 44, 42 with 10% held back. 30 epochs
     # of 18.4 s in bf16 = 9.2 min (42,000 rows, 2 cores with bf16 units); in fp32 (29.8 s) the budget
     # trims about one. 50 epochs (43, 47) and 64-128-256 widths (43, 48) were no better than 30 (44.5 mean,
-    # with the split). The price: no validation accuracy for `run --submit` to compare (README).
+    # with the split). The price: no validation accuracy for `run --submit` to compare (docs/training.md).
     "default": TrainConfig(**_RECIPE, epochs=30, time_budget_min=14.5, arch_kwargs=_WIDE, val_fraction=0.0),
     # Independent members of default's recipe (seeds seed, seed+1, ...; one shared 10% split: on every
     # row their averages stopped beating their best member) averaging their
     # probabilities: 8 x 8.4 min in bf16 (8 x 13 in fp32) fits 2 hours; the budget shares what is left among
     # the members still to train. Eight because on the holdout averages of 8 such models beat their own
-    # best member in 8 of 9 subsets (fewer: 53-67%), and 8 still fit in fp32 (README, Training). No
+    # best member in 8 of 9 subsets (fewer: 53-67%), and 8 still fit in fp32 (docs/training.md). No
     # test-time shifts: they cost these members up to 3 errors each and their average 6.
     "best": TrainConfig(**_RECIPE, epochs=30, members=8, time_budget_min=115, arch_kwargs=_WIDE),
 }
