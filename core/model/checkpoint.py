@@ -99,7 +99,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
                     metrics: dict | None = None, **meta: Any) -> Path:
     """Write atomically: a crash mid-save leaves any earlier file at `path` whole."""
     path = Path(path)
-    plain = {**asdict(spec), "input_shape": list(spec.input_shape)}
+    plain = {**asdict(spec), "input_shape": list(spec.input_shape), "value_range": list(spec.value_range)}
     spec_from_plain(plain)  # never write what would not load
     payload = {
         "format": FORMAT,
