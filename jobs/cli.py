@@ -55,6 +55,10 @@ InputShape = Annotated[Optional[str], typer.Option(
 LabelColumn = Annotated[Optional[str], typer.Option(
     "--label-column", metavar="NAME",
     help="The label column's name when it is not `label` [default: label, or the sample submission's label column].")]
+OutOfRange = Annotated[str, typer.Option(
+    "--out-of-range", metavar="warn|error",
+    help="Pixel values beyond the range the model was trained on (0..255 fed to a model trained on 0..16): "
+         "warn, or error (exit 2, nothing written) for runs that must not guess.")]
 WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS",
                                          help="Wait this long for another command on this home to finish before exiting 7.")]
 
@@ -223,13 +227,14 @@ def predict(
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Predict a pixel file and write a submission: the sample's format, ids and order when there is
     one, else ImageId,Label in the order of its rows."""
     written = api.predict_file(input, checkpoint, output, sample=sample, data_dir=data_dir,
                                ignore_extra_columns=ignore_extra_columns, label_column=label_column,
-                               batch_size=batch_size, device=device, log=log)
+                               batch_size=batch_size, device=device, out_of_range=out_of_range, log=log)
     checked = f", checked against {written.sample}" if written.sample else ""
     log.result(f"wrote {written.rows} predictions to {written.output}{checked}", event="predict.result",
                output=written.output, rows=written.rows, sample=written.sample)
@@ -248,12 +253,13 @@ def score(
     label_column: LabelColumn = None,
     batch_size: PredictBatch = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
     scored = api.score_file(csv, checkpoint, output=output, probs=probs, report=report,
                             ignore_extra_columns=ignore_extra_columns, label_column=label_column,
-                            batch_size=batch_size, device=device, log=log)
+                            batch_size=batch_size, device=device, out_of_range=out_of_range, log=log)
     if scored.report:
         log.result(f"report: {scored.report}", event="score.report", report=scored.report,
                    files=[str(p) for p in scored.report_files])
@@ -280,6 +286,7 @@ def submit(
     wait_timeout: Annotated[float, typer.Option(min=1, help="Seconds --wait waits for the score.")] = SCORE_WAIT_S,
     max_per_day: Annotated[int, typer.Option(min=1, help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     home: Home = None,
     wait_lock: WaitLock = 0.0,
     *, log: Log,
@@ -287,7 +294,7 @@ def submit(
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
     outcome = api.submit(checkpoint, file=file, data_dir=data_dir, message=message, competition=competition,
                          dry_run=dry_run, wait=wait, wait_timeout=wait_timeout, max_per_day=max_per_day,
-                         device=device, home=home, wait_lock=wait_lock, log=log)
+                         device=device, out_of_range=out_of_range, home=home, wait_lock=wait_lock, log=log)
     if outcome.ref is None:
         log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
                    event="submit.dry_run", file=outcome.file)
@@ -327,6 +334,7 @@ def run(
     ignore_extra_columns: IgnoreExtra = False,
     input_shape: InputShape = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     home: Home = None,
     *, log: Log,
 ):
@@ -334,7 +342,7 @@ def run(
     outcome = api.run(competition=competition, demo=demo, checkpoint=checkpoint, retrain=retrain, preset=preset,
                       submit=submit, force_submit=force_submit, message=message, wait_lock=wait_lock,
                       max_per_day=max_per_day, label_column=label_column, ignore_extra_columns=ignore_extra_columns,
-                      input_shape=input_shape, device=device, home=home, log=log)
+                      input_shape=input_shape, device=device, out_of_range=out_of_range, home=home, log=log)
     manifest = outcome.manifest
     log.result(f"wrote {outcome.submission}", event="run.result", submission=outcome.submission,
                rows=manifest["rows"], submitted=manifest["submitted"], ref=manifest.get("submission_ref"))
@@ -378,10 +386,12 @@ def predict_image(
     top: Annotated[int, typer.Option(min=1, help="How many classes to list per image.")] = 3,
     grid: Annotated[Optional[Path], typer.Option(help="Also save a PNG of the images as the model saw them.")] = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
-    predicted = api.predict_images(images, checkpoint, top=top, grid=grid, device=device, log=log)
+    predicted = api.predict_images(images, checkpoint, top=top, grid=grid, device=device, out_of_range=out_of_range,
+                                   log=log)
     for item in predicted.images:
         log.result(item.line(), event="predict_image.result", image=item.path, label=item.label,
                    top=[[label, prob] for label, prob in item.top])
