@@ -12,7 +12,7 @@ exactly the ones listed after it:
     core/dist     running under torchrun: the process group, collectives that share outcomes and
                   time out, which rows of a file each rank reads; base, data
     core/predict  the Predictor, models in memory, streaming prediction over a file, image
-                  prediction, output files;
+                  prediction, output files, pixels checked against the model's trained range;
                   base, data, model, dist (never train: predicting does not load the training stack)
     core/report   metrics, pictures, the HTML score report, `inspect`; base, data, predict
     core/train    config and presets, the training loop, augmentation, schedule, resume state,

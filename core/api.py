@@ -31,6 +31,7 @@ from core.kaggle.api import SCORE_WAIT_S
 __all__ = [
     "load", "Model", "Scores",
     "predict_file", "PredictedFile", "score_file", "ScoredFile", "predict_images", "PredictedImages",
+    "PixelRangeWarning",
     "download", "inspect", "train", "Trained", "Callbacks", "OPTION_FIELDS", "submissions", "show_submissions",
     "run", "RunOutcome", "submit", "SubmitOutcome",
     "world", "session", "Log", "JobError", "BadInput", "ExitCode",
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from core.kaggle.api import Submission
     from core.predict.batch import Model, Scores  # noqa: F401 (type checkers see what __getattr__ serves)
     from core.predict.images import ImagePrediction
+    from core.predict.pixel_range import PixelRangeWarning  # noqa: F401
     from core.predict.stream import Predictions
     from core.report.inspect import DataSummary
     from core.run.job import RunOutcome
@@ -98,6 +100,7 @@ def load(path_or_paths: Paths, device: str = "auto", batch_size: int | None = No
 
 # Classes served from their own modules when first asked for.
 _LAZY = {"Model": "core.predict.batch", "Scores": "core.predict.batch", "Callbacks": "core.train.callbacks",
+         "PixelRangeWarning": "core.predict.pixel_range",
          "RunOutcome": "core.run.job", "SubmitOutcome": "core.run.submit"}
 
 
@@ -124,16 +127,20 @@ class PredictedFile:
 
 def predict_file(input: PathLike, checkpoint: Paths, output: PathLike, *, sample: PathLike | None = None,
                  data_dir: PathLike | None = None, ignore_extra_columns: bool = False, label_column: str | None = None,
-                 batch_size: int | None = None, device: str = "auto", log: Log | None = None) -> PredictedFile:
+                 batch_size: int | None = None, device: str = "auto", out_of_range: str = "warn",
+                 log: Log | None = None) -> PredictedFile:
     """`kaggle-job predict`: predict a pixel file and write a submission in the sample's format, ids and
     order (`sample`, else the one in `data_dir`, else beside `input`), else ImageId,Label in the file's
-    order. Under torchrun every rank calls it inside `session()`; rank 0 writes, every rank gets the result."""
+    order. Under torchrun every rank calls it inside `session()`; rank 0 writes, every rank gets the result.
+    `out_of_range`: see PixelRangeWarning."""
     from core.base.atomic import prepare_target
     from core.data.sample import label_names
     from core.dist.world import current_world
     from core.predict.outputs import find_sample, id_names, write_checked_submission
+    from core.predict.pixel_range import check_policy
     from core.predict.stream import predict_file as predict_rows
 
+    check_policy(out_of_range)
     log, input, output, checkpoints = quiet_log(log), Path(input), Path(output), checkpoint_paths(checkpoint)
     sample_format, required = find_sample(_path(sample), input, _path(data_dir))
     # A bad path fails before the pass over the file, not after; so does one that would replace what is read.
@@ -144,7 +151,7 @@ def predict_file(input: PathLike, checkpoint: Paths, output: PathLike, *, sample
     predictions = predict_rows(input, predictor, log, ignore_extra=ignore_extra_columns,
                                id_names=id_names(sample_format),
                                label_names=label_names(label_column, sample_format and sample_format.label_column),
-                               labels=False)
+                               labels=False, out_of_range=out_of_range)
 
     def write() -> PredictedFile:  # on rank 0, which holds every row under torchrun
         write_checked_submission(output, predictions, predictor.spec.classes, log, sample_format, required)
@@ -168,15 +175,19 @@ class ScoredFile:
 
 def score_file(input: PathLike, checkpoint: Paths, *, output: PathLike | None = None, probs: PathLike | None = None,
                report: PathLike | None = None, ignore_extra_columns: bool = False, label_column: str | None = None,
-               batch_size: int | None = None, device: str = "auto", log: Log | None = None) -> ScoredFile:
+               batch_size: int | None = None, device: str = "auto", out_of_range: str = "warn",
+               log: Log | None = None) -> ScoredFile:
     """`kaggle-job score`: predict any pixel file, with or without labels; the accuracy when it has them.
     `output`: per-row predictions with confidence (CSV); `probs`: class probabilities (Parquet);
-    `report`: a folder for the HTML evaluation report. Under torchrun as `predict_file`."""
+    `report`: a folder for the HTML evaluation report. Under torchrun as `predict_file`. `out_of_range`:
+    see PixelRangeWarning."""
     from core.base.atomic import prepare_folder, prepare_target
     from core.data.sample import label_names
     from core.dist.world import current_world
+    from core.predict.pixel_range import check_policy
     from core.predict.stream import predict_file as predict_rows
 
+    check_policy(out_of_range)
     log, input, checkpoints = quiet_log(log), Path(input), checkpoint_paths(checkpoint)
     output, probs, report = _path(output), _path(probs), _path(report)
     for path in filter(None, (output, probs)):  # a bad path fails before the pass over the file, not after
@@ -185,7 +196,7 @@ def score_file(input: PathLike, checkpoint: Paths, *, output: PathLike | None = 
         prepare_folder(report)
     predictor = _predictor(checkpoints, device, batch_size)
     predictions = predict_rows(input, predictor, log, ignore_extra=ignore_extra_columns,
-                               label_names=label_names(label_column))
+                               label_names=label_names(label_column), out_of_range=out_of_range)
     return current_world().from_rank0(lambda: _score_outputs(input, predictions, predictor, output, probs, report,
                                                              log))
 
@@ -210,7 +221,8 @@ def _score_outputs(input: Path, predictions: Predictions, predictor, output: Pat
     if report:
         from core.report.score import model_info, write_score_report
 
-        written = write_score_report(input, predictions, model_info(predictor.checkpoints), report, output)
+        info = model_info(predictor.checkpoints, predictor.value_range)
+        written = write_score_report(input, predictions, info, report, output)
     return ScoredFile(rows=len(predictions.labels), accuracy=predictions.accuracy, unknown_labels=len(unknown_rows),
                       output=output, probs=probs, report=written and written.html,
                       report_files=tuple(written.files) if written else ())
@@ -225,20 +237,25 @@ class PredictedImages:
 
 
 def predict_images(images: Sequence[PathLike], checkpoint: Paths, *, top: int = 3, grid: PathLike | None = None,
-                   device: str = "auto", log: Log | None = None) -> PredictedImages:
+                   device: str = "auto", out_of_range: str = "warn", log: Log | None = None) -> PredictedImages:
     """`kaggle-job predict-image`: the digit in each PNG or JPEG (prepared the MNIST way) with the `top`
-    probabilities; `grid`: also a PNG of the images as the model saw them. Nothing is reported along
-    the way: `log` is taken as every call takes one."""
+    probabilities; `grid`: also a PNG of the images as the model saw them. The prepared images, 0..255 as
+    image files are, are mapped onto the model's trained range (said through `log` when it is not
+    0..255). `out_of_range`: see PixelRangeWarning."""
     from core.base.atomic import prepare_target
     from core.predict.images import predict_images as predict_pictures
+    from core.predict.pixel_range import check_policy
     from core.report.plots import prepared_images_png
 
+    check_policy(out_of_range)
     images, checkpoints, grid = [Path(path) for path in images], checkpoint_paths(checkpoint), _path(grid)
     if grid:  # a bad path, or one of the pictures, fails before any work
         prepare_target(grid, reads=[*(("an image", path) for path in images),
                                     *(("a checkpoint", path) for path in checkpoints)])
-    results = predict_pictures(images, _predictor(checkpoints, device), top_k=top)
-    return PredictedImages(images=results, grid=prepared_images_png(results, grid) if grid else None)
+    predictor = _predictor(checkpoints, device)
+    results = predict_pictures(images, predictor, top_k=top, log=quiet_log(log), out_of_range=out_of_range)
+    return PredictedImages(images=results,
+                           grid=prepared_images_png(results, grid, predictor.value_range) if grid else None)
 
 
 def _predictor(checkpoints: list[Path], device: str, batch_size: int | None = None):
@@ -394,38 +411,46 @@ def run(*, competition: str = DEFAULT_COMPETITION, demo: bool = False, checkpoin
         retrain: bool = False, preset: str | None = None, submit: bool = False, force_submit: bool = False,
         message: str | None = None, wait_lock: float = 0.0, max_per_day: int = DEFAULT_MAX_PER_DAY,
         label_column: str | None = None, ignore_extra_columns: bool = False, input_shape: str | None = None,
-        device: str = "auto", home: PathLike | None = None, log: Log | None = None) -> RunOutcome:
+        device: str = "auto", out_of_range: str = "warn", home: PathLike | None = None,
+        log: Log | None = None) -> RunOutcome:
     """The scheduled job, as `kaggle-job run`: lock the home, download (the offline demo without
     credentials), train or load, predict, publish submissions/<competition>/<UTC time>/ and, with
     `submit`, upload when the model beats the last submission. Returns the submission's path and its
     manifest. `input_shape`: "CxHxW" or "HxWxC" as --input-shape takes it; `wait_lock`: seconds to wait
-    for another command on this home; SIGTERM ends it like Ctrl-C (KeyboardInterrupt)."""
+    for another command on this home; SIGTERM ends it like Ctrl-C (KeyboardInterrupt). `out_of_range`:
+    see PixelRangeWarning (test.csv against the model's range)."""
     from core.base.workspace import resolve_home
     from core.data.layout import parse_shape
+    from core.predict.pixel_range import check_policy
     from core.run.job import RunConfig, run_job
 
+    check_policy(out_of_range)
     shape, pixel_order = parse_shape(input_shape)
     config = RunConfig(home=resolve_home(home), competition=competition, demo=demo, device=device, preset=preset,
                        checkpoint=_path(checkpoint), retrain=retrain, submit=submit, force_submit=force_submit,
                        message=message, wait_lock_s=wait_lock, max_per_day=max_per_day, label_column=label_column,
-                       ignore_extra=ignore_extra_columns, input_shape=shape, pixel_order=pixel_order)
+                       ignore_extra=ignore_extra_columns, input_shape=shape, pixel_order=pixel_order,
+                       out_of_range=out_of_range)
     return run_job(config, quiet_log(log))
 
 
 def submit(checkpoint: Paths | None = None, *, file: PathLike | None = None, data_dir: PathLike | None = None,
            message: str = DEFAULT_MESSAGE, competition: str = DEFAULT_COMPETITION, dry_run: bool = False,
            wait: bool = False, wait_timeout: float = SCORE_WAIT_S, max_per_day: int = DEFAULT_MAX_PER_DAY,
-           device: str = "auto", home: PathLike | None = None, wait_lock: float = 0.0,
+           device: str = "auto", out_of_range: str = "warn", home: PathLike | None = None, wait_lock: float = 0.0,
            log: Log | None = None) -> SubmitOutcome:
     """Submit test.csv predicted with `checkpoint` (one, or several averaged), or a ready `file`, as
     `kaggle-job submit`: checked against sample_submission.csv, recorded under
     submissions/<competition>/<UTC time>/ and uploaded exactly once. `dry_run` checks without uploading
-    (and needs no credentials); `wait` waits up to `wait_timeout` seconds for the public score."""
+    (and needs no credentials); `wait` waits up to `wait_timeout` seconds for the public score.
+    `out_of_range`: see PixelRangeWarning (test.csv against the model's range)."""
     from core.base.workspace import Workspace, resolve_home
     from core.data.competition import CompetitionFiles
+    from core.predict.pixel_range import check_policy
     from core.run.lock import exclusive
     from core.run.submit import SubmitConfig, submit_recorded
 
+    check_policy(out_of_range)
     log = quiet_log(log)
     workspace = Workspace(resolve_home(home), competition)
     files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
@@ -433,6 +458,6 @@ def submit(checkpoint: Paths | None = None, *, file: PathLike | None = None, dat
         competition=competition, message=message, files=files,
         checkpoints=checkpoint_paths(checkpoint) if checkpoint is not None else [],
         file=_path(file), dry_run=dry_run, wait=wait, wait_timeout_s=wait_timeout,
-        max_per_day=max_per_day, device=device)
+        max_per_day=max_per_day, device=device, out_of_range=out_of_range)
     with exclusive(workspace.home, wait_lock, "submit", log):
         return submit_recorded(config, workspace, log)

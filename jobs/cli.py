@@ -116,6 +116,10 @@ LabelColumn = Annotated[Optional[str], typer.Option(
     "--label-column", metavar="NAME", rich_help_panel=DATA,
     show_default="label, or the sample submission's label column",
     help="The label column's name when it is not `label`.")]
+OutOfRange = Annotated[str, typer.Option(
+    "--out-of-range", metavar="warn|error", rich_help_panel=DATA,
+    help="Pixel values beyond the range the model was trained on (0..255 fed to a model trained on 0..16): "
+         "warn, or error (exit 2, nothing written) for runs that must not guess.")]
 WaitLock = Annotated[float, typer.Option("--wait-lock", min=0.0, metavar="SECONDS", rich_help_panel=RUNTIME,
                                          help="Wait this long for another command on this home to finish before exiting 7.")]
 # The file predict and score read: INPUT, or --input/-i as predict took it before (hidden from help).
@@ -332,6 +336,7 @@ def predict(
     batch_size: PredictBatch = None,
     device: Device = "auto",
     input_option: InputOption = None,
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Predict a pixel file and write a submission: the sample's format, ids and order, else ImageId,Label.
@@ -341,7 +346,7 @@ def predict(
     input = _one_input("predict", input_file, input_option)
     written = api.predict_file(input, checkpoint, output, sample=sample, data_dir=data_dir,
                                ignore_extra_columns=ignore_extra_columns, label_column=label_column,
-                               batch_size=batch_size, device=device, log=log)
+                               batch_size=batch_size, device=device, out_of_range=out_of_range, log=log)
     checked = f", checked against {written.sample}" if written.sample else ""
     log.result(f"wrote {written.rows} predictions to {written.output}{checked}", event="predict.result",
                output=written.output, rows=written.rows, sample=written.sample)
@@ -366,13 +371,14 @@ def score(
     batch_size: PredictBatch = None,
     device: Device = "auto",
     input_option: InputOption = None,
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Score a pixel file: per-row predictions with confidence; accuracy when it has labels."""
     input = _one_input("score", input_file, input_option)
     scored = api.score_file(input, checkpoint, output=output, probs=probs, report=report,
                             ignore_extra_columns=ignore_extra_columns, label_column=label_column,
-                            batch_size=batch_size, device=device, log=log)
+                            batch_size=batch_size, device=device, out_of_range=out_of_range, log=log)
     if scored.report:
         log.result(f"report: {scored.report}", event="score.report", report=scored.report,
                    files=[str(p) for p in scored.report_files])
@@ -409,6 +415,7 @@ def submit(
         min=1, metavar="N", rich_help_panel=SUBMIT,
         help="Refuse to submit when today's submissions reach this.")] = DEFAULT_MAX_PER_DAY,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     home: Home = None,
     wait_lock: WaitLock = 0.0,
     *, log: Log,
@@ -416,7 +423,7 @@ def submit(
     """Predict the competition's test.csv, validate against sample_submission.csv and upload."""
     outcome = api.submit(checkpoint, file=file, data_dir=data_dir, message=message, competition=competition,
                          dry_run=dry_run, wait=wait, wait_timeout=wait_timeout, max_per_day=max_per_day,
-                         device=device, home=home, wait_lock=wait_lock, log=log)
+                         device=device, out_of_range=out_of_range, home=home, wait_lock=wait_lock, log=log)
     if outcome.ref is None:
         log.result(f"dry run: {outcome.file} is valid ({outcome.rows} rows); nothing uploaded",
                    event="submit.dry_run", file=outcome.file)
@@ -465,6 +472,7 @@ def run(
     ignore_extra_columns: IgnoreExtra = False,
     input_shape: InputShape = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     home: Home = None,
     *, log: Log,
 ):
@@ -472,7 +480,7 @@ def run(
     outcome = api.run(competition=competition, demo=demo, checkpoint=checkpoint, retrain=retrain, preset=preset,
                       submit=submit, force_submit=force_submit, message=message, wait_lock=wait_lock,
                       max_per_day=max_per_day, label_column=label_column, ignore_extra_columns=ignore_extra_columns,
-                      input_shape=input_shape, device=device, home=home, log=log)
+                      input_shape=input_shape, device=device, out_of_range=out_of_range, home=home, log=log)
     manifest = outcome.manifest
     log.result(f"wrote {outcome.submission}", event="run.result", submission=outcome.submission,
                rows=manifest["rows"], submitted=manifest["submitted"], ref=manifest.get("submission_ref"))
@@ -522,10 +530,12 @@ def predict_image(
     grid: Annotated[Optional[Path], typer.Option(
         metavar="FILE", help="Also save a PNG of the images as the model saw them.")] = None,
     device: Device = "auto",
+    out_of_range: OutOfRange = "warn",
     *, log: Log,
 ):
     """Name the digit in each image (prepared the MNIST way) with the top probabilities."""
-    predicted = api.predict_images(images, checkpoint, top=top, grid=grid, device=device, log=log)
+    predicted = api.predict_images(images, checkpoint, top=top, grid=grid, device=device, out_of_range=out_of_range,
+                                   log=log)
     for item in predicted.images:
         log.result(item.line(), event="predict_image.result", image=item.path, label=item.label,
                    top=[[label, prob] for label, prob in item.top])

@@ -117,7 +117,7 @@ def save_checkpoint(path: str | os.PathLike, model: nn.Module, spec: ModelSpec,
     if dataset is not None:
         meta[DATASET] = dataset
     path = Path(path)
-    plain = {**asdict(spec), "input_shape": list(spec.input_shape)}
+    plain = {**asdict(spec), "input_shape": list(spec.input_shape), "value_range": list(spec.value_range)}
     spec_from_plain(plain)  # never write what would not load
     payload = {
         "format": FORMAT,

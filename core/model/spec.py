@@ -24,6 +24,7 @@ MAX_CHANNELS = 16
 MAX_SIDE = 1024  # pixels per side: a 1024x1024 image is already a million CSV columns
 MAX_CLASSES = 100_000
 MAX_PARAMETERS = 1_000_000_000  # 4 GB of float32 weights; the default leannet has ~0.2 M
+FULL_RANGE = (0, 255)  # uint8 pixels, an image file's scale; what checkpoints without value_range were trained on
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ModelSpec:
     mean: float = 0.0  # applied after scaling pixels to [0, 1]
     std: float = 1.0
     pixel_order: str = "chw"  # how a file's row orders a pixel's channels (core.base.pixel_order.PIXEL_ORDERS)
+    value_range: tuple[int, int] = FULL_RANGE  # the lowest and highest pixel value of the training rows
 
     @property
     def num_pixels(self) -> int:
@@ -80,7 +82,7 @@ def spec_from_plain(raw) -> ModelSpec:
     return ModelSpec(arch=arch, input_shape=checked_input_shape(raw.get("input_shape")),
                      classes=_classes(raw.get("classes")), arch_kwargs=dict(kwargs),
                      mean=_finite(raw.get("mean", 0.0), "mean"), std=_finite(raw.get("std", 1.0), "std", positive=True),
-                     pixel_order=_order(raw.get("pixel_order")))
+                     pixel_order=_order(raw.get("pixel_order")), value_range=_value_range(raw.get("value_range")))
 
 
 def checked_input_shape(value) -> tuple[int, int, int]:
@@ -97,6 +99,18 @@ def checked_input_shape(value) -> tuple[int, int, int]:
 
 def _order(value) -> str:
     return "chw" if value is None else checked_order(value)  # None: checkpoints from before channels-last files
+
+
+def _value_range(value) -> tuple[int, int]:
+    """(low, high) pixel values trained on; None: a checkpoint from before the range was recorded, and
+    those were all trained on 0..255 files."""
+    if value is None:
+        return FULL_RANGE
+    whole = isinstance(value, (list, tuple)) and len(value) == 2 and \
+        all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+    if not whole or not 0 <= value[0] <= value[1] <= 255:
+        raise BadInput(f"value range {value!r}: expected [low, high] with 0 <= low <= high <= 255")
+    return int(value[0]), int(value[1])
 
 
 def _classes(value) -> list:

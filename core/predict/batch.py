@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from core.base.log import Log
-from core.data.arrays import pixel_array
+from core.data.arrays import SOURCE, pixel_array
 from core.data.classes import class_array
+from core.predict.pixel_range import check_policy, check_range
 from core.predict.predictor import Predictor
 
 SHOWN_CLASSES = 6  # a repr lists this many classes at most
@@ -54,14 +55,24 @@ class Model:
         """(channels, height, width) of the images the model takes."""
         return tuple(int(size) for size in self.predictor.spec.input_shape)
 
-    def predict(self, pixels, log: Log | None = None) -> np.ndarray:
-        """The predicted class of each row of `pixels` (see core.data.arrays for the forms taken)."""
-        return self.score(pixels, log).labels
+    @property
+    def value_range(self) -> tuple[int, int]:
+        """(lowest, highest) pixel value of the rows the model was trained on, e.g. (0, 255) or (0, 16)."""
+        return self.predictor.value_range
 
-    def score(self, pixels, log: Log | None = None) -> Scores:
+    def predict(self, pixels, log: Log | None = None, out_of_range: str = "warn") -> np.ndarray:
+        """The predicted class of each row of `pixels` (see core.data.arrays for the forms taken)."""
+        return self.score(pixels, log, out_of_range).labels
+
+    def score(self, pixels, log: Log | None = None, out_of_range: str = "warn") -> Scores:
         """Labels, confidence and every class's probability for each row of `pixels`. `log` hears of
-        a batch halved after running out of CUDA memory; nothing else is reported."""
-        probs = self.predictor.predict_proba(pixel_array(pixels, self.input_shape), log)
+        a batch halved after running out of CUDA memory. Values outside `value_range` (or all far below
+        its top) give one PixelRangeWarning per call, or a log line when `log` speaks; with
+        `out_of_range="error"`, values outside it raise BadInput instead."""
+        check_policy(out_of_range)
+        seen = self.predictor.tally()
+        probs = self.predictor.predict_proba(pixel_array(pixels, self.input_shape), log, seen)
+        check_range(seen, SOURCE, log if log is not None else Log(quiet=True), out_of_range)
         return Scores(labels=self._labels[probs.argmax(axis=1)], confidence=probs.max(axis=1), probs=probs,
                       classes=self.classes)
 

@@ -14,6 +14,7 @@ from core.base.log import Log
 from core.model.checkpoint import Checkpoint, load_checkpoint
 from core.model.devices import configure_threads, in_device_layout, pick_device
 from core.model.spec import to_input
+from core.predict.pixel_range import PixelTally, trained_range
 
 
 def batch_size_for(device: torch.device) -> int:
@@ -37,6 +38,7 @@ class Predictor:
                     (first.input_shape, first.pixel_order, list(first.classes)):
                 raise BadInput(f"checkpoint {ckpt.path}: input shape, pixel order or classes differ from "
                                f"{self.checkpoints[0].path}")
+        self.value_range = trained_range(ckpt.spec for ckpt in self.checkpoints)
         self.models = [in_device_layout(ckpt.model(self.device), self.device) for ckpt in self.checkpoints]
 
     @classmethod
@@ -54,8 +56,16 @@ class Predictor:
     def spec(self):
         return self.checkpoints[0].spec
 
-    def predict_proba(self, pixels: np.ndarray | torch.Tensor, log: Log | None = None) -> np.ndarray:
+    def tally(self) -> PixelTally:
+        """A fresh count of the values one call's input holds, for `predict_proba` to fill."""
+        return PixelTally(trained=self.value_range)
+
+    def predict_proba(self, pixels: np.ndarray | torch.Tensor, log: Log | None = None,
+                      tally: PixelTally | None = None) -> np.ndarray:
         """uint8 (rows, num_pixels) or (rows, C, H, W) -> float32 (rows, classes), averaged over the checkpoints.
+
+        Every batch of every command passes here, so `tally` (from `tally()`) counts the values of all of
+        them in one place; the caller says what it found (core.predict.pixel_range.check_range).
 
         Runs `batch_size` rows at a time. CUDA running out of memory (another process on the GPU, a
         bigger model than the default batch was sized for) halves the batch and retries the same rows,
@@ -64,6 +74,8 @@ class Predictor:
         if isinstance(pixels, np.ndarray):
             pixels = torch.from_numpy(np.ascontiguousarray(pixels))
         images = self.spec.images(pixels) if pixels.dim() == 2 else pixels
+        if tally is not None:
+            tally.observe(images)
         parts, start = [], 0
         while start < len(images):
             chunk = images[start:start + self.batch_size]

@@ -22,6 +22,7 @@ from core.data.sample import default_ids
 from core.dist.shards import plan_parts
 from core.dist.world import World, current_world
 from core.predict.loader import batch_loader
+from core.predict.pixel_range import PixelTally, check_range
 from core.predict.predictor import Predictor
 from core.predict.rowstore import RowStore
 
@@ -67,11 +68,12 @@ class _Share:
     probs: np.ndarray
     truth: np.ndarray | None
     ids: np.ndarray | None
+    seen: PixelTally
 
 
 def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bool = False,
                  id_names: Iterable[str] = (), label_names: Iterable[str] = (), labels: bool = True,
-                 world: World | None = None) -> Predictions | None:
+                 world: World | None = None, out_of_range: str = "warn") -> Predictions | None:
     """Stream `path` (.csv, .csv.gz or .parquet) through the model; rows keep their input order.
 
     The header is validated before any row is parsed; any bad row raises BadInput naming it.
@@ -80,6 +82,8 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
     unread, as a submission needs no labels: a test file shipped with an empty one is no error.
     Under torchrun every rank must call this; the whole file's Predictions come back on rank 0,
     None on the other ranks, and a bad row on any rank raises the same error on all of them.
+    Pixel values outside the model's trained range are told once, after the last row: a warning, or
+    BadInput on every rank when `out_of_range` is "error" (core.predict.pixel_range).
     """
     world = world or current_world()
     names = {"id_names": tuple(id_names), "label_names": tuple(label_names)}
@@ -92,7 +96,7 @@ def predict_file(path: Path, predictor: Predictor, log: Log, *, ignore_extra: bo
         log.warn(headerless(layout), event="predict.headerless")
     share = world.agree(lambda: _predict_share(layout, parts[world.rank], predictor, log, world))
     shares = world.gather(share)
-    return None if shares is None else _joined(shares, layout, predictor, path)
+    return world.on_rank0(lambda: _checked(shares, layout, predictor, path, log, out_of_range))
 
 
 def _layout_and_parts(path: Path, predictor: Predictor, ignore_extra: bool, names: dict, world: int,
@@ -107,13 +111,13 @@ def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, lo
     keep_heap_for_reuse()
     loader = batch_loader(layout, predictor.spec.input_shape, predictor.batch_size,
                           pin_memory=predictor.device.type == "cuda", part=part, pixel_order=predictor.spec.pixel_order)
-    probs, truth, ids = RowStore(), RowStore(), RowStore()
+    probs, truth, ids, seen = RowStore(), RowStore(), RowStore(), predictor.tally()
     what = f"predict {Path(layout.path).name}" + (f" (rank 0's share of {world.size})" if world.distributed else "")
     total = progress_total(layout, part) if log.speaks else None  # rank 0 alone reports
     rows = 0
     with log.progress(what, total=total, unit=progress_unit(layout), event="predict.progress") as bar:
         for batch in loader:
-            probs.append(predictor.predict_proba(batch.images, log))
+            probs.append(predictor.predict_proba(batch.images, log, seen))
             if layout.label_column:
                 truth.append(batch.labels)
             if layout.id_column:
@@ -124,7 +128,14 @@ def _predict_share(layout: PixelLayout, part: FilePart, predictor: Predictor, lo
             bar.advance(total - bar.done)
     return _Share(probs=probs.array((0, predictor.spec.num_classes)),
                   truth=truth.array(dtype=object) if layout.label_column else None,
-                  ids=ids.array() if layout.id_column else None)
+                  ids=ids.array() if layout.id_column else None, seen=seen)
+
+
+def _checked(shares: list[_Share], layout: PixelLayout, predictor: Predictor, path: Path, log: Log,
+             out_of_range: str) -> Predictions:
+    """On rank 0, which holds every share: the whole file's pixel values checked, then its predictions."""
+    check_range(PixelTally.merged([share.seen for share in shares]), str(path), log, out_of_range)
+    return _joined(shares, layout, predictor, path)
 
 
 def _joined(shares: list[_Share], layout: PixelLayout, predictor: Predictor, path: Path) -> Predictions:

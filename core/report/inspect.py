@@ -86,8 +86,11 @@ def inspect_data(data_dir: Path, output_dir: Path, seed: int = 0, label_column: 
     images = images_from_rows(table.pixels[chosen], shape, pixel_order)
     captions = ([f"label {table.labels[i]}" for i in chosen] if table.labels is not None
                 else [f"row {i + 1}" for i in chosen])
+    # Black to white over the file's own values: 0..16 digits would be near-black on a 0..255 scale.
+    observed = next(item for item in summary.files if item.name == source)
     summary.grid = plots.digit_grid(images, captions, output_dir / "first_look.png",
-                                    title=f"{len(chosen)} random images from {source}", columns=GRID_SIDE)
+                                    title=f"{len(chosen)} random images from {source}", columns=GRID_SIDE,
+                                    value_range=(observed.min_value, observed.max_value))
     return summary
 
 

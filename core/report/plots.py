@@ -37,9 +37,11 @@ def _save(fig, path: str | Path) -> Path:
     return Path(path)
 
 
-def as_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """(C, H, W) or (H, W) uint8 -> what imshow wants, and the colour map for one channel."""
-    image = np.asarray(image)
+def as_display(image: np.ndarray, value_range: tuple[int, int] = (0, 255)) -> tuple[np.ndarray, str | None]:
+    """(C, H, W) or (H, W) uint8 -> what imshow wants, in 0..1 where `value_range` is 0..1 (so 0..16 digits
+    show as bright as 0..255 ones), and the colour map for one channel."""
+    low, high = value_range
+    image = np.clip((np.asarray(image, dtype=np.float32) - low) / max(high - low, 1), 0.0, 1.0)
     if image.ndim == 2:
         return image, "gray"
     if image.shape[0] == 3:
@@ -55,8 +57,9 @@ def grid_size(count: int, columns: int) -> tuple[int, int]:
 
 
 def digit_grid(images: np.ndarray, captions: list[str], path: str | Path, title: str = "",
-               columns: int = 6) -> Path:
-    """A grid of digits (MNIST style: light ink on black), each with a caption under it."""
+               columns: int = 6, value_range: tuple[int, int] = (0, 255)) -> Path:
+    """A grid of digits (MNIST style: light ink on black), each with a caption under it; `value_range`
+    (lowest, highest) is drawn black to white: the data's or the model's, which need not be 0..255."""
     count = len(images)
     width, height = grid_size(count, columns)
     cols = width // CELL_W_PX
@@ -71,8 +74,8 @@ def digit_grid(images: np.ndarray, captions: list[str], path: str | Path, title:
         # Leave room under each image for a caption of up to two lines.
         ax = fig.add_axes((col * cell_w + 0.1 * cell_w, top - (row + 1) * cell_h + 0.3 * cell_h,
                            0.8 * cell_w, 0.66 * cell_h))
-        picture, cmap = as_display(images[index])
-        ax.imshow(picture, cmap=cmap, vmin=0, vmax=255, interpolation="nearest")
+        picture, cmap = as_display(images[index], value_range)
+        ax.imshow(picture, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_xlabel(captions[index] if index < len(captions) else "", fontsize=8, labelpad=3)
@@ -183,8 +186,10 @@ def _or_minus_inf(value) -> float:
     return float("-inf") if math.isnan(value) else value
 
 
-def prepared_images_png(results: list[ImagePrediction], png_path: str | Path) -> Path:
-    """What the model saw for each file, with its answer: the first thing to look at when one is wrong."""
+def prepared_images_png(results: list[ImagePrediction], png_path: str | Path,
+                        value_range: tuple[int, int] = (0, 255)) -> Path:
+    """What the model saw for each file, with its answer: the first thing to look at when one is wrong.
+    `value_range`: the model's trained range, which the prepared images are on."""
     captions = [f"{r.path.name[:18]}\n-> {r.label} ({r.top[0][1]:.2f})" for r in results]
     return digit_grid(np.stack([r.pixels for r in results]), captions, png_path,
-                      title="Images as prepared for the model")
+                      title="Images as prepared for the model", value_range=value_range)

@@ -37,6 +37,7 @@ class ModelInfo:
     arch: str = ""
     pixel_order: str = "chw"
     val_accuracy: float | None = None
+    value_range: tuple[int, int] = (0, 255)  # the pixel values the model was trained on
 
 
 @dataclass
@@ -123,8 +124,10 @@ def _labelled_sections(html, csv_path, predictions, model, evaluation: Evaluatio
     chosen = wrong[np.argsort(-predictions.confidence[wrong], kind="stable")][:GRID_LIMIT]
     captions = [f"#{predictions.ids[i]} true {truth[i]}\npred {predictions.labels[i]} "
                 f"({predictions.confidence[i]:.2f})" for i in chosen]
-    grid = plots.digit_grid(_images(csv_path, model, chosen), captions, directory / "misclassified.png",
-                            title=f"Misclassified: {len(chosen)} of {len(wrong)}, most confident first")
+    images = _images(csv_path, model, chosen)
+    grid = plots.digit_grid(images, captions, directory / "misclassified.png",
+                            title=f"Misclassified: {len(chosen)} of {len(wrong)}, most confident first",
+                            value_range=_drawn_range(images, model))
     html.heading("Misclassified digits").image(grid, "misclassified digits")
 
     correct = predictions.labels.astype(str) == truth
@@ -148,8 +151,10 @@ def _unlabelled_sections(html, csv_path, predictions, model, directory) -> list[
     runner_up = _runner_up(predictions, model.classes)
     captions = [f"#{predictions.ids[i]} pred {predictions.labels[i]} ({predictions.confidence[i]:.2f})\n"
                 f"2nd {runner_up[i]}" for i in chosen]
-    grid = plots.digit_grid(_images(csv_path, model, chosen), captions, directory / "least_confident.png",
-                            title=f"The {len(chosen)} least confident predictions")
+    images = _images(csv_path, model, chosen)
+    grid = plots.digit_grid(images, captions, directory / "least_confident.png",
+                            title=f"The {len(chosen)} least confident predictions",
+                            value_range=_drawn_range(images, model))
     html.heading("Least confident digits").paragraph(
         "The rows to check by eye first; the caption gives the prediction and the runner-up.", css="note")
     html.image(grid, "least confident digits")
@@ -161,6 +166,15 @@ def _images(csv_path: Path, model: ModelInfo, rows: np.ndarray) -> np.ndarray:
     # The file was validated when predicted; other columns were allowed then or are not there.
     pixels = read_rows(csv_path, int(np.prod(model.input_shape)), rows, ignore_extra=True)
     return images_from_rows(pixels, model.input_shape, model.pixel_order)
+
+
+def _drawn_range(images: np.ndarray, model: ModelInfo) -> tuple[int, int]:
+    """Black to white: the model's trained range, so digits look as the model was taught them, widened to
+    the images' own values when they go beyond it (then they were warned about, and must not show clipped)."""
+    low, high = model.value_range
+    if not images.size:
+        return low, high
+    return min(low, int(images.min())), max(high, int(images.max()))
 
 
 def _runner_up(predictions: Predictions, classes: list) -> list[str]:
@@ -183,11 +197,12 @@ def _remove_stale(directory: Path, written: list[Path]) -> None:
             (directory / name).unlink(missing_ok=True)
 
 
-def model_info(checkpoints: list) -> ModelInfo:
-    """From loaded core.model.checkpoint.Checkpoint objects (the first one's spec; an ensemble shares it)."""
+def model_info(checkpoints: list, value_range: tuple[int, int] = (0, 255)) -> ModelInfo:
+    """From loaded core.model.checkpoint.Checkpoint objects (the first one's spec; an ensemble shares it)
+    and the range of pixel values they were trained on (core.predict.pixel_range.trained_range)."""
     spec = checkpoints[0].spec
     accuracies = [c.metrics.get("val_accuracy") for c in checkpoints]
     return ModelInfo(checkpoints=[str(c.path) for c in checkpoints], classes=list(spec.classes),
                      input_shape=tuple(spec.input_shape), arch=", ".join(sorted({c.spec.arch for c in checkpoints})),
                      pixel_order=spec.pixel_order,
-                     val_accuracy=accuracies[0] if len(accuracies) == 1 else None)
+                     val_accuracy=accuracies[0] if len(accuracies) == 1 else None, value_range=tuple(value_range))

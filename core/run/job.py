@@ -59,6 +59,7 @@ class RunConfig:
     ignore_extra: bool = False  # skip columns that are neither label, id nor pixels in train.csv and test.csv
     input_shape: tuple[int, int, int] | None = None  # (C, H, W) to train with (--input-shape); None: from the file
     pixel_order: str = "chw"  # how train.csv's rows order a pixel's channels (core.data.layout.parse_shape)
+    out_of_range: str = "warn"  # test.csv's pixels beyond the model's trained range: warn or error
 
 
 @dataclass
@@ -138,7 +139,7 @@ def _run_locked(config: RunConfig, workspace: Workspace, log: Log, world: World)
     started = time.monotonic()
     predictor = Predictor.from_checkpoints([checkpoint], config.device)
     predictions = predict_file(data.files.test, predictor, log, id_names=id_names(data.sample), world=world,
-                               ignore_extra=config.ignore_extra, labels=False)
+                               ignore_extra=config.ignore_extra, labels=False, out_of_range=config.out_of_range)
     timings["predict_s"] = time.monotonic() - started
     made = Made(data, checkpoint_path, checkpoint, trained, predictor, predictions, timings)
     return world.from_rank0(lambda: _publish_and_submit(config, workspace, made, log))

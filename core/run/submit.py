@@ -47,6 +47,7 @@ class SubmitConfig:
     wait_timeout_s: float = api.SCORE_WAIT_S
     max_per_day: int = DEFAULT_MAX_PER_DAY
     device: str = "auto"
+    out_of_range: str = "warn"  # test.csv's pixels beyond the model's trained range: warn or error
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def predict_test(config: SubmitConfig, log: Log) -> Predicted | None:
 
     sample = read_sample(config.files.check("test", "sample").sample)
     predictor = Predictor.load(config.checkpoints, config.device)
-    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample), labels=False)
+    predictions = predict_file(config.files.test, predictor, log, id_names=id_names(sample), labels=False,
+                               out_of_range=config.out_of_range)
     if predictions is None:
         return None
     return Predicted(predictions, list(predictor.spec.classes), list(predictor.checkpoints), sample)

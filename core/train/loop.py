@@ -183,9 +183,13 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
         log.warn("no validation rows: the last epoch is kept and early stopping is off", event="train.no_validation")
     x_train, y_train = images[train_idx], targets[train_idx]
     pixels = x_train.float().div(255.0)
+    # The range travels with the model so that prediction can tell when its input is on another scale
+    # (0..255 pixels fed to a model trained on 0..16 ones): numbers come out either way, wrong ones.
+    low, high = x_train.aminmax()  # at least 2 rows: checked above
     spec = ModelSpec(arch=config.arch, input_shape=tuple(images.shape[1:]), classes=list(classes),
                      arch_kwargs=dict(config.arch_kwargs), mean=pixels.mean().item(),
-                     std=pixels.std().item() or 1.0, pixel_order=config.pixel_order)
+                     std=pixels.std().item() or 1.0, pixel_order=config.pixel_order,
+                     value_range=(int(low), int(high)))
     del pixels
     if device.type == "cuda":  # keep the whole data set resident: no host->device copy per batch
         x_train, y_train = x_train.to(device), y_train.to(device)

@@ -109,7 +109,7 @@ def _bundle_spec(members: list[TrainResult], classes, config: TrainConfig) -> Mo
     return ModelSpec(arch="ensemble", input_shape=first.input_shape, classes=list(classes),
                      arch_kwargs=ensemble_kwargs([m.spec for m in members], TTA_SHIFTS if config.tta else None,
                                                  first.mean, first.std),
-                     mean=first.mean, std=first.std, pixel_order=first.pixel_order)
+                     mean=first.mean, std=first.std, pixel_order=first.pixel_order, value_range=first.value_range)
 
 
 def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, targets, config: TrainConfig,
