@@ -11,6 +11,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -335,7 +337,12 @@ def test_wait_timeout_is_exit_6_and_keeps_ref(runner, emu, ready):
     emu.polls_to_score = 10**6
     got = submit_file(runner, ready, "--wait", "--wait-timeout", "1")
     assert got.exit_code == 6
-    assert "not scored within 1s" in one_error(got)
+    ref = emu.submissions[-1].ref  # the upload happened; the message keeps its ref for a later look
+    assert one_error(got) == (f"submission {ref} to {COMP} was not scored within 1s (status PENDING); "
+                              "check later with `kaggle-job submissions`")
+    listed = runner.invoke(app, ["submissions", "--log-format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert str(ref) in listed.output
 
 
 def test_daily_limit_guard_is_exit_9(runner, emu, ready):
@@ -404,9 +411,14 @@ def test_submissions_table_on_a_terminal(runner, emu, ready):
     assert "tabled" in got.output and "ref" in got.output and "status" in got.output
 
 
-def test_submissions_help_does_not_import_the_client(runner):
-    got = runner.invoke(app, ["submissions", "--help"])
-    assert got.exit_code == 0 and "Usage" in got.output
+def test_submissions_help_does_not_import_the_client():
+    """In a fresh interpreter: this one has imported the client for other tests."""
+    probe = ("import sys\nfrom jobs.cli import main\nsys.argv = ['kaggle-job', 'submissions', '--help']\n"
+             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+             "print('CODE', code, 'KAGGLE', sorted(m for m in sys.modules if m.split('.')[0] in ('kaggle', 'kagglesdk')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "Usage" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("CODE 0 KAGGLE []"), done.stdout[-500:]
 
 
 def test_download_reports_progress_as_json_and_rich(runner, emu, creds):

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.base.errors import BadInput
 from core.data.layout import read_layout
 from core.data.reader import iter_batches
 from core.dist.shards import plan_parts, share
@@ -133,7 +134,7 @@ def test_parquet_shares_are_row_groups_with_their_own_row_numbers(demo_dir, tmp_
     parts = plan_parts(layout, 2)
     assert [p.row_groups for p in parts] == [(0, 1), (2, 3)]
     assert len(list(iter_batches(layout, 1 << 12, parts[0]))[0].pixels) == 30
-    with pytest.raises(Exception, match=r"row 38, column pixel5"):
+    with pytest.raises(BadInput, match=r"rows.parquet: row 38, column pixel5: value 300; expected an integer 0..255"):
         list(iter_batches(layout, 1 << 12, parts[1]))
 
 
@@ -150,11 +151,11 @@ def test_world_comes_from_torchruns_environment():
     assert not World.from_env({"WORLD_SIZE": "1", "RANK": "0"}).distributed
     world = World.from_env({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"})
     assert (world.rank, world.size, world.local_rank, world.leader) == (1, 2, 1, False)
-    with pytest.raises(Exception, match="WORLD_SIZE=2 but RANK is not set"):
+    with pytest.raises(BadInput, match="^WORLD_SIZE=2 but RANK is not set; start the ranks with torchrun$"):
         World.from_env({"WORLD_SIZE": "2"})
-    with pytest.raises(Exception, match="RANK=2 is outside 0..1"):
+    with pytest.raises(BadInput, match=r"^RANK=2 is outside 0\.\.1 \(WORLD_SIZE=2\)"):
         World.from_env({"WORLD_SIZE": "2", "RANK": "2"})
-    with pytest.raises(Exception, match="KAGGLE_JOB_DIST_TIMEOUT='0'"):
+    with pytest.raises(BadInput, match="KAGGLE_JOB_DIST_TIMEOUT='0'"):
         World.from_env({"WORLD_SIZE": "2", "RANK": "0", "KAGGLE_JOB_DIST_TIMEOUT": "0"})
 
 
