@@ -481,3 +481,18 @@ def test_a_ready_file_needs_only_the_sample_beside_it(runner, emu, ready, monkey
     assert got.exit_code == 2 and one_error(got).endswith("sample_submission.csv: line 2: not CSV (field larger than "
                                                           "field limit (131072)); expected a sample submission such "
                                                           "as ImageId,Label")
+
+
+def test_without_the_emulator_the_client_reaches_only_a_dead_local_port(runner, monkeypatch, dead_endpoint):
+    """The suite's guard (conftest.no_real_kaggle): a test that forgets the emulator gets a refused
+    connection on localhost, never kaggle.com."""
+    from kagglesdk import kaggle_env
+
+    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", KEY)
+    monkeypatch.setenv("KAGGLE_JOB_RETRY_SCALE", "0.001")
+    assert kaggle_env.get_endpoint(kaggle_env.get_env()) == dead_endpoint
+    got = runner.invoke(app, ["submissions", "--log-format", "json"])
+    assert got.exit_code == 6, got.output
+    assert one_error(got).startswith(f"could not list submissions of {COMP}: network error (ConnectionError) "
+                                     "(gave up after 6 attempts")
