@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -244,12 +243,14 @@ def test_members_spread_over_two_ranks_bundle_into_one_ensemble(small_train, tmp
 def test_two_torchrun_agents_on_loopback_act_as_two_nodes(tiny_checkpoint, odd_test, tmp_path):
     args = ["predict", "--checkpoint", str(tiny_checkpoint), "--input", str(odd_test)]
     ok(one_process(args + ["--output", str(tmp_path / "one.csv")]))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from torch.distributed import TCPStore
+
+    # The rendezvous store is served from here, on a port the system picks while binding it (no port
+    # chosen first and bound later, which another process could take in between); both agents join it.
+    store = TCPStore("127.0.0.1", 0, is_master=True, multi_tenant=True, wait_for_workers=False)
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--rdzv-backend", "c10d",
-               "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "scale-test", "--nproc-per-node", "1",
-               "-m", "jobs", *args, "--output", str(tmp_path / "two.csv")]
+               "--rdzv-endpoint", f"127.0.0.1:{store.port}", "--rdzv-conf", "is_host=0", "--rdzv-id", "scale-test",
+               "--nproc-per-node", "1", "-m", "jobs", *args, "--output", str(tmp_path / "two.csv")]
     agents = [subprocess.Popen([*command[:3], "--node-rank", str(node), *command[3:]], env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for node in (0, 1)]
     outputs = [agent.communicate(timeout=LAUNCH_TIMEOUT_S) for agent in agents]
