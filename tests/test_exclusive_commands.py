@@ -41,8 +41,12 @@ def test_a_command_that_writes_under_the_home_waits_for_its_lock(runner, isolate
 @pytest.mark.parametrize("args, made", [
     (["download", "--demo"], "data/digit-recognizer-demo/train.csv"),
     (["train", "--data-dir", "small", "--preset", "demo", "--epochs", "1", "--checkpoint", "m.pt"], "m.pt"),
+    (["submit", "--file", "ready.csv", "--data-dir", "{demo}", "--dry-run"],
+     "said: dry run: ready.csv is valid (1000 rows); nothing uploaded"),
+    (["run", "--demo", "--checkpoint", "{checkpoint}"], "submissions/digit-recognizer/*/submission.csv"),
 ])
-def test_wait_lock_waits_for_the_holder_and_then_runs(runner, isolated, demo_dir, monkeypatch, args, made):
+def test_wait_lock_waits_for_the_holder_and_then_runs(runner, isolated, demo_dir, untrained_checkpoint, monkeypatch,
+                                                      args, made):
     """The holder lets go only once the command is trying for the lock, and 0.3 s later: the command
     must have been waiting at least that long, and got the lock only after it was released."""
     import threading
@@ -68,6 +72,8 @@ def test_wait_lock_waits_for_the_holder_and_then_runs(runner, isolated, demo_dir
     (isolated / "small").mkdir()
     with open(demo_dir / "train.csv") as source:  # 300 rows: a quick epoch
         (isolated / "small" / "train.csv").write_text("".join(line for _, line in zip(range(301), source)))
+    (isolated / "ready.csv").write_bytes((demo_dir / "sample_submission.csv").read_bytes())
+    args = [a.format(demo=demo_dir, checkpoint=untrained_checkpoint) for a in args]
     holder = threading.Thread(target=hold)
     holder.start()
     assert held.wait(60)
@@ -77,7 +83,10 @@ def test_wait_lock_waits_for_the_holder_and_then_runs(runner, isolated, demo_dir
     holder.join()
     assert got.exit_code == 0, got.output
     assert times["acquired"] >= times["released"] >= times["tried"] + 0.3
-    assert (isolated / made).is_file()
+    if made.startswith("said: "):  # a dry run writes nothing: what it says is its effect
+        assert made.removeprefix("said: ") in got.output
+    else:
+        assert len(list(isolated.glob(made))) == 1
 
 
 def test_download_stages_with_its_pid_so_a_killed_one_is_swept(runner, isolated):
