@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pytest
 
 from core.base.errors import ExitCode
+from core.kaggle import allowance
 from core.model.checkpoint import save_checkpoint
 from core.model.spec import ModelSpec
 from core.run.manifest import read_manifest, submitted_manifests
@@ -117,9 +118,11 @@ def test_failed_upload_keeps_the_folder_and_records_why(runner, isolated, tmp_pa
     assert submitted_manifests(isolated / "submissions" / "digit-recognizer") == []
 
 
-def test_daily_limit_refusal_keeps_the_folder_and_records_why(runner, isolated, tmp_path, kaggle):
+def test_daily_limit_refusal_keeps_the_folder_and_records_why(runner, isolated, tmp_path, kaggle, monkeypatch):
+    now = datetime.now(timezone.utc)
+    monkeypatch.setattr(allowance, "utc_now", lambda: now)  # the same day, even if the test spans midnight
     for _ in range(2):
-        kaggle.add_past_submission("digit-recognizer", datetime.now(timezone.utc).replace(tzinfo=None))
+        kaggle.add_past_submission("digit-recognizer", now.replace(tzinfo=None))
     result = runner.invoke(app, ["run", "--checkpoint", str(checkpoint_with(tmp_path, "a.pt", 0.9)), "--submit",
                                  "--max-per-day", "2"])
     assert result.exit_code == ExitCode.LIMIT == 9, result.output
