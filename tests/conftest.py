@@ -101,6 +101,12 @@ def emu(monkeypatch):
     """A started emulator that the real client talks to (KAGGLE_API_ENVIRONMENT=LOCALHOST, our port)."""
     from kagglesdk import kaggle_env
 
+    from core.kaggle import allowance
+
+    # The daily allowance counts the test's day, even for a test that spans midnight UTC: uploads the
+    # emulator dates later than this still fall on it.
+    today = allowance.utc_now()
+    monkeypatch.setattr(allowance, "utc_now", lambda: today)
     emulator = demo_emulator().start()
     monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, emulator.url)
     monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")
