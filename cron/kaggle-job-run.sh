@@ -67,9 +67,13 @@ if ! command -v timeout >/dev/null 2>&1; then
     exec "${job[@]}"
 fi
 
+# The trap is set before the job starts, so a signal that arrives as it starts is passed on, not lost
+# (and does not end the script with the job left running); `pending` covers the fork itself.
+child="" pending=""
+trap 'pending=1; [[ -z "$child" ]] || kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
 timeout --kill-after="${KAGGLE_JOB_KILL_AFTER:-2m}" "$limit" "${job[@]}" &
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
+if [[ -n "$pending" ]]; then kill -TERM "$child" 2>/dev/null || true; fi
 status=0
 wait "$child" || status=$?
 while kill -0 "$child" 2>/dev/null; do  # a trapped signal ends `wait` early: wait for the job itself

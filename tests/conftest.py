@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,8 +20,28 @@ from tests.kaggle_emulator import KEY, USERNAME, demo_emulator
 ISOLATED_PREFIXES = ("KAGGLE_", "KAGGLE_JOB_")
 
 
+@pytest.fixture(scope="session")
+def dead_endpoint() -> Iterator[str]:
+    """A local URL nothing answers: the port is bound for the whole session but never listened on, so a
+    connection is refused at once and no other process can take the port."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{held.getsockname()[1]}"
+
+
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch) -> Path:
+def no_real_kaggle(monkeypatch, dead_endpoint) -> None:
+    """Whatever a test forgets to stub, the real client cannot reach kaggle.com: every environment the
+    client may pick (KAGGLE_API_ENVIRONMENT, read by kagglesdk.kaggle_env) points at the dead port.
+    The `emu` fixture points the local one at the emulator."""
+    from kagglesdk import kaggle_env
+
+    for env in kaggle_env.KaggleEnv:
+        monkeypatch.setitem(kaggle_env._env_to_endpoint, env, dead_endpoint)
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch, no_real_kaggle) -> Path:
     for name in list(os.environ):
         if name.startswith(ISOLATED_PREFIXES):
             monkeypatch.delenv(name)
@@ -79,6 +101,12 @@ def emu(monkeypatch):
     """A started emulator that the real client talks to (KAGGLE_API_ENVIRONMENT=LOCALHOST, our port)."""
     from kagglesdk import kaggle_env
 
+    from core.kaggle import allowance
+
+    # The daily allowance counts the test's day, even for a test that spans midnight UTC: uploads the
+    # emulator dates later than this still fall on it.
+    today = allowance.utc_now()
+    monkeypatch.setattr(allowance, "utc_now", lambda: today)
     emulator = demo_emulator().start()
     monkeypatch.setitem(kaggle_env._env_to_endpoint, kaggle_env.KaggleEnv.LOCAL, emulator.url)
     monkeypatch.setenv("KAGGLE_API_ENVIRONMENT", "LOCALHOST")

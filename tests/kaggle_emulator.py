@@ -18,6 +18,10 @@ Faults are queued per method ("*" matches any): `emu.fail("DownloadDataFiles", 5
 the submission) and then answers 503, as a reply lost on the way back; `emu.hang("ListDataFiles")`
 accepts the request and never answers (until the emulator stops); `emu.truncate_downloads = 1`.
 
+Another process (the installed `kaggle-job` binary) reaches a started emulator through
+`emu.process_env()`: the client's LOCALHOST environment (http://localhost) with the emulator as its
+HTTP proxy, which it can be since it reads only the path of each request.
+
 Run it by hand (the client's LOCALHOST environment is http://localhost, port 80):
     python -m tests.kaggle_emulator --port 80
     KAGGLE_API_ENVIRONMENT=LOCALHOST KAGGLE_USERNAME=alice KAGGLE_KEY=secret-key kaggle-job download
@@ -141,6 +145,11 @@ class KaggleEmulator:
     def url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    def process_env(self) -> dict[str, str]:
+        """Environment for a child process whose kaggle client should talk to this emulator."""
+        return {"KAGGLE_API_ENVIRONMENT": "LOCALHOST", "HTTP_PROXY": self.url, "http_proxy": self.url,
+                "NO_PROXY": "", "no_proxy": ""}
 
     def stop(self) -> None:
         self._stopping.set()

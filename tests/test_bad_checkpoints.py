@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from core.base.errors import BadInput
 from core.model.checkpoint import FORMAT, load_checkpoint, save_checkpoint
 from core.model.spec import ModelSpec
 from jobs.cli import app
@@ -138,11 +139,16 @@ def test_the_limits_are_pinned_at_their_boundary(tmp_path):
                    arch_kwargs={"width_mult": 0.25})
     path = save_checkpoint(tmp_path / "edge.pt", ok.build(), ok)
     assert load_checkpoint(path).spec.input_shape == (1, MAX_SIDE, 8)
-    for too_big in ({"input_shape": [1, MAX_SIDE + 1, 8]}, {"classes": list(range(MAX_CLASSES + 1))}):
+    refusals = [({"input_shape": [1, MAX_SIDE + 1, 8]},
+                 f"input shape [1, {MAX_SIDE + 1}, 8]: expected channels 1..16 and sides 1..{MAX_SIDE}"),
+                ({"classes": list(range(MAX_CLASSES + 1))}, f"class list of {MAX_CLASSES + 1}: expected 1..{MAX_CLASSES} classes")]
+    for too_big, expected in refusals:
         payload = torch.load(path, weights_only=True)
         payload["spec"].update(too_big)
-        with pytest.raises(Exception, match="edge.pt"):
-            load_checkpoint(saved(tmp_path, payload, "edge.pt"))
+        bad = saved(tmp_path, payload, "over.pt")  # not over edge.pt: each case starts from the good file
+        with pytest.raises(BadInput) as raised:
+            load_checkpoint(bad)
+        assert str(raised.value) == f"checkpoint {bad}: {expected}"
 
 
 @pytest.mark.parametrize("stored, loaded", [(0.0, 0.0), (1.0, 1.0), (1, 1.0), (None, None), (float("nan"), None)])

@@ -137,15 +137,21 @@ def test_a_run_that_ignores_sigterm_is_killed_with_137_not_7(tmp_path):
 
 def test_sigterm_to_the_wrapper_reaches_the_job(tmp_path):
     import signal
-    import time
+    import threading
 
     marker = tmp_path / "got-term"
-    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 &\nwait"
+    # The job says it is ready once its own trap is set; the wrapper set its trap before starting it.
+    body = f"trap 'touch {marker}; exit 130' TERM\necho ready\nsleep 600 >/dev/null &\nwait"
     env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60"}
     proc = subprocess.Popen([str(WRAPPER)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=30)
+    guard = threading.Timer(60, proc.kill)  # a wrapper that never says ready fails the test instead of hanging it
+    guard.start()
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+    finally:
+        guard.cancel()
     assert proc.returncode == 130 and marker.exists()
 
 

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -66,15 +65,6 @@ def snapshot(home: Path) -> dict[str, str]:
             for sub in ("submissions", "checkpoints") for p in sorted((home / sub).rglob("*")) if p.is_file()}
 
 
-def wait_for(predicate, timeout=120.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_wrapper_runs_the_demo_job_repeatedly_with_json_logs(env, home):
     for expected in (1, 2):
         done = run_wrapper(env)
@@ -92,21 +82,22 @@ def test_wrapper_runs_the_demo_job_repeatedly_with_json_logs(env, home):
         assert SECRET not in (folder / "manifest.json").read_text()
 
 
-def test_overlapping_run_exits_7_naming_the_holder_and_sigterm_cleans_up(env, home):
+def test_overlapping_run_exits_7_naming_the_holder(env, home):
     before = snapshot(home)
-    first = wrapper(env, "--retrain")  # trains for minutes: holds the lock the whole time
-    try:
-        # The job runs under the wrapper's timeout(1), so the holder is a descendant, not the wrapper itself.
-        wait_for(lambda: read_holder(lock_path(home)).pid is not None, what="the first run to take the lock")
-        holder = read_holder(lock_path(home)).pid
-        started = time.monotonic()
+    with hold_lock(home, command="run"):  # an earlier run still going, for as long as this block lasts
         second = run_wrapper(env, timeout=120)
-        elapsed = time.monotonic() - started
-        assert second.returncode == 7, second.stderr
-        assert f"another run holds the lock (pid {holder}, since " in second.stderr
-        assert first.poll() is None, "the first run must still be going"
-        assert elapsed < 60
+    assert second.returncode == 7, second.stderr
+    assert f"another run holds the lock (pid {os.getpid()}, since " in second.stderr
+    assert snapshot(home) == before
 
+
+def test_sigterm_mid_run_exits_130_and_cleans_up(env, home):
+    before = snapshot(home)
+    first = wrapper(env, "--retrain")  # trains for minutes
+    try:
+        for line in first.stderr:  # stop it once it is training, mid-run
+            if '"train.progress"' in line:
+                break
         first.send_signal(signal.SIGTERM)
         _, err = first.communicate(timeout=120)
         assert first.returncode == 130, err

@@ -68,8 +68,20 @@ def test_unknown_precision_is_a_clear_error(name):
         training_precision(CPU, name)
 
 
-def test_the_cpu_probe_matches_torch():
-    cpu = torch.cpu
-    expected = cpu._is_amx_tile_supported() or cpu._is_avx512_bf16_supported()
+def _cpuinfo_flags() -> set[str] | None:
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next((set(line.split(":", 1)[1].split()) for line in info if line.startswith("flags")), None)
+    except OSError:
+        return None
+
+
+def test_the_cpu_probe_agrees_with_the_kernels_cpu_flags():
+    """An independent fact: the kernel lists AMX tiles and AVX-512 BF16 among the CPU's flags."""
+    import platform
+
+    flags = _cpuinfo_flags()
+    if flags is None or platform.machine() not in ("x86_64", "AMD64"):
+        pytest.skip("needs an x86 Linux /proc/cpuinfo")
     from core.model.devices import _cpu_has_bf16_units
-    assert _cpu_has_bf16_units() == expected
+    assert _cpu_has_bf16_units() == bool({"amx_tile", "avx512_bf16"} & flags)

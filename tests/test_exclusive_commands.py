@@ -38,23 +38,55 @@ def test_a_command_that_writes_under_the_home_waits_for_its_lock(runner, isolate
     assert not (isolated / "data").exists() and not (isolated / "checkpoints").exists()
 
 
-def test_download_force_waits_with_wait_lock_and_then_runs(runner, isolated):
+@pytest.mark.parametrize("args, made", [
+    (["download", "--demo"], "data/digit-recognizer-demo/train.csv"),
+    (["train", "--data-dir", "small", "--preset", "demo", "--epochs", "1", "--checkpoint", "m.pt"], "m.pt"),
+    (["submit", "--file", "ready.csv", "--data-dir", "{demo}", "--dry-run"],
+     "said: dry run: ready.csv is valid (1000 rows); nothing uploaded"),
+    (["run", "--demo", "--checkpoint", "{checkpoint}"], "submissions/digit-recognizer/*/submission.csv"),
+])
+def test_wait_lock_waits_for_the_holder_and_then_runs(runner, isolated, demo_dir, untrained_checkpoint, monkeypatch,
+                                                      args, made):
+    """The holder lets go only once the command is trying for the lock, and 0.3 s later: the command
+    must have been waiting at least that long, and got the lock only after it was released."""
     import threading
 
-    release = threading.Event()
+    import core.run.lock as lock
+
+    trying, held, times = threading.Event(), threading.Event(), {}
+    real_acquire = lock._acquire
+
+    def acquire(fd, path, wait_s):
+        times["tried"] = time.monotonic()
+        trying.set()
+        real_acquire(fd, path, wait_s)
+        times["acquired"] = time.monotonic()
 
     def hold():
         with hold_lock(isolated, command="run"):
-            release.wait(5)
+            held.set()
+            trying.wait(60)
+            time.sleep(0.3)  # the wait being measured, not a guess at readiness
+            times["released"] = time.monotonic()
 
+    (isolated / "small").mkdir()
+    with open(demo_dir / "train.csv") as source:  # 300 rows: a quick epoch
+        (isolated / "small" / "train.csv").write_text("".join(line for _, line in zip(range(301), source)))
+    (isolated / "ready.csv").write_bytes((demo_dir / "sample_submission.csv").read_bytes())
+    args = [a.format(demo=demo_dir, checkpoint=untrained_checkpoint) for a in args]
     holder = threading.Thread(target=hold)
     holder.start()
-    time.sleep(0.2)
-    threading.Timer(0.5, release.set).start()
-    got = runner.invoke(app, ["download", "--demo", "--home", str(isolated), "--wait-lock", "10"])
+    assert held.wait(60)
+    monkeypatch.setattr(lock, "_acquire", acquire)
+    monkeypatch.chdir(isolated)
+    got = runner.invoke(app, [*args, "--home", str(isolated), "--wait-lock", "60", "--log-format", "json"])
     holder.join()
     assert got.exit_code == 0, got.output
-    assert (isolated / "data" / "digit-recognizer-demo" / "train.csv").is_file()
+    assert times["acquired"] >= times["released"] >= times["tried"] + 0.3
+    if made.startswith("said: "):  # a dry run writes nothing: what it says is its effect
+        assert made.removeprefix("said: ") in got.output
+    else:
+        assert len(list(isolated.glob(made))) == 1
 
 
 def test_download_stages_with_its_pid_so_a_killed_one_is_swept(runner, isolated):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import re
 from pathlib import Path
 
@@ -466,6 +467,9 @@ def test_a_last_batch_of_one_row_is_skipped_not_fatal(runner, tmp_path):
     result = invoke(runner, "train", "--data-dir", str(data), "--checkpoint", str(tmp_path / "r.pt"),
                     "--preset", "demo", "--epochs", "1", "--val-fraction", "0", "--batch-size", "64")
     assert result.exit_code == 0, result.output
+    assert load_checkpoint(tmp_path / "r.pt").metrics["train_rows"] == 65
+    history = list(csv.DictReader(open(tmp_path / "r.history.csv")))
+    assert len(history) == 1 and math.isfinite(float(history[0]["train_loss"])), history  # one epoch, trained
 
 
 @pytest.mark.parametrize("side, fits", [(1, False), (3, False), (4, True)])

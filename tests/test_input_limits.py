@@ -233,7 +233,7 @@ def test_a_line_without_end_is_refused_in_bounded_memory(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert str(raised.value) == (f"{source}: line 3: longer than 16 MiB without a line end; "
+    assert str(raised.value) == (f"{source}: line 3: longer than 16 MiB (16,777,216 bytes with its line end); "
                                  "expected rows of 4 fields")
     assert peak < MAX_LINE_BYTES * 3
 
@@ -243,7 +243,40 @@ def test_a_header_without_end_is_refused_in_one_line(tmp_path):
     source.write_bytes(b"pixel0," * ((MAX_LINE_BYTES // 7) + 1000))
     with pytest.raises(BadInput) as raised:
         list(read_pixels(source))
-    assert str(raised.value).startswith(f"{source}: line 1: longer than 16 MiB without a line end")
+    assert str(raised.value) == (f"{source}: line 1: longer than 16 MiB (16,777,216 bytes with its line end); "
+                                 "expected a CSV header such as label,pixel0,pixel1,...")
+
+
+def _row_of(size: int, first: int) -> bytes:
+    """A row of exactly `size` bytes, its line end included: four pixels and a long note."""
+    head = f"{first},2,3,4,".encode()
+    return head + b"x" * (size - len(head) - 1) + b"\n"
+
+
+@pytest.mark.parametrize("size", [MAX_LINE_BYTES - 1, MAX_LINE_BYTES, MAX_LINE_BYTES + 1])
+def test_the_line_length_rule_is_one_rule_at_the_default_block(tmp_path, size):
+    """MAX_LINE_BYTES counts the line end; the streaming reader at its default 4 MiB block, the
+    header check and the error path all draw the line there. Each long row is followed by a valid one."""
+    source = tmp_path / "long.csv"
+    source.write_bytes(b"pixel0,pixel1,pixel2,pixel3,note\n1,2,3,4,a\n" + _row_of(size, 7) + b"9,9,9,9,short\n")
+    if size <= MAX_LINE_BYTES:
+        pixels = np.concatenate([batch.pixels for batch in read_pixels(source, ignore_extra=True)])
+        np.testing.assert_array_equal(pixels[:, 0], [1, 7, 9])
+        return
+    with pytest.raises(BadInput) as raised:
+        list(read_pixels(source, ignore_extra=True))
+    assert str(raised.value) == (f"{source}: line 3: longer than 16 MiB (16,777,216 bytes with its line end); "
+                                 "expected rows of 5 fields")
+
+
+def test_a_header_one_byte_over_the_rule_with_its_line_end_is_refused(tmp_path):
+    names = b"pixel0,pixel1,pixel2,pixel3,"
+    source = tmp_path / "header.csv"
+    source.write_bytes(names + b"x" * (MAX_LINE_BYTES - len(names)) + b"\n1,2,3,4,a\n")  # MAX + 1 bytes
+    with pytest.raises(BadInput) as raised:
+        list(read_pixels(source, ignore_extra=True))
+    assert str(raised.value) == (f"{source}: line 1: longer than 16 MiB (16,777,216 bytes with its line end); "
+                                 "expected a CSV header such as label,pixel0,pixel1,...")
 
 
 # -- 14.6: the input's own ids against the sample's ------------------------------------------------------

@@ -11,6 +11,8 @@ import io
 import json
 import os
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import datetime, timedelta, timezone
 
@@ -335,12 +337,22 @@ def test_wait_timeout_is_exit_6_and_keeps_ref(runner, emu, ready):
     emu.polls_to_score = 10**6
     got = submit_file(runner, ready, "--wait", "--wait-timeout", "1")
     assert got.exit_code == 6
-    assert "not scored within 1s" in one_error(got)
+    ref = emu.submissions[-1].ref  # the upload happened; the message keeps its ref for a later look
+    assert one_error(got) == (f"submission {ref} to {COMP} was not scored within 1s (status PENDING); "
+                              "check later with `kaggle-job submissions`")
+    listed = runner.invoke(app, ["submissions", "--log-format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert str(ref) in listed.output
 
 
-def test_daily_limit_guard_is_exit_9(runner, emu, ready):
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+def test_daily_limit_guard_is_exit_9(runner, emu, ready, monkeypatch):
+    from core.kaggle import allowance
+
+    now = datetime.now(timezone.utc)
+    # The command's day is the test's, even if the test spans midnight (the emulator dates the new upload
+    # later than `now`: still that day, as far as the allowance's clock is concerned).
+    monkeypatch.setattr(allowance, "utc_now", lambda: now)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     for minutes in range(3):
         emu.add_past_submission(COMP, midnight + timedelta(seconds=minutes))  # today, UTC
     emu.add_past_submission(COMP, midnight - timedelta(seconds=1))  # yesterday: not counted
@@ -349,6 +361,25 @@ def test_daily_limit_guard_is_exit_9(runner, emu, ready):
     assert got.exit_code == 9
     assert "4 of 4" in one_error(got)
     assert len(emu.calls("CreateSubmission")) == 1
+
+
+def test_the_allowance_day_starts_at_midnight_utc_of_the_clocks_day(emu, creds):
+    from core.base.errors import JobError
+    from core.base.log import Log
+    from core.kaggle.allowance import check_daily_limit, submissions_today
+
+    midnight = datetime(2026, 3, 2)
+    emu.add_past_submission(COMP, midnight - timedelta(microseconds=1000))  # 23:59:59.999 the day before
+    emu.add_past_submission(COMP, midnight)  # 00:00:00.000: the new day's first
+    emu.add_past_submission(COMP, midnight + timedelta(hours=23, minutes=59))
+    at = midnight.replace(tzinfo=timezone.utc)
+    assert len(submissions_today(COMP, now=at)) == 2
+    assert len(submissions_today(COMP, now=at - timedelta(microseconds=1))) == 3  # the day before: all three
+    assert len(submissions_today(COMP, now=at + timedelta(days=1))) == 0
+    log = Log(fmt="json")
+    assert check_daily_limit(COMP, 3, log, now=at) == 2
+    with pytest.raises(JobError, match=f"^daily submission limit reached for {COMP}: 2 of 2 used today"):
+        check_daily_limit(COMP, 2, log, now=at)
 
 
 def test_dry_run_needs_no_credentials_and_uploads_nothing(runner, emu, ready, monkeypatch):
@@ -404,9 +435,15 @@ def test_submissions_table_on_a_terminal(runner, emu, ready):
     assert "tabled" in got.output and "ref" in got.output and "status" in got.output
 
 
-def test_submissions_help_does_not_import_the_client(runner):
-    got = runner.invoke(app, ["submissions", "--help"])
-    assert got.exit_code == 0 and "Usage" in got.output
+def test_submissions_help_does_not_import_the_client():
+    """In a fresh interpreter: this one has imported the client for other tests."""
+    probe = ("import sys\nfrom jobs.cli import main\nsys.argv = ['kaggle-job', 'submissions', '--help']\n"
+             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+             "print('CODE', code, 'KAGGLE',\n"
+             "      sorted(m for m in sys.modules if m.split('.')[0] in ('kaggle', 'kagglesdk')))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert "Usage" in done.stdout, done.stdout + done.stderr
+    assert done.stdout.rstrip().endswith("CODE 0 KAGGLE []"), done.stdout[-500:]
 
 
 def test_download_reports_progress_as_json_and_rich(runner, emu, creds):
@@ -469,3 +506,18 @@ def test_a_ready_file_needs_only_the_sample_beside_it(runner, emu, ready, monkey
     assert got.exit_code == 2 and one_error(got).endswith("sample_submission.csv: line 2: not CSV (field larger than "
                                                           "field limit (131072)); expected a sample submission such "
                                                           "as ImageId,Label")
+
+
+def test_without_the_emulator_the_client_reaches_only_a_dead_local_port(runner, monkeypatch, dead_endpoint):
+    """The suite's guard (conftest.no_real_kaggle): a test that forgets the emulator gets a refused
+    connection on localhost, never kaggle.com."""
+    from kagglesdk import kaggle_env
+
+    monkeypatch.setenv("KAGGLE_USERNAME", USERNAME)
+    monkeypatch.setenv("KAGGLE_KEY", KEY)
+    monkeypatch.setenv("KAGGLE_JOB_RETRY_SCALE", "0.001")
+    assert kaggle_env.get_endpoint(kaggle_env.get_env()) == dead_endpoint
+    got = runner.invoke(app, ["submissions", "--log-format", "json"])
+    assert got.exit_code == 6, got.output
+    assert one_error(got).startswith(f"could not list submissions of {COMP}: network error (ConnectionError) "
+                                     "(gave up after 6 attempts")

@@ -103,6 +103,7 @@ def test_batch_size_zero_is_refused(runner, tmp_path, demo_dir, untrained_checkp
     got = runner.invoke(app, ["score", str(demo_dir / "test.csv"), "--checkpoint", str(untrained_checkpoint),
                               "--batch-size", "0"])
     assert got.exit_code == 2
+    assert "Invalid value for '--batch-size': Input should be greater than or equal to 1" in got.output
 
 
 def test_training_out_of_memory_is_one_line_suggesting_a_smaller_batch(runner, tmp_path, demo_dir):

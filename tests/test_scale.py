@@ -14,7 +14,6 @@ import gzip
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from core.base.errors import BadInput
 from core.data.layout import read_layout
 from core.data.reader import iter_batches
 from core.dist.shards import plan_parts, share
@@ -133,7 +133,7 @@ def test_parquet_shares_are_row_groups_with_their_own_row_numbers(demo_dir, tmp_
     parts = plan_parts(layout, 2)
     assert [p.row_groups for p in parts] == [(0, 1), (2, 3)]
     assert len(list(iter_batches(layout, 1 << 12, parts[0]))[0].pixels) == 30
-    with pytest.raises(Exception, match=r"row 38, column pixel5"):
+    with pytest.raises(BadInput, match=r"rows.parquet: row 38, column pixel5: value 300; expected an integer 0..255"):
         list(iter_batches(layout, 1 << 12, parts[1]))
 
 
@@ -150,11 +150,11 @@ def test_world_comes_from_torchruns_environment():
     assert not World.from_env({"WORLD_SIZE": "1", "RANK": "0"}).distributed
     world = World.from_env({"WORLD_SIZE": "2", "RANK": "1", "LOCAL_RANK": "1"})
     assert (world.rank, world.size, world.local_rank, world.leader) == (1, 2, 1, False)
-    with pytest.raises(Exception, match="WORLD_SIZE=2 but RANK is not set"):
+    with pytest.raises(BadInput, match="^WORLD_SIZE=2 but RANK is not set; start the ranks with torchrun$"):
         World.from_env({"WORLD_SIZE": "2"})
-    with pytest.raises(Exception, match="RANK=2 is outside 0..1"):
+    with pytest.raises(BadInput, match=r"^RANK=2 is outside 0\.\.1 \(WORLD_SIZE=2\)"):
         World.from_env({"WORLD_SIZE": "2", "RANK": "2"})
-    with pytest.raises(Exception, match="KAGGLE_JOB_DIST_TIMEOUT='0'"):
+    with pytest.raises(BadInput, match="KAGGLE_JOB_DIST_TIMEOUT='0'"):
         World.from_env({"WORLD_SIZE": "2", "RANK": "0", "KAGGLE_JOB_DIST_TIMEOUT": "0"})
 
 
@@ -245,12 +245,14 @@ def test_members_spread_over_two_ranks_bundle_into_one_ensemble(small_train, tmp
 def test_two_torchrun_agents_on_loopback_act_as_two_nodes(tiny_checkpoint, odd_test, tmp_path):
     args = ["predict", "--checkpoint", str(tiny_checkpoint), "--input", str(odd_test)]
     ok(one_process(args + ["--output", str(tmp_path / "one.csv")]))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    from torch.distributed import TCPStore
+
+    # The rendezvous store is served from here, on a port the system picks while binding it (no port
+    # chosen first and bound later, which another process could take in between); both agents join it.
+    store = TCPStore("127.0.0.1", 0, is_master=True, multi_tenant=True, wait_for_workers=False)
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--rdzv-backend", "c10d",
-               "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "scale-test", "--nproc-per-node", "1",
-               "-m", "jobs", *args, "--output", str(tmp_path / "two.csv")]
+               "--rdzv-endpoint", f"127.0.0.1:{store.port}", "--rdzv-conf", "is_host=0", "--rdzv-id", "scale-test",
+               "--nproc-per-node", "1", "-m", "jobs", *args, "--output", str(tmp_path / "two.csv")]
     agents = [subprocess.Popen([*command[:3], "--node-rank", str(node), *command[3:]], env=_env(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for node in (0, 1)]
     outputs = [agent.communicate(timeout=LAUNCH_TIMEOUT_S) for agent in agents]

@@ -30,7 +30,11 @@ def open_zip(path: Path, named: object = None) -> zipfile.ZipFile:
         raise BadInput(f"{named or path}: not a readable zip archive ({exc})") from None
 
 
-def check_members(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInfo]:
+def check_members(archive: zipfile.ZipFile, source: Path,
+                  max_total_bytes: int = MAX_TOTAL_BYTES) -> list[zipfile.ZipInfo]:
+    """The archive's file members, once each is known to stay inside the destination, to be no link,
+    to compress at most MAX_RATIO:1, and to add up to at most `max_total_bytes` uncompressed; else
+    BadInput naming the archive and the member."""
     members, total = [], 0
     for info in archive.infolist():
         name = info.filename
@@ -47,14 +51,15 @@ def check_members(archive: zipfile.ZipFile, source: Path) -> list[zipfile.ZipInf
         total += info.file_size
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             raise BadInput(f"{source}: refused archive member {name!r}: compression ratio too high")
-        if total > MAX_TOTAL_BYTES:
-            raise BadInput(f"{source}: refused archive: more than {MAX_TOTAL_BYTES} bytes uncompressed")
+        if total > max_total_bytes:
+            raise BadInput(f"{source}: refused archive: more than {max_total_bytes} bytes uncompressed")
         members.append(info)
     return members
 
 
 @contextlib.contextmanager
-def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[tuple[Path, list[Path]]]:
+def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike,
+              max_total_bytes: int = MAX_TOTAL_BYTES) -> Iterator[tuple[Path, list[Path]]]:
     """Extract into a hidden staging folder beside `dest` and yield (staging, relative file paths).
 
     The caller may check or add files in the staging folder; when the block ends normally it is
@@ -66,7 +71,7 @@ def extracted(zip_path: str | os.PathLike, dest: str | os.PathLike) -> Iterator[
     try:
         with archive:
             written = [_extract_member(archive, info, staging, zip_path)
-                       for info in check_members(archive, zip_path)]
+                       for info in check_members(archive, zip_path, max_total_bytes)]
         yield staging, written
         swap_into_place(staging, dest)
     except zipfile.BadZipFile as exc:

@@ -47,9 +47,23 @@ ZIP_MAGICS = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member, or its end 
 # What reading a plain or compressed file may raise that says the file (not the program) is at fault.
 READ_ERRORS = (EOFError, OSError, zlib.error, zipfile.BadZipFile, lzma.LZMAError)
 PARQUET_SUFFIXES = (".parquet", ".pq")
-# The longest line (header or row) read. A pixel cell takes at most 4 bytes ("255,"), so this fits
-# rows of 4M pixels; it also bounds what one broken line without line ends can make the reader hold.
+# The line-length rule, one for every reader of CSV text (this header check, the streaming reader,
+# the error path): a line, header or row, holds at most MAX_LINE_BYTES bytes, its line end included;
+# one byte more is refused, naming the line (`line_too_long`). A pixel cell takes at most 4 bytes
+# ("255,"), so this fits rows of 4M pixels; it also bounds what one broken line without line ends
+# can make the reader hold.
 MAX_LINE_BYTES = 16 << 20
+
+
+def read_line(handle) -> bytes:
+    """The next line of binary `handle`, cut after MAX_LINE_BYTES + 1 bytes: enough to tell one too long."""
+    return handle.readline(MAX_LINE_BYTES + 1)
+
+
+def line_too_long(path: Path, line_number: int, expected: str) -> str:
+    """The message for a line over MAX_LINE_BYTES (the line-length rule above)."""
+    return (f"{path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB ({MAX_LINE_BYTES:,} bytes "
+            f"with its line end); expected {expected}")
 # Field separators read, the first preferred: Excel writes ';' where ',' is the decimal comma, and
 # tab-separated files are CSVs by another name. A single space (numpy's savetxt) only where line 1 has
 # none of these; runs of spaces (fixed-width text) are refused.
@@ -232,13 +246,12 @@ def _csv_header(path: Path, compression: str | None,
     1, the delimiter and False."""
     try:
         with open_binary(path, compression, member) as handle:
-            raw = handle.readline(MAX_LINE_BYTES + 1)
+            raw = read_line(handle)
             if b"\r" in raw.rstrip(b"\r\n"):  # classic Mac OS line ends: the whole file reads as line 1
                 raise BadInput(f"{path}: line 1: lines end with a bare carriage return (\\r); expected \\n or "
                                "\\r\\n line ends")
             if len(raw) > MAX_LINE_BYTES:
-                raise BadInput(f"{path}: line 1: longer than {MAX_LINE_BYTES >> 20} MiB without a line end; "
-                               "expected a CSV header such as label,pixel0,pixel1,...")
+                raise BadInput(line_too_long(path, 1, "a CSV header such as label,pixel0,pixel1,..."))
             second, line = handle.readline(MAX_LINE_BYTES), 2
             while second and not second.strip():  # blank lines between header and rows
                 second, line = handle.readline(MAX_LINE_BYTES), line + 1

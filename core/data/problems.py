@@ -7,7 +7,7 @@ counted, not checked.
 
 from __future__ import annotations
 
-from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, read_failure
+from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, line_too_long, read_failure, read_line
 
 EXPECTED_PIXEL = "expected an integer 0..255"
 MAX_SHOWN = 30
@@ -26,12 +26,11 @@ def locate_csv_problem(layout: PixelLayout, from_byte: int = 0) -> str | None:
     try:
         with layout.open() as handle:
             # readline with a limit: iterating the file would hold a whole enormous line in memory.
-            while raw := handle.readline(MAX_LINE_BYTES + 1):
+            while raw := read_line(handle):
                 line_number += 1
                 consumed += len(raw)
                 if len(raw) > MAX_LINE_BYTES:
-                    return (f"{layout.path}: line {line_number}: longer than {MAX_LINE_BYTES >> 20} MiB without a "
-                            f"line end; expected rows of {width[0]} fields")
+                    return line_too_long(layout.path, line_number, f"rows of {width[0]} fields")
                 if (line_number == 1 and layout.header) or consumed <= from_byte:
                     continue
                 line = raw.rstrip(b"\r\n")

@@ -217,8 +217,6 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
             base = _skip_to(stream, span[0], buffer, layout.compressed)
         while True:
             if len(buffer) - filled < chunk_bytes:  # a line longer than a chunk: make room
-                if filled > MAX_LINE_BYTES:
-                    raise LineTooLong(f"a line longer than {MAX_LINE_BYTES >> 20} MiB")
                 buffer = buffer + bytes(chunk_bytes)  # a new buffer: the last view may still be alive
             want = chunk_bytes if left is None else min(chunk_bytes, left)
             read = stream.readinto(memoryview(buffer)[filled:filled + want]) if want else 0
@@ -230,6 +228,7 @@ def _line_chunks(layout: PixelLayout, chunk_bytes: int,
                 if newline < 0 and read:
                     continue
                 start, in_header = newline + 1, False
+            _check_line_lengths(buffer, start, filled)  # also bounds what is carried: at most one line
             cut = filled if not read else buffer.rfind(b"\n", start, filled) + 1
             if cut > start and (read or buffer[start:cut].strip()):
                 yield base + start, memoryview(buffer)[start:cut], read_on_disk()
@@ -259,6 +258,17 @@ def open_counted(layout: PixelLayout) -> Iterator[tuple[object, Callable[[], int
             return
         with pa.CompressedInputStream(raw, layout.compression) as text:
             yield text, raw.tell
+
+
+def _check_line_lengths(buffer: bytearray, start: int, end: int) -> None:
+    """LineTooLong if a line in buffer[start:end] (the last one maybe without its end yet) is over
+    MAX_LINE_BYTES, the line end included (core.data.layout's rule). One search per MAX_LINE_BYTES of
+    text, and none when the text is shorter than that: the common case costs nothing."""
+    while end - start > MAX_LINE_BYTES:
+        newline = buffer.rfind(b"\n", start, start + MAX_LINE_BYTES)  # the line at `start` ends in here
+        if newline < 0:
+            raise LineTooLong(f"a line longer than {MAX_LINE_BYTES >> 20} MiB")
+        start = newline + 1
 
 
 def _skip_to(stream, offset: int, scratch: bytearray, compressed: bool) -> int:

@@ -17,7 +17,9 @@ from core.data.columns import DEFAULT_ID, DEFAULT_LABEL
 
 DEFAULT_HEADER = (DEFAULT_ID, DEFAULT_LABEL)  # used when there is no sample to follow
 SHOWN = 3  # ids quoted in a mismatch message
-HEADER_BYTES = 64 * 1024  # a two-column header is short; a sample without line ends is not read whole
+# The longest sample header read (characters, its line end included): a two-column header is short, and
+# a longer one names no label column rather than a cut one.
+HEADER_BYTES = 64 * 1024
 
 
 @dataclass
@@ -68,8 +70,11 @@ def sample_label_column(sample_path: Path) -> str | None:
     of it (train, inspect). A missing or unreadable sample gives None: it is checked where it is used."""
     try:
         with open(sample_path, newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader([handle.readline(HEADER_BYTES)]), [])
+            line = handle.readline(HEADER_BYTES + 1)
+            header = next(csv.reader([line]), [])
     except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    if len(line) > HEADER_BYTES:  # read in part: a cut name would be a wrong label column
         return None
     return header[1].strip() if len(header) == 2 else None
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from core.base.env import positive_seconds
 
-# Seconds to wait for each read; tests shorten it so a hang drill takes a second. Never needed in production.
+# Seconds to wait for each read; tests shorten it so a hang drill takes seconds. Never needed in production.
 TIMEOUT_ENV = "KAGGLE_JOB_HTTP_TIMEOUT"
 
 
