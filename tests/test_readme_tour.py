@@ -83,7 +83,6 @@ def checkout_like(tmp_path) -> tuple[Path, dict[str, str]]:
     env = {name: value for name, value in os.environ.items() if not name.startswith("KAGGLE")}
     env.update({
         "HOME": str(tmp_path / "home"),
-        "KAGGLE_JOB_HOME": str(work),
         "KAGGLE_CONFIG_DIR": str(tmp_path / "home" / ".kaggle"),
         "KAGGLE_API_ENVIRONMENT": "LOCALHOST",  # http://localhost:80: nothing listens there
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '/usr/bin:/bin')}",
@@ -107,5 +106,7 @@ def test_the_tour_runs_as_written(checkout_like):
     assert failed == [], "\n\n".join(failed)
     assert (work / "submission.csv").read_text().startswith("ImageId,Label\n")
     assert (work / "report" / "report.html").is_file()
-    assert (work / "my-digits.pt").is_file()
+    assert (work / "checkpoints" / "my-digits" / "model.pt").is_file()  # the default follows the data folder
+    assert not (work / "reports").exists()  # inspect without a named output draws under ~/.cache
+    assert list((work.parent / "home" / ".cache" / "kaggle-job" / "reports" / "my-digits").glob("*.png"))
     assert list((work / "submissions" / "digit-recognizer").iterdir())
