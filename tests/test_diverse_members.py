@@ -135,3 +135,18 @@ def test_figures_carry_the_overlap_only_for_several_models():
     assert "overlap" not in figures(one, labels)
     two = {"m": np.stack([_probs([0, 1, 1])]), "n": np.stack([_probs([0, 0, 2])])}
     assert figures(two, labels)["overlap"]["any_miss"] == 2
+
+
+# -- recipes recorded before folds existed -------------------------------------------------------
+
+def test_a_resume_state_recorded_without_the_fold_settings_is_the_shared_split_recipe(tmp_path):
+    from dataclasses import asdict
+
+    from core.train.resume import load_state, save_state
+
+    checkpoint = tmp_path / "m.pt"
+    config = asdict(config_for("fast"))
+    save_state(checkpoint, {"config": {k: v for k, v in config.items() if k not in ("folds", "fold")}})
+    assert load_state(checkpoint, config) is not None  # folds=0, fold=0: what it ran
+    with pytest.raises(BadInput, match="saved with folds=0 but this run has folds=3"):
+        load_state(checkpoint, {**config, "folds": 3})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 from core.base.errors import BadInput
 from core.base.pixel_order import checked_order
@@ -140,6 +140,13 @@ PRESETS: dict[str, TrainConfig] = {
     # test-time shifts: they cost these members up to 3 errors each and their average 6.
     "best": TrainConfig(**_RECIPE, epochs=30, members=8, time_budget_min=115, arch_kwargs=_WIDE),
 }
+
+
+def saved_with_defaults(saved: dict) -> dict:
+    """A TrainConfig recorded by an earlier version (a checkpoint's or a resume state's), with each
+    setting added since at its default: the recipe it ran, so that a resume still recognises it."""
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    return {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
 
 
 def config_for(preset: str, **overrides) -> TrainConfig:

@@ -25,7 +25,7 @@ from core.model.devices import pick_device
 from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
 from core.model.spec import ModelSpec
 from core.train.callbacks import Callbacks
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, saved_with_defaults
 from core.train.data import split_stratified
 from core.train.loop import TrainResult, evaluate, train_model
 from core.train.outputs import describe_validation, save_result
@@ -145,7 +145,8 @@ def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainRes
     if not path.is_file():
         return None
     ckpt = load_checkpoint(path)
-    saved = {k: v for k, v in ckpt.meta.get("train_config", {}).items() if k not in RESUMABLE_CHANGES}
+    saved = {k: v for k, v in saved_with_defaults(ckpt.meta.get("train_config", {})).items()
+             if k not in RESUMABLE_CHANGES}
     wanted = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES}
     if ckpt.meta.get("data_sha256") != data_sha or saved != wanted:
         return None
