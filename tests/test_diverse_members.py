@@ -72,7 +72,7 @@ def test_members_take_the_folds_in_turn_and_presets_keep_their_split():
 
 def test_members_on_their_own_folds_kernels_and_augmentation_bundle_into_one_model(rows300, tmp_path):
     checkpoint = tmp_path / "diverse.pt"
-    variants = ({}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}}, {"elastic_px": 1.5, "rotate_deg": 15.0})
+    variants = ({}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}}, {"elastic_px": 1.5, "arch_kwargs": {"stages": [8, 16], "input_width": 20}})
     config = config_for("best", arch_kwargs={"stages": [8, 16]}, epochs=1, members=3, folds=3, batch_size=64,
                         device="cpu", time_budget_min=None, member_variants=variants)
     result = train_to_checkpoint(rows300, checkpoint, config, Log(fmt="json"))
@@ -83,6 +83,7 @@ def test_members_on_their_own_folds_kernels_and_augmentation_bundle_into_one_mod
     assert [m.metrics["train_rows"] for m in members] == [200, 200, 200]
     assert [m.state_dict["features.0.weight"].shape[-1] for m in members] == [5, 3, 5]
     assert [m.meta["train_config"]["elastic_px"] for m in members] == [0.0, 0.0, 1.5]
+    assert [m.spec.arch_kwargs.get("input_width") for m in members] == [None, None, 20]
     # No row is unseen by every member: the bundle has no validation figure, the members' pooled one instead.
     assert result.metrics["val_accuracy"] is None and result.metrics["val_rows"] == 0
     pooled = sum(m.metrics["val_accuracy"] for m in members) / 3
@@ -93,6 +94,39 @@ def test_members_on_their_own_folds_kernels_and_augmentation_bundle_into_one_mod
     pixels = np.loadtxt(rows300, delimiter=",", skiprows=1, dtype=np.uint8, max_rows=20)[:, 1:]
     probs = Predictor.from_checkpoints([bundle], "cpu").predict_proba(pixels)
     assert probs.shape == (20, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+# -- width-normalised input ----------------------------------------------------------------------
+
+def _bar(left: int, right: int, background: float = 0.0) -> torch.Tensor:
+    """A 28x28 image: ink 1.0 above `background` in columns left..right of rows 10..17."""
+    image = torch.full((1, 1, 28, 28), background)
+    image[..., 10:18, left:right + 1] += 1.0
+    return image
+
+
+@pytest.mark.parametrize("background", [0.0, -0.42])  # raw pixels, and normalised ones (background below 0)
+def test_width_norm_spans_the_ink_over_its_width_centred_and_keeps_its_height(background):
+    from core.model.networks import WidthNorm
+
+    out = WidthNorm(12)(_bar(3, 6, background))[0, 0] - background  # 4 px wide, left of centre
+    inked = torch.nonzero((out > 0.6).any(0)).flatten()
+    assert inked.tolist() == list(range(8, 20))  # 12 columns, centred on 13.5
+    assert torch.nonzero((out > 0.6).any(1)).flatten().tolist() == list(range(10, 18))
+    assert out.min() > -1e-6  # the fill is the background, not 0
+    wide = WidthNorm(12)(_bar(0, 27, background))[0, 0] - background  # squeezed from 28 to 12
+    assert torch.nonzero((wide > 0.6).any(0)).flatten().tolist() == list(range(8, 20))
+
+
+def test_width_norm_passes_a_blank_image_and_leaves_old_checkpoints_names_alone():
+    from core.model.networks import LeanNet, WidthNorm
+
+    blank = torch.full((2, 1, 28, 28), -0.42)
+    assert torch.equal(WidthNorm(12)(blank), blank)
+    plain, normed = LeanNet(1, 28, 28, 10), LeanNet(1, 28, 28, 10, input_width=20)
+    assert plain.state_dict().keys() == normed.state_dict().keys()
+    with pytest.raises(ValueError, match="at least 1 pixel"):
+        WidthNorm(0)
 
 
 # -- overlap -------------------------------------------------------------------------------------
