@@ -70,9 +70,10 @@ def test_members_take_the_folds_in_turn_and_presets_keep_their_split():
     assert all(config_for(p).folds == 0 for p in ("demo", "fast", "default", "best"))
 
 
-def test_members_on_their_own_folds_kernels_and_augmentation_bundle_into_one_model(rows300, tmp_path):
+def test_members_on_their_own_folds_kernels_and_inputs_bundle_into_one_model(rows300, tmp_path):
     checkpoint = tmp_path / "diverse.pt"
-    variants = ({}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}}, {"elastic_px": 1.5, "arch_kwargs": {"stages": [8, 16], "input_width": 20}})
+    variants = ({}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}},
+                {"elastic_px": 1.5, "arch_kwargs": {"stages": [8, 16], "input_width": 20}})
     config = config_for("best", arch_kwargs={"stages": [8, 16]}, epochs=1, members=3, folds=3, batch_size=64,
                         device="cpu", time_budget_min=None, member_variants=variants)
     result = train_to_checkpoint(rows300, checkpoint, config, Log(fmt="json"))
