@@ -16,10 +16,13 @@ while it ran) so a figure taken on a shared machine can be told from a quiet one
 
 Every model is also scored under the ensemble's test-time shifts, and an ensemble's members one by
 one, from the same forward passes, so "do the shifts help" and "does the ensemble beat its best
-member" are answered on the same 10,000 rows. `--probs-dir` keeps each run's holdout probabilities
-(float16 .npz) so `--combine` can measure an average of separately trained models, and
-`--subsets` how an average grows: for every size k, the mean errors of the averages of all k-model
-subsets and how often such an average beats its own best member (what `best`'s member count rests on).
+member" are answered on the same 10,000 rows; for an ensemble (or `--combine`) the line's
+`variants.overlap` says how much the members' errors overlap (bench.overlap: pairwise error
+correlation, the images every member and any member misses, the average against its best member).
+`--probs-dir` keeps each run's holdout probabilities (float16 .npz) so `--combine` can measure an
+average of separately trained models, and `--subsets` how an average grows: for every size k, the
+mean errors of the averages of all k-model subsets and how often such an average beats its own
+best member (what `best`'s member count rests on).
 
 The preset's time budget is switched off unless --time-budget is given: accuracy decisions use fixed
 epoch counts, so a loaded machine cannot change them. Reads /work/shared/data/digit-recognizer.zip
@@ -42,6 +45,7 @@ import numpy as np
 
 from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, parse_overrides
 from bench.holdout import PROBS, add_data_arguments, model_views, score, split_to_files
+from bench.overlap import overlap
 
 RESULTS = RESULTS_DIR / "accuracy.jsonl"
 
@@ -64,12 +68,14 @@ def view_probs(checkpoint: Path, images, labels) -> dict:
 
 
 def figures(per_model: dict, labels: np.ndarray) -> dict:
-    """The holdout figures of the plain model or averaged members, with and without shifts, and each member."""
+    """The holdout figures of the plain model or averaged members, with and without shifts, each member,
+    and how much the members' errors overlap (bench.overlap, on the plain images)."""
     stacked = np.stack(list(per_model.values()))  # (models, views, rows, classes)
     result = {"plain": score(stacked[:, 0].mean(0), labels), "tta": score(stacked.mean((0, 1)), labels)}
     if len(per_model) > 1:
         result["members"] = {name: {"plain": score(p[0], labels), "tta": score(p.mean(0), labels)}
                              for name, p in per_model.items()}
+        result["overlap"] = overlap({name: p[0] for name, p in per_model.items()}, labels)
     return result
 
 

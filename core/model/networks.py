@@ -52,6 +52,38 @@ class BNCNN(nn.Module):
         return self.classifier(self.features(x))
 
 
+class WidthNorm(nn.Module):
+    """Stretches or squeezes each image sideways so its ink spans `width` pixels, centred, keeping its
+    height (Ciresan et al. 2012 trained committee columns on digits normalised to different widths:
+    members that see different inputs make different errors). Part of the network, so prediction
+    normalises exactly as training did. Ink is whatever differs from the image's darkest value (its
+    background, however the input was normalised); a blank image passes through unchanged."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        if width < 1:
+            raise ValueError(f"input_width must be at least 1 pixel, got {width}")
+        self.width = width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, _, w = x.shape
+        background = x.amin(dim=(1, 2, 3), keepdim=True)
+        ink = ((x - background).sum(1) > 1e-3).any(1)  # (n, w): columns with any ink
+        columns = torch.arange(w, device=x.device, dtype=x.dtype).expand(n, w)
+        left = torch.where(ink, columns, torch.full_like(columns, w)).amin(1)
+        right = torch.where(ink, columns, torch.full_like(columns, -1)).amax(1)
+        blank = right < left
+        box = torch.where(blank, torch.full_like(left, self.width), right - left + 1)
+        centre = torch.where(blank, torch.full_like(left, (w - 1) / 2), (left + right) / 2)
+        theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+        theta[:, 0, 0] = box / self.width  # output column u reads input column centre + (u - mid) * box / width
+        theta[:, 0, 2] = 2 * centre / max(1, w - 1) - 1
+        theta[:, 1, 1] = 1
+        grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=True)
+        moved = nn.functional.grid_sample(x - background, grid, align_corners=True, padding_mode="zeros")
+        return moved + background
+
+
 @register("leannet")
 class LeanNet(nn.Module):
     """Conv-BN-ReLU stages with a 2x2 max-pool between them and a flatten + linear head.
@@ -65,8 +97,11 @@ class LeanNet(nn.Module):
 
     def __init__(self, in_channels: int, height: int, width: int, num_classes: int,
                  stages: Sequence[int | Sequence[int]] = (32, 64, 128), first_kernel: int = 5,
-                 dropout: float = 0.3):
+                 dropout: float = 0.3, input_width: int | None = None):
         super().__init__()
+        # input_width: the digits' ink normalised to this many pixels wide first (WidthNorm); None: as given.
+        # No weights either way, so the state_dict's names are the same with and without it.
+        self.prepare = WidthNorm(input_width) if input_width else nn.Identity()
         layers: list[nn.Module] = []
         cin, h, w = in_channels, height, width
         for i, stage in enumerate(stages):
@@ -82,4 +117,4 @@ class LeanNet(nn.Module):
         self.classifier = nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(cin * h * w, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.features(self.prepare(x)))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 
 from core.base.errors import BadInput
 from core.base.pixel_order import checked_order
@@ -17,7 +17,8 @@ OPTIMIZERS = ("adamw", "sgd")
 # and a Python caller (core.api.train, member variants) meets them here.
 _RANGES = {"epochs": (1, None), "batch_size": (1, None), "lr": (0.0, None), "val_fraction": (0.0, 0.9),
            "time_budget_min": (0.05, None), "patience": (1, None), "members": (1, None), "elastic_px": (0.0, None),
-           "label_smoothing": (0.0, 1.0), "weight_decay": (0.0, None), "erase_px": (0, None), "mixup": (0.0, None)}
+           "label_smoothing": (0.0, 1.0), "weight_decay": (0.0, None), "erase_px": (0, None), "mixup": (0.0, None),
+           "folds": (0, None), "fold": (0, None)}
 
 
 def _check_ranges(config: TrainConfig) -> None:
@@ -63,6 +64,12 @@ class TrainConfig:
     # differ by more than their seed make errors an average can fix (docs/training.md).
     member_variants: tuple[dict, ...] = ()
     tta: bool = False  # bundle test-time shifts into the checkpoint
+    # Folds instead of one validation split (0 = off; val_fraction then unused): the rows are cut into
+    # `folds` stratified folds (seeded like the split) and the model validates on fold `fold`, training
+    # on the others. An ensemble's member i takes fold i mod folds, so each member trains on its own
+    # rows, and with members == folds every row is out-of-bag for exactly one member.
+    folds: int = 0
+    fold: int = 0
     split_seed: int | None = None  # seed of the validation split; None: `seed`
     pixel_order: str = "chw"  # how the file orders a colour pixel's channels (core.base.pixel_order.PIXEL_ORDERS)
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
@@ -73,6 +80,9 @@ class TrainConfig:
         check_device_name(self.device)
         checked_order(self.pixel_order)
         _check_ranges(self)
+        if self.folds == 1 or not 0 <= self.fold < max(1, self.folds):
+            raise BadInput(f"folds: expected 0 (off) or at least 2 with fold from 0 to folds - 1, got folds="
+                           f"{self.folds!r}, fold={self.fold!r}")
         if self.optimizer not in OPTIMIZERS:
             raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
@@ -84,8 +94,9 @@ class TrainConfig:
         return dict(self.member_variants[i % len(self.member_variants)]) if self.member_variants else {}
 
     def for_member(self, i: int) -> "TrainConfig":
-        """Member i's own recipe: its seed, its variant, and a single model."""
-        return replace(self, members=1, tta=False, seed=self.seed + i, member_variants=(), **self.variant(i))
+        """Member i's own recipe: its seed, its fold (with folds), its variant, and a single model."""
+        return replace(self, members=1, tta=False, seed=self.seed + i, member_variants=(),
+                       fold=i % self.folds if self.folds else self.fold, **self.variant(i))
 
     @property
     def augmentation(self) -> AugmentConfig:
@@ -129,6 +140,13 @@ PRESETS: dict[str, TrainConfig] = {
     # test-time shifts: they cost these members up to 3 errors each and their average 6.
     "best": TrainConfig(**_RECIPE, epochs=30, members=8, time_budget_min=115, arch_kwargs=_WIDE),
 }
+
+
+def saved_with_defaults(saved: dict) -> dict:
+    """A TrainConfig recorded by an earlier version (a checkpoint's or a resume state's), with each
+    setting added since at its default: the recipe it ran, so that a resume still recognises it."""
+    defaults = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
+    return {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
 
 
 def config_for(preset: str, **overrides) -> TrainConfig:

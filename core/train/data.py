@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -93,3 +94,25 @@ def split_stratified(targets: torch.Tensor, val_fraction: float | int, seed: int
         train, val = train_test_split(splittable, test_size=val_fraction, random_state=seed)
     return (np.sort(np.concatenate([train, single])) if len(single) else train), val
 
+
+
+def split_fold(targets: torch.Tensor, folds: int, fold: int, seed: int):
+    """(train indices, validation indices) of stratified k-fold cross-validation: fold `fold` of `folds`
+    validates, the others train. The folds of one seed are disjoint and cover every row, so members
+    that take folds 0..folds-1 leave each row out exactly once. A class with fewer rows than folds
+    is missing from some folds (its rows are still dealt out)."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold
+
+    if folds > len(targets):
+        raise BadInput(f"folds: {folds} folds of {len(targets)} rows; at most one fold per row")
+    labels = targets.numpy()
+    with warnings.catch_warnings():  # "the least populated class has only N members": dealt out anyway
+        warnings.simplefilter("ignore", UserWarning)
+        splits = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(labels, labels)
+        try:
+            train, val = next(itertools.islice(splits, fold, None))
+        except ValueError:  # every class has fewer rows than folds
+            raise BadInput(f"folds: {folds} folds, but no class has {folds} rows") from None
+    return np.sort(train), np.sort(val)

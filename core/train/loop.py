@@ -48,7 +48,7 @@ from core.model.spec import ModelSpec, to_input
 from core.train.augment import augment
 from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
-from core.train.data import split_stratified
+from core.train.data import split_fold, split_stratified
 from core.train.resume import load_state, save_state
 from core.train.schedule import OneCycle, progress
 
@@ -176,7 +176,8 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
              device=str(device), rows=len(images), precision=precision, ranks=world.size, config=asdict(config))
 
     split_seed = config.seed if config.split_seed is None else config.split_seed
-    train_idx, val_idx = split_stratified(targets, config.val_fraction, split_seed, log)
+    train_idx, val_idx = split_fold(targets, config.folds, config.fold, split_seed) if config.folds else \
+        split_stratified(targets, config.val_fraction, split_seed, log)
     if len(train_idx) < 2:  # batch normalisation needs two rows to normalise
         raise BadInput(f"{len(train_idx)} row(s) to train on after the validation split; training needs at least 2")
     if not len(val_idx) and (not config.keep_last or config.patience):

@@ -1,5 +1,6 @@
-"""Ensembles: members trained on one shared split, then bundled (with optional test-time shifts)
-into one checkpoint whose architecture is "ensemble" (core.model.ensemble).
+"""Ensembles: members trained on one shared split (or each on its own folds: TrainConfig.folds), then
+bundled (with optional test-time shifts) into one checkpoint whose architecture is "ensemble"
+(core.model.ensemble).
 
 Each member is saved as its own checkpoint (X.member1.pt, ...) as soon as it is trained, so an
 interrupted `best` run resumed with --resume reuses the members it already finished.
@@ -24,7 +25,7 @@ from core.model.devices import pick_device
 from core.model.ensemble import TTA_SHIFTS, bundle_state_dict, ensemble_kwargs
 from core.model.spec import ModelSpec
 from core.train.callbacks import Callbacks
-from core.train.config import TrainConfig
+from core.train.config import TrainConfig, saved_with_defaults
 from core.train.data import split_stratified
 from core.train.loop import TrainResult, evaluate, train_model
 from core.train.outputs import describe_validation, save_result
@@ -114,8 +115,11 @@ def _bundle_spec(members: list[TrainResult], classes, config: TrainConfig) -> Mo
 
 def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, targets, config: TrainConfig,
                     split_seed: int) -> dict:
-    """The bundle's own validation figures (on the members' shared split) beside the members'."""
-    _, val_idx = split_stratified(targets, config.val_fraction, split_seed)
+    """The bundle's own validation figures (on the members' shared split) beside the members'. With
+    folds there is no row that no member trained on: the bundle has no validation figure, and
+    `oob_accuracy` pools each member's accuracy on its own held-out fold (what one member scores on
+    rows it never saw, over every row left out)."""
+    _, val_idx = split_stratified(targets, 0.0 if config.folds else config.val_fraction, split_seed)
     device = pick_device(config.device)
     val_loss, val_acc = (evaluate(model.to(device), images[val_idx], targets[val_idx], spec, device, batch_size=512)
                          if len(val_idx) else (None, None))
@@ -125,7 +129,15 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
             "best_epoch": max(m.metrics["best_epoch"] for m in members),
             "epochs_run": sum(m.metrics["epochs_run"] for m in members),
             "train_seconds": round(sum(m.metrics["train_seconds"] for m in members), 2),
-            "train_rows": members[0].metrics["train_rows"], "val_rows": len(val_idx), "device": str(device)}
+            "train_rows": members[0].metrics["train_rows"], "val_rows": len(val_idx), "device": str(device),
+            **({"oob_accuracy": _pooled(members)} if config.folds else {})}
+
+
+def _pooled(members: list[TrainResult]) -> float | None:
+    """The members' validation accuracies weighted by their validation rows (None without any)."""
+    rows = sum(m.metrics["val_rows"] for m in members if m.metrics["val_accuracy"] is not None)
+    return sum(m.metrics["val_accuracy"] * m.metrics["val_rows"] for m in members
+               if m.metrics["val_accuracy"] is not None) / rows if rows else None
 
 
 def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainResult | None:
@@ -133,7 +145,8 @@ def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainRes
     if not path.is_file():
         return None
     ckpt = load_checkpoint(path)
-    saved = {k: v for k, v in ckpt.meta.get("train_config", {}).items() if k not in RESUMABLE_CHANGES}
+    saved = {k: v for k, v in saved_with_defaults(ckpt.meta.get("train_config", {})).items()
+             if k not in RESUMABLE_CHANGES}
     wanted = {k: v for k, v in asdict(config).items() if k not in RESUMABLE_CHANGES}
     if ckpt.meta.get("data_sha256") != data_sha or saved != wanted:
         return None

@@ -17,6 +17,7 @@ import torch
 from core.base.atomic import atomic_write_bytes
 from core.base.errors import BadInput
 from core.model.checkpoint import beside
+from core.train.config import saved_with_defaults
 
 FORMAT = "kaggle-job-state/1"
 # Config fields that may change between the interrupted run and the resumed one.
@@ -43,7 +44,7 @@ def load_state(checkpoint: str | Path, config: dict) -> dict | None:
         raise BadInput(f"{path}: resume state is unreadable; delete it to start over") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise BadInput(f"{path}: not a kaggle-job resume state; delete it to start over")
-    saved = state.get("config", {})
+    saved = saved_with_defaults(state.get("config", {}))
     changed = sorted(k for k in set(saved) | set(config)
                      if k not in RESUMABLE_CHANGES and saved.get(k) != config.get(k))
     if changed:
