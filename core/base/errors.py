@@ -5,6 +5,7 @@ Every command ends with one of these codes, so scripts and schedulers can branch
 
 from __future__ import annotations
 
+import difflib
 import errno
 from enum import IntEnum
 from pathlib import Path
@@ -100,3 +101,10 @@ def storage_error(exc: BaseException) -> JobError | None:
     where = f" writing {exc.filename}" if exc.filename else ""
     return JobError(f"{_STORAGE_ERRNOS[exc.errno]}{where}: free space there (or point the output elsewhere) and "
                     "rerun; files written before are whole, nothing half-written was left", ExitCode.STORAGE)
+
+
+def did_you_mean(name: str, choices, cutoff: float = 0.6) -> str:
+    """` (did you mean 'x'?)` naming the choice nearest `name`, or "" when none is near: the hint every
+    refusal of an unknown name (an option, an architecture, a setting) ends with."""
+    near = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=cutoff)
+    return f" (did you mean {near[0]!r}?)" if near else ""

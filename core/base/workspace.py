@@ -80,7 +80,7 @@ class Workspace:
         the folder's own name for any other, so that a model of `digits/` never replaces the competition's."""
         if data_dir is None or _same_place(Path(data_dir), self.data_dir):
             return self.slug
-        return Path(data_dir).resolve().name or "root"
+        return folder_name(data_dir)
 
     def default_checkpoint(self, data_dir: str | os.PathLike | None = None) -> Path:
         """Where a model of `data_dir`'s data is saved and found when no checkpoint is named (CHECKPOINT_RULE)."""
@@ -110,6 +110,11 @@ class Workspace:
         raise RuntimeError(f"could not create a new folder under {self.submissions_root}")
 
 
+def folder_name(path: str | os.PathLike) -> str:
+    """The name a data folder goes by in checkpoints/ and reports/ ("root" for /)."""
+    return Path(path).resolve().name or "root"
+
+
 def _same_place(path: Path, other: Path) -> bool:
     return path.resolve() == other.resolve()
 
@@ -124,7 +129,7 @@ def reports_dir(data_dir: Path, home: str | os.PathLike | None = None) -> Path:
     """Where `inspect` puts the pictures of `data_dir` when no --output is given: HOME/reports/<data folder>
     when a home is named (--home, $KAGGLE_JOB_HOME), else the user's cache ($XDG_CACHE_HOME, or ~/.cache)
     /kaggle-job/reports/<data folder>: a first look leaves nothing behind in the current directory."""
-    name = Path(data_dir).resolve().name or "root"
+    name = folder_name(data_dir)
     if named_home(home):
         return resolve_home(home) / "reports" / name
     cache = os.environ.get(CACHE_ENV, "")

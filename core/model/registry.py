@@ -5,13 +5,12 @@ any input size. The networks register themselves in core.model.networks and core
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 
 from torch import nn
 
-from core.base.errors import BadInput
+from core.base.errors import BadInput, did_you_mean
 
 _REGISTRY: dict[str, Callable[..., nn.Module]] = {}
 DEFAULT_ARCH = "leannet"
@@ -42,8 +41,7 @@ def check_trainable(arch: str, kwargs: dict) -> None:
     """BadInput unless `arch` is a trainable architecture and `kwargs` are settings it takes: checked
     before any data is read, so a typo costs nothing."""
     if arch not in trainable():
-        near = difflib.get_close_matches(str(arch), trainable(), n=1, cutoff=0.75)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(arch, trainable(), cutoff=0.75)
         raise BadInput(f"--arch: unknown architecture {arch!r}{hint}; expected one of {', '.join(trainable())}")
     parameters = inspect.signature(_REGISTRY[arch]).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
@@ -51,10 +49,8 @@ def check_trainable(arch: str, kwargs: dict) -> None:
     settings = [name for name in parameters if name not in _SHAPE_ARGS]
     unknown = sorted(set(kwargs) - set(settings))
     if unknown:
-        near = difflib.get_close_matches(unknown[0], settings, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
-        raise BadInput(f"--arch-kwargs: {arch} takes no setting {unknown[0]!r}{hint}; its settings are "
-                       f"{', '.join(settings) or 'none'}")
+        raise BadInput(f"--arch-kwargs: {arch} takes no setting {unknown[0]!r}{did_you_mean(unknown[0], settings)}; "
+                       f"its settings are {', '.join(settings) or 'none'}")
 
 
 def build_model(arch: str, in_channels: int, height: int, width: int, num_classes: int, check_fits: bool = True,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import MISSING, dataclass, field, fields, replace
 
-from core.base.errors import BadInput
+from core.base.errors import BadInput, did_you_mean
 from core.base.pixel_order import checked_order
 from core.model.devices import check_device_name, parse_precision
 from core.model.registry import DEFAULT_ARCH, check_trainable
@@ -163,8 +162,7 @@ def config_for(preset: str, **overrides) -> TrainConfig:
 def _refuse_unknown(options, allowed: set[str], where: str = "") -> None:
     unknown = sorted(set(options) - allowed)
     if unknown:
-        near = difflib.get_close_matches(unknown[0], allowed, n=1)
-        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        hint = did_you_mean(unknown[0], allowed)
         raise BadInput(f"{where}unknown training option {unknown[0]!r}{hint}; the options are "
                        f"{', '.join(sorted(allowed))}")
 
