@@ -21,6 +21,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 
 from core.base.errors import BadInput, first_line, require_file
 from core.data.archive import open_zip
@@ -193,7 +194,8 @@ def _junk(name: str) -> bool:
     return name.startswith("__MACOSX/") or name.rsplit("/", 1)[-1] == ".DS_Store"
 
 
-def open_binary(path: Path, compression: str | None, member: str | None = None):
+def open_binary(path: Path | BinaryIO, compression: str | None, member: str | None = None):
+    """The text of `path` (a path, or for a compressed file an open binary file) as a binary stream, inflated."""
     if compression == "zip":
         with zipfile.ZipFile(path) as archive:  # the member keeps the file open until it is closed
             return archive.open(member)

@@ -9,8 +9,6 @@ the error path.
 from __future__ import annotations
 
 import contextlib
-import lzma
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +18,15 @@ import numpy as np
 from core.base.errors import BadInput, first_line
 from core.base.threads import thread_budget
 from core.data.classes import cell_texts
-from core.data.layout import MAX_LINE_BYTES, READ_ERRORS, PixelLayout, cell_text, is_number_list, read_layout
+from core.data.layout import (
+    MAX_LINE_BYTES,
+    READ_ERRORS,
+    PixelLayout,
+    cell_text,
+    is_number_list,
+    open_binary,
+    read_layout,
+)
 from core.data.parts import FilePart
 from core.data.problems import line_at, locate_csv_problem, packed_problem
 
@@ -247,10 +253,8 @@ def open_counted(layout: PixelLayout) -> Iterator[tuple[object, Callable[[], int
     import pyarrow as pa
 
     if layout.compression in ("zip", "xz"):
-        with open(layout.path, "rb") as raw:
-            text = zipfile.ZipFile(raw).open(layout.member) if layout.compression == "zip" else lzma.LZMAFile(raw)
-            with text:
-                yield text, raw.tell
+        with open(layout.path, "rb") as raw, open_binary(raw, layout.compression, layout.member) as text:
+            yield text, raw.tell
         return
     with pa.OSFile(str(layout.path)) as raw:
         if layout.compression is None:
