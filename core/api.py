@@ -34,7 +34,7 @@ __all__ = [
     "PixelRangeWarning",
     "download", "inspect", "train", "Trained", "Callbacks", "OPTION_FIELDS", "submissions", "show_submissions",
     "run", "RunOutcome", "submit", "SubmitOutcome",
-    "world", "session", "Log", "JobError", "BadInput", "ExitCode",
+    "version", "world", "session", "Log", "JobError", "BadInput", "ExitCode",
     "DEFAULT_COMPETITION", "DEFAULT_MAX_PER_DAY", "DEFAULT_MESSAGE", "SCORE_WAIT_S",
 ]
 
@@ -69,6 +69,18 @@ def checkpoint_paths(path_or_paths: Paths) -> list[Path]:
 
 
 # -- ranks under torchrun -----------------------------------------------------------------------------
+
+
+def version() -> str | None:
+    """The installed kaggle-job's version, from the package metadata (`kaggle-job --version`); None
+    when the code runs from a checkout that was never installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("kaggle-job")
+    except PackageNotFoundError:
+        return None
 
 
 def world() -> World:

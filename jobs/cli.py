@@ -69,12 +69,8 @@ DATA, MODEL, SCHEDULE, OUTPUT, SUBMIT, RUNTIME = "Data", "Model", "Schedule", "O
 
 def _show_version(value: bool) -> None:
     if value:
-        from importlib.metadata import PackageNotFoundError, version
-
-        try:
-            typer.echo(f"kaggle-job {version('kaggle-job')}")
-        except PackageNotFoundError:  # run from a checkout that was never installed
-            typer.echo("kaggle-job (version unknown: not installed)")
+        installed = api.version()
+        typer.echo(f"kaggle-job {installed}" if installed else "kaggle-job (version unknown: not installed)")
         raise typer.Exit()
 
 

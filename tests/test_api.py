@@ -259,3 +259,13 @@ def test_the_documented_training_example_runs_as_written(isolated, demo_dir):
     assert len(seen) == 2 and all(0 <= acc <= 1 for acc in seen)  # one call per epoch
     assert trained.checkpoint == Path("model.pt") and (isolated / "model.pt").is_file()
     assert round(trained.metrics["val_accuracy"], 4) == max(seen)  # the demo preset keeps its best epoch
+
+
+def test_version_is_the_package_metadata_the_cli_prints(runner):
+    from importlib.metadata import version
+
+    from core import api
+    from jobs.cli import app
+
+    assert api.version() == version("kaggle-job")
+    assert runner.invoke(app, ["--version"]).output == f"kaggle-job {api.version()}\n"
