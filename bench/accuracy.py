@@ -4,7 +4,9 @@
     python -m bench.accuracy --preset default --set epochs=12 --set elastic_px=1.5 --label screen
     python -m bench.accuracy --combine RUN_ID RUN_ID ...          # average saved holdout probabilities
     python -m bench.accuracy --combine RUN_ID ... --subsets       # ... and every subset of them, by size
+    python -m bench.accuracy --compare RUN_A RUN_B                # does B beat A on the same rows (McNemar)
     python -m bench.accuracy --table                              # the recorded runs as Markdown
+    python -m bench.accuracy --presets                            # docs/training.md's presets table
 
 The holdout (bench.holdout) is HOLDOUT_ROWS rows of train.csv drawn stratified with HOLDOUT_SEED:
 the same rows on every run and every machine. The other rows are written to a temporary train.csv and trained on
@@ -46,6 +48,9 @@ import numpy as np
 from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, parse_overrides
 from bench.holdout import PROBS, add_data_arguments, model_views, score, split_to_files
 from bench.overlap import overlap
+from bench.paired import paired
+from bench.paired import summary as paired_summary
+from bench.preset_table import table as preset_table
 
 RESULTS = RESULTS_DIR / "accuracy.jsonl"
 
@@ -83,6 +88,7 @@ def figures(per_model: dict, labels: np.ndarray) -> dict:
 
 def run(args) -> dict:
     from core.base.log import Log
+    from core.model.checkpoint import beside
     from core.train.config import config_for
     from core.train.pipeline import train_to_checkpoint
 
@@ -95,11 +101,18 @@ def run(args) -> dict:
         tmp = Path(tmp)
         images, labels, train_idx, holdout_idx = split_to_files(args, tmp)
         checkpoint = args.checkpoint or tmp / "model.pt"
+        if config.pseudo_label or args.teacher:  # the holdout's pixels play test.csv, its labels hidden
+            config.pseudo_label = True
+            write_pixels(images[holdout_idx], tmp / "unlabelled.csv")
         trained_at, cpu_train = time.monotonic(), cpu_seconds()
-        result = train_to_checkpoint(tmp / "train.csv", checkpoint, config, Log(fmt="json"))
+        result = train_to_checkpoint(tmp / "train.csv", checkpoint, config, Log(fmt="json"),
+                                     unlabelled=tmp / "unlabelled.csv" if config.pseudo_label else None,
+                                     teacher=args.teacher)
         train_wall, train_cpu = time.monotonic() - trained_at, cpu_seconds() - cpu_train
         y = labels[holdout_idx].numpy()
         per_model = view_probs(checkpoint, images[holdout_idx], y)
+        pseudo = pseudo_figures(args.teacher or beside(checkpoint).round1, checkpoint, images[holdout_idx], y) \
+            if config.pseudo_label else None
     run_id = f"{datetime.now(timezone.utc):%Y%m%dT%H%M%S}-{args.label or args.preset}"
     if args.probs_dir:
         args.probs_dir.mkdir(parents=True, exist_ok=True)
@@ -119,8 +132,52 @@ def run(args) -> dict:
         "wall_s": round(time.monotonic() - started, 1), "train_wall_s": round(train_wall, 1),
         "cpu_s": round(cpu_seconds() - cpu_before, 1), "train_cpu_s": round(train_cpu, 1),
         "device": m.get("device"), "threads": os.environ.get("KAGGLE_JOB_THREADS") or len(os.sched_getaffinity(0)),
-        "loadavg": load.summary(), "config": asdict(config),
+        "loadavg": load.summary(), "config": asdict(config), **({"pseudo": pseudo} if pseudo else {}),
     }
+
+
+PSEUDO_SWEEP = (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92)
+
+
+def write_pixels(images, path: Path) -> None:
+    """The images' pixels as a label-free pixel CSV (pixel0..), the way test.csv holds its rows."""
+    flat = images.reshape(len(images), -1).numpy()
+    header = ",".join(f"pixel{i}" for i in range(flat.shape[1]))
+    np.savetxt(path, flat, fmt="%d", delimiter=",", header=header, comments="")
+
+
+def pseudo_figures(teacher: Path, checkpoint: Path, images, labels: np.ndarray) -> dict:
+    """What pseudo-labelling did, with the labels the training never saw: the teacher's holdout score,
+    how right the labels it gave were at the threshold used, and at the others of PSEUDO_SWEEP."""
+    from core.model.checkpoint import load_checkpoint
+    from core.train.pseudo import probabilities
+
+    loaded = load_checkpoint(teacher)
+    probs = probabilities(loaded.model(), loaded.spec, images).numpy()
+    top, given = probs.max(1), probs.argmax(1)
+    sweep = [{"threshold": t, "taken": int((top >= t).sum()), "wrong": int(((top >= t) & (given != labels)).sum())}
+             for t in PSEUDO_SWEEP]
+    used = load_checkpoint(checkpoint).meta.get("pseudo_label", {})
+    return {"teacher": teacher.name, "teacher_holdout": score(probs, labels), "used": used, "sweep": sweep}
+
+
+def saved_probs(probs_dir: Path, run_id: str) -> tuple[dict, np.ndarray]:
+    """({model name: (views, rows, classes)}, labels) of a run saved with --probs-dir."""
+    with np.load(probs_dir / f"{run_id}.npz") as saved:
+        return {k: saved[k].astype(np.float32) for k in saved.files if k != "labels"}, saved["labels"]
+
+
+def compare(args) -> dict:
+    """The paired comparison of two saved runs (bench.paired): B (the second) against A (the first), each
+    its members' plain average, on the same holdout rows."""
+    (a_models, labels), (b_models, b_labels) = (saved_probs(args.probs_dir, run_id) for run_id in args.compare)
+    if not np.array_equal(labels, b_labels):
+        raise SystemExit(f"{args.compare[1]}: scored on other holdout rows than {args.compare[0]}")
+    found = paired(np.mean([p[0] for p in a_models.values()], 0), np.mean([p[0] for p in b_models.values()], 0),
+                   labels)
+    return {"bench": "accuracy-compare", "label": args.label, "a": args.compare[0], "b": args.compare[1],
+            "commit": commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found,
+            "summary": paired_summary(found)}
 
 
 def combine(args) -> dict:
@@ -169,6 +226,8 @@ def table(path: Path) -> str:
     rows = ["| run | preset (at commit) + overrides | epochs | holdout accuracy (95% CI) | errors | with shifts "
             "| wall min | CPU min | threads | load |", "|---|---|---|---|---|---|---|---|---|---|"]
     for line in map(json.loads, path.read_text(encoding="utf-8").splitlines()):
+        if line["bench"] not in ("accuracy", "accuracy-combine"):
+            continue
         shifts = line["variants"]["tta"]
         ci = f"[{100 * line['ci95'][0]:.2f}, {100 * line['ci95'][1]:.2f}]"
         if line["bench"] == "accuracy-combine":
@@ -197,20 +256,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--label", help="a name for this run in the results")
     add_data_arguments(parser)
     parser.add_argument("--checkpoint", type=Path, help="keep the checkpoint (and members) here")
+    parser.add_argument("--teacher", type=Path, help="pseudo-label the holdout's pixels with this checkpoint "
+                                                     "(--set pseudo_label=true: with a first round)")
     parser.add_argument("--threads", type=int, help="torch intra-op threads (KAGGLE_JOB_THREADS)")
     parser.add_argument("--device", default="cpu", help="train on this device (cpu|cuda|mps|auto); scored on the CPU")
     parser.add_argument("--output", type=Path, default=RESULTS, help="append the JSON line here")
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
     parser.add_argument("--subsets", action="store_true", help="with --combine: every subset's average, by size")
+    parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
+                        help="paired comparison of two saved runs on the same rows (bench.paired)")
     parser.add_argument("--table", action="store_true", help="print the --output file's runs as Markdown")
+    parser.add_argument("--presets", action="store_true",
+                        help="print docs/training.md's presets table from the --output file (bench.preset_table)")
     args = parser.parse_args(argv)
-    if args.table:
-        print(table(args.output))
+    if args.table or args.presets:
+        print(table(args.output) if args.table else preset_table(args.output))
         return 0
     if args.threads:
         os.environ["KAGGLE_JOB_THREADS"] = str(args.threads)
-    line = combine(args) if args.combine else run(args)
+    line = compare(args) if args.compare else combine(args) if args.combine else run(args)
     text = json.dumps(line)
     print(text, flush=True)
     if args.output:

@@ -334,7 +334,7 @@ class Trained:
     checkpoint: Path
     metrics: dict
     curves: Path
-    rows: int = 0  # train.csv's rows, the validation rows included
+    rows: int = 0  # train.csv's rows, the validation rows included (pseudo-labelled rows are metrics["pseudo_rows"])
     input_shape: str = ""  # CxHxW, as --input-shape takes it: 1x28x28
     classes: tuple = ()  # the model's classes, in its order
 
@@ -343,7 +343,10 @@ class Trained:
         """What the model was trained on, for a message: `1797 rows of 1x8x8, 10 classes 0..9`."""
         from core.train.outputs import describe_data
 
-        return describe_data(self.rows, tuple(int(side) for side in self.input_shape.split("x")), list(self.classes))
+        described = describe_data(self.rows, tuple(int(side) for side in self.input_shape.split("x")),
+                                  list(self.classes))
+        pseudo = self.metrics.get("pseudo_rows")
+        return described if pseudo is None else f"{described}, and {pseudo} pseudo-labelled rows"
 
     @property
     def validation(self) -> str:
@@ -357,6 +360,7 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
           input_shape: str | None = None, label_column: str | None = None, ignore_extra_columns: bool = False,
           resume: bool = False, device: str = "auto", competition: str = DEFAULT_COMPETITION, demo: bool = False,
           home: PathLike | None = None, wait_lock: float = 0.0, callbacks: Callbacks | None = None,
+          unlabelled: PathLike | None = None, teacher: PathLike | None = None,
           log: Log | None = None, **overrides) -> Trained:
     """`kaggle-job train`: train on `data_dir`'s train.csv with `preset` (demo|fast|default|best) and save
     `checkpoint` [default: HOME/checkpoints/COMPETITION/model.pt for the competition's own data, else
@@ -365,7 +369,9 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     `overrides` change the preset's settings: any TrainConfig field (epochs=5, arch_kwargs={...}, mixup=0.2),
     or the CLI's option name where it differs (OPTION_FIELDS: time_budget in minutes, elastic); None keeps
     the preset's. `callbacks` (core.train.callbacks.Callbacks) run inside training, e.g. on_epoch_end.
-    `resume` continues an interrupted run from the checkpoint's state file. Holds the home's lock as
+    `resume` continues an interrupted run from the checkpoint's state file. `pseudo_label=True` adds a
+    second round on the rows of `unlabelled` [default: the data's test.csv] that round 1 (or the `teacher`
+    checkpoint) predicts surely, labelled by it (core.train.pseudo). Holds the home's lock as
     `download` does when the data or the checkpoint is in the home's folders (none is made otherwise);
     under torchrun every rank calls it."""
     from core.base.workspace import Workspace, resolve_home
@@ -378,6 +384,10 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
     from core.train.pipeline import train_to_checkpoint
 
     log = quiet_log(log)
+    if teacher is not None:  # a teacher is only for pseudo-labelling
+        if overrides.get("pseudo_label") is False:
+            raise BadInput("--teacher labels the unlabelled rows of a pseudo-labelling run; it needs --pseudo-label")
+        overrides["pseudo_label"] = True
     shape, pixel_order = parse_shape(input_shape)
     workspace = Workspace(resolve_home(home), competition, demo=demo)
     files = CompetitionFiles(_path(data_dir) or workspace.data_dir)
@@ -391,10 +401,12 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
         result = train_to_checkpoint(files.train, target, config, log, input_shape=shape,
                                      label_names=label_names(label_column, sample_label_column(files.sample)),
                                      ignore_extra=ignore_extra_columns, callbacks=callbacks,
-                                     dataset=workspace.dataset_name(files.directory))
+                                     dataset=workspace.dataset_name(files.directory),
+                                     unlabelled=_path(unlabelled) or (files.test if files.test.is_file() else None),
+                                     teacher=_path(teacher))
     metrics = result.metrics
     return Trained(checkpoint=target, metrics=metrics, curves=beside(target).curves,
-                   rows=metrics["train_rows"] + metrics["val_rows"], input_shape=shape_text(result.spec.input_shape),
+                   rows=metrics["train_rows"] + metrics["val_rows"] - metrics.get("pseudo_rows", 0), input_shape=shape_text(result.spec.input_shape),
                    classes=tuple(result.spec.classes))
 
 

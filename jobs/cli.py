@@ -282,6 +282,20 @@ def train(
         help="Bundle test-time 1-px shifts into the checkpoint (5x the prediction work).")] = None,
     resume: Annotated[bool, typer.Option("--resume", rich_help_panel=OUTPUT,
                                          help="Continue an interrupted run from CHECKPOINT's .state.pt.")] = False,
+    pseudo_label: Annotated[Optional[bool], typer.Option(
+        "--pseudo-label/--no-pseudo-label", rich_help_panel=DATA, show_default="off",
+        help="A second round that also trains on the unlabelled rows (test.csv) the first round predicts "
+             "surely, with its answers as labels; twice the training time.")] = None,
+    pseudo_threshold: Annotated[Optional[float], typer.Option(
+        "--pseudo-threshold", min=0.0, max=1.0, metavar="PROBABILITY", rich_help_panel=DATA,
+        show_default="chosen on the holdout, docs/training.md",
+        help="With --pseudo-label: the probability a row's prediction needs.")] = None,
+    unlabelled: Annotated[Optional[Path], typer.Option(
+        metavar="CSV", rich_help_panel=DATA, show_default="DIR/test.csv",
+        help="With --pseudo-label: the pixel file to pseudo-label.")] = None,
+    teacher: Annotated[Optional[Path], typer.Option(
+        metavar="CHECKPOINT", rich_help_panel=DATA,
+        help="With --pseudo-label: label the unlabelled rows with this model instead of a first round.")] = None,
     input_shape: InputShape = None,
     device: Device = "auto",
     precision: Annotated[Optional[str], typer.Option(
@@ -302,7 +316,8 @@ def train(
         ignore_extra_columns=ignore_extra_columns, resume=resume, device=device, competition=competition, demo=demo,
         home=home, wait_lock=wait_lock, log=log, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs),
         epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed, time_budget=time_budget,
-        patience=patience, members=members, elastic=elastic, keep_last=keep_last, tta=tta, precision=precision)
+        patience=patience, members=members, elastic=elastic, keep_last=keep_last, tta=tta, precision=precision,
+        pseudo_label=pseudo_label, pseudo_threshold=pseudo_threshold, unlabelled=unlabelled, teacher=teacher)
     metrics = trained.metrics
     log.result(f"saved {trained.checkpoint} ({trained.data}): {trained.validation} "
                f"after {metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s",

@@ -67,6 +67,11 @@ class CheckpointFiles:
         name = (re.sub(r"[^A-Za-z0-9_-]", "_", dataset)[:100] or "_") + (f"-{copy}" if copy > 1 else "")
         return self._beside(f".for-{name}{self.checkpoint.suffix}")
 
+    @property
+    def round1(self) -> Path:
+        """X.round1.pt: a pseudo-labelling run's first round, the model that labelled the unlabelled rows."""
+        return self._beside(f".round1{self.checkpoint.suffix}")
+
     def member(self, index: int) -> Path:
         """X.member<i>.pt (1-based): an ensemble member's own checkpoint."""
         return self._beside(f".member{index + 1}{self.checkpoint.suffix}")

@@ -9,6 +9,7 @@ from core.base.pixel_order import checked_order
 from core.model.devices import check_device_name, parse_precision
 from core.model.registry import DEFAULT_ARCH, check_trainable
 from core.train.augment import AugmentConfig
+from core.train.pseudo import PSEUDO_THRESHOLD
 
 OPTIMIZERS = ("adamw", "sgd")
 
@@ -17,7 +18,7 @@ OPTIMIZERS = ("adamw", "sgd")
 _RANGES = {"epochs": (1, None), "batch_size": (1, None), "lr": (0.0, None), "val_fraction": (0.0, 0.9),
            "time_budget_min": (0.05, None), "patience": (1, None), "members": (1, None), "elastic_px": (0.0, None),
            "label_smoothing": (0.0, 1.0), "weight_decay": (0.0, None), "erase_px": (0, None), "mixup": (0.0, None),
-           "folds": (0, None), "fold": (0, None)}
+           "folds": (0, None), "fold": (0, None), "pseudo_threshold": (0.0, 1.0)}
 
 
 def _check_ranges(config: TrainConfig) -> None:
@@ -70,6 +71,10 @@ class TrainConfig:
     folds: int = 0
     fold: int = 0
     split_seed: int | None = None  # seed of the validation split; None: `seed`
+    # A second round on the unlabelled rows (test.csv) the first round predicts with at least
+    # `pseudo_threshold` probability, their predictions as labels (core.train.pseudo).
+    pseudo_label: bool = False
+    pseudo_threshold: float = PSEUDO_THRESHOLD
     pixel_order: str = "chw"  # how the file orders a colour pixel's channels (core.base.pixel_order.PIXEL_ORDERS)
     resume: bool = False  # continue from the state file beside the checkpoint, if there is one
 

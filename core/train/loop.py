@@ -49,6 +49,7 @@ from core.train.augment import augment
 from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import split_fold, split_stratified
+from core.train.pseudo import PseudoLabels
 from core.train.resume import load_state, save_state
 from core.train.schedule import OneCycle, progress
 
@@ -79,6 +80,7 @@ class _Run:
     y_train: torch.Tensor
     x_val: torch.Tensor
     y_val: torch.Tensor
+    pseudo_rows: int | None = None  # of x_train, the pseudo-labelled rows (None: not a pseudo-labelling round)
     net: nn.Module | None = None  # what the training steps call: DDP(model) under torchrun, else model
     callbacks: Callbacks = field(default_factory=Callbacks)
     agreed_time: float = 0.0  # under torchrun with a time budget: the ranks' last agreed progress by time
@@ -111,15 +113,17 @@ class _Clock:
 
 def train_model(images: torch.Tensor, targets: torch.Tensor, classes: list, config: TrainConfig,
                 log: Log, *, deadline: float | None = None, state_for: Path | None = None,
-                world: World | None = None, callbacks: Callbacks | None = None) -> TrainResult:
+                world: World | None = None, callbacks: Callbacks | None = None,
+                extra: PseudoLabels | None = None) -> TrainResult:
     """Train one model. `deadline` (time.monotonic()) bounds the run; `state_for` is the checkpoint
     path whose resume state is written after every epoch (and read first when config.resume).
     `world`: the ranks training this model together (default: the command's; SINGLE for one rank alone).
-    `callbacks`: called at the start and after every step and epoch (core.train.callbacks)."""
+    `callbacks`: called at the start and after every step and epoch (core.train.callbacks).
+    `extra`: pseudo-labelled rows (core.train.pseudo) that join the training rows, never the validation split."""
     world = world or current_world()
 
     def prepared() -> _Run:  # every rank restores before the model is wrapped (and rank 0's weights broadcast)
-        run = _set_up(images, targets, classes, config, log, world)
+        run = _set_up(images, targets, classes, config, log, world, extra)
         if config.resume and state_for is not None:
             _restore(run, state_for, log)
         return run
@@ -160,7 +164,8 @@ def evaluate(model: nn.Module, images: torch.Tensor, targets: torch.Tensor, spec
 
 # -- the steps -----------------------------------------------------------------------------------
 
-def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: World) -> _Run:
+def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: World,
+            extra: PseudoLabels | None = None) -> _Run:
     if config.batch_size % world.size:
         raise BadInput(f"--batch-size {config.batch_size}: must be a multiple of the {world.size} ranks "
                        "(each rank takes batch-size / ranks rows of every step)")
@@ -183,6 +188,8 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
     if not len(val_idx) and (not config.keep_last or config.patience):
         log.warn("no validation rows: the last epoch is kept and early stopping is off", event="train.no_validation")
     x_train, y_train = images[train_idx], targets[train_idx]
+    if extra is not None and len(extra.targets):
+        x_train, y_train = torch.cat([x_train, extra.images]), torch.cat([y_train, extra.targets])
     pixels = x_train.float().div(255.0)
     # The range travels with the model so that prediction can tell when its input is on another scale
     # (0..255 pixels fed to a model trained on 0..16 ones): numbers come out either way, wrong ones.
@@ -205,7 +212,8 @@ def _set_up(images, targets, classes, config: TrainConfig, log: Log, world: Worl
                 optimizer=_optimizer(model, config),
                 scaler=torch.amp.GradScaler(device.type, enabled=amp_dtype is torch.float16),
                 generator=torch.Generator().manual_seed(config.seed), sampler=sampler,
-                x_train=x_train, y_train=y_train, x_val=images[val_idx], y_val=targets[val_idx])
+                x_train=x_train, y_train=y_train, x_val=images[val_idx], y_val=targets[val_idx],
+                pseudo_rows=None if extra is None else len(extra.targets))
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -433,7 +441,8 @@ def _result(run: _Run, clock: _Clock, stop_reason: str, log: Log) -> TrainResult
                "val_loss": chosen["val_loss"] if has_val else None, "best_epoch": chosen["epoch"],
                "epochs_run": len(history), "train_seconds": round(clock.elapsed(), 2), "stop_reason": stop_reason,
                "train_rows": len(run.x_train), "val_rows": len(run.x_val), "device": str(run.device),
-               "precision": precision_name(run.amp_dtype), "ranks": run.world.size}
+               "precision": precision_name(run.amp_dtype), "ranks": run.world.size,
+               **({} if run.pseudo_rows is None else {"pseudo_rows": run.pseudo_rows})}
     return TrainResult(model=model.eval(), spec=run.spec, metrics=metrics, history=history)
 
 

@@ -29,14 +29,17 @@ from core.train.config import TrainConfig, saved_with_defaults
 from core.train.data import split_stratified
 from core.train.loop import TrainResult, evaluate, train_model
 from core.train.outputs import describe_validation, save_result
+from core.train.pseudo import PseudoLabels
 from core.train.resume import RESUMABLE_CHANGES
 
 
 def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConfig, log: Log,
                    deadline: float | None, data_sha: str, world: World = SINGLE, *,
-                   callbacks: Callbacks | None = None, dataset: str | None = None) -> TrainResult:
+                   callbacks: Callbacks | None = None, dataset: str | None = None,
+                   extra: PseudoLabels | None = None, meta: dict | None = None) -> TrainResult:
     """Every rank trains its members; rank 0 bundles them; every rank returns the bundle. Each member
-    trained here calls `callbacks` (one reused from an interrupted run does not)."""
+    trained here calls `callbacks` (one reused from an interrupted run does not); `extra`: pseudo-labelled
+    rows every member trains on too; `meta`: more to record in the bundle's checkpoint."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
     mine = [i for i in range(config.members) if i % world.size == world.rank]
 
@@ -47,16 +50,16 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
             share_deadline = None if deadline is None else \
                 time.monotonic() + (deadline - time.monotonic()) / (len(mine) - done)
             trained[i] = _member(i, images, targets, classes, checkpoint, config, split_seed, log,
-                                 share_deadline, data_sha, callbacks)
+                                 share_deadline, data_sha, callbacks, extra)
         return trained
 
     trained = world.agree(train_mine)
     return world.from_rank0(lambda: _bundle(trained, images, targets, classes, checkpoint, config, split_seed,
-                                            log, data_sha, dataset))
+                                            log, data_sha, dataset, meta))
 
 
 def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoint: Path, config: TrainConfig,
-            split_seed: int, log: Log, data_sha: str, dataset: str | None) -> TrainResult:
+            split_seed: int, log: Log, data_sha: str, dataset: str | None, meta: dict | None) -> TrainResult:
     members = [trained.get(i) or _from_other_rank(i, checkpoint, config, split_seed, data_sha)
                for i in range(config.members)]
     spec = _bundle_spec(members, classes, config)
@@ -71,7 +74,7 @@ def _bundle(trained: dict[int, TrainResult], images, targets, classes, checkpoin
     history = [{**row, "member": i + 1} for i, m in enumerate(members) for row in m.history]
     result = TrainResult(model=model.cpu().eval(), spec=spec, metrics=metrics, history=history)
     save_result(checkpoint, result, config, data_sha, dataset=dataset,
-                members=[beside(checkpoint).member(i).name for i in range(len(members))])
+                members=[beside(checkpoint).member(i).name for i in range(len(members))], **(meta or {}))
     return result
 
 
@@ -80,7 +83,8 @@ def _member_config(i: int, config: TrainConfig, split_seed: int) -> TrainConfig:
 
 
 def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainConfig, split_seed: int, log: Log,
-            deadline: float | None, data_sha: str, callbacks: Callbacks | None) -> TrainResult:
+            deadline: float | None, data_sha: str, callbacks: Callbacks | None,
+            extra: PseudoLabels | None = None) -> TrainResult:
     member_config = _member_config(i, config, split_seed)
     path = beside(checkpoint).member(i)
     reused = _finished_member(path, member_config, data_sha) if config.resume else None
@@ -91,7 +95,7 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
     log.info(f"member {i + 1}/{config.members} (seed {member_config.seed}{described})", event="train.member",
              member=i + 1)
     result = train_model(images, targets, classes, member_config, log, deadline=deadline, state_for=path,
-                         world=SINGLE, callbacks=callbacks)
+                         world=SINGLE, callbacks=callbacks, extra=extra)
     save_result(path, result, member_config, data_sha)
     return result
 
@@ -130,6 +134,7 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
             "epochs_run": sum(m.metrics["epochs_run"] for m in members),
             "train_seconds": round(sum(m.metrics["train_seconds"] for m in members), 2),
             "train_rows": members[0].metrics["train_rows"], "val_rows": len(val_idx), "device": str(device),
+            **({"pseudo_rows": members[0].metrics["pseudo_rows"]} if "pseudo_rows" in members[0].metrics else {}),
             **({"oob_accuracy": _pooled(members)} if config.folds else {})}
 
 
