@@ -48,6 +48,7 @@ def test_a_row_at_the_threshold_is_taken_and_one_just_below_is_not():
     assert taken.fields() == {"rows": 2, "of": 3, "threshold": 0.75, "per_class": [1, 0, 1]}
     none = confident(images[:0], probs[:0], 0.75)
     assert len(none.targets) == 0 and none.of == 0 and "0 of 0 unlabelled rows" in none.describe()
+    assert none.fields()["per_class"] == [0, 0, 0]  # every class counted, none taken included
 
 
 def test_unlabelled_rows_of_another_shape_or_none_are_refused(tmp_path, demo_dir):
@@ -78,7 +79,8 @@ def test_two_rounds_train_on_the_taken_rows_and_validate_on_labelled_rows_only(r
     assert second.meta["pseudo_label"] == {"rows": 200, "of": 200, "threshold": 0.0,
                                            "per_class": second.meta["pseudo_label"]["per_class"],
                                            "unlabelled": "test.csv", "teacher": "m.round1.pt"}
-    assert sum(second.meta["pseudo_label"]["per_class"]) == 200
+    per_class = second.meta["pseudo_label"]["per_class"]
+    assert len(per_class) == 10 and sum(per_class) == 200
     assert second.metrics["train_rows"] == 300 + 200 and second.metrics["val_rows"] == 100
     assert second.meta["train_config"]["pseudo_label"] is True and second.metrics["pseudo_rows"] == 200
     saved = next(r for r in records(result) if r.get("event") == "train.result")

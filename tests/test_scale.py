@@ -242,6 +242,21 @@ def test_members_spread_over_two_ranks_bundle_into_one_ensemble(small_train, tmp
     assert members == [1]
 
 
+def test_pseudo_labelling_on_two_ranks_trains_both_rounds_on_rank_0s_choice(small_train, demo_dir, tmp_path):
+    with open(demo_dir / "test.csv") as handle:
+        (small_train / "test.csv").write_text("".join(next(handle) for _ in range(151)))
+    target = tmp_path / "pl.pt"
+    result = ok(torchrun(["train", "--data-dir", str(small_train), "--checkpoint", str(target), "--preset", "demo",
+                          "--arch", "baseline", "--epochs", "1", "--batch-size", "64", "--pseudo-label",
+                          "--pseudo-threshold", "0.2"]))
+    chosen = [r for r in log_lines(result.stderr) if r.get("event") == "train.pseudo_label"]
+    assert len(chosen) == 1 and chosen[0]["of"] == 150  # chosen once, on rank 0
+    ckpt = load_checkpoint(target)
+    assert ckpt.metrics["ranks"] == 2 and ckpt.metrics["pseudo_rows"] == chosen[0]["rows"]
+    assert ckpt.metrics["train_rows"] + ckpt.metrics["val_rows"] == 400 + chosen[0]["rows"]
+    assert beside(target).round1.is_file()
+
+
 def test_two_torchrun_agents_on_loopback_act_as_two_nodes(tiny_checkpoint, odd_test, tmp_path):
     args = ["predict", "--checkpoint", str(tiny_checkpoint), "--input", str(odd_test)]
     ok(one_process(args + ["--output", str(tmp_path / "one.csv")]))

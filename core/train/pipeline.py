@@ -124,7 +124,10 @@ def _two_rounds(fit: _Fit, checkpoint: Path, unlabelled: Path | None, teacher: P
                      event="train.round", round=1, checkpoint=source)
         first = fit(source, first_deadline, replace(fit.config, pseudo_label=False))
         model, spec = first.model, first.spec
-    taken = pseudo_labels(model, spec, rows, fit.config.pseudo_threshold, pick_device(fit.config.device), fit.log)
+    # Rank 0 chooses and every rank trains on its choice: ranks that each judged a row at the threshold
+    # could disagree by a rounding, and data-parallel ranks must hold the same rows.
+    taken = fit.world.from_rank0(lambda: pseudo_labels(model, spec, rows, fit.config.pseudo_threshold,
+                                                       pick_device(fit.config.device), fit.log))
     fit.log.info(f"pseudo-labelling round 2 of 2: training on {len(fit.images):,} labelled and {len(taken.targets):,} "
                  f"pseudo-labelled rows into {checkpoint}", event="train.round", round=2, checkpoint=checkpoint)
     meta = {"pseudo_label": {**taken.fields(), "unlabelled": Path(unlabelled).name, "teacher": Path(source).name}}

@@ -39,6 +39,7 @@ class PseudoLabels:
     targets: torch.Tensor
     of: int  # unlabelled rows offered
     threshold: float
+    classes: int  # how many classes the model answers in (per_class counts each, none taken included)
 
     def describe(self) -> str:
         share = len(self.targets) / self.of if self.of else 0.0
@@ -46,7 +47,7 @@ class PseudoLabels:
                 f">= {self.threshold:g} join the training rows")
 
     def fields(self) -> dict:
-        counts = np.bincount(self.targets.numpy(), minlength=1).tolist() if len(self.targets) else []
+        counts = np.bincount(self.targets.numpy(), minlength=self.classes).tolist()
         return {"rows": len(self.targets), "of": self.of, "threshold": self.threshold, "per_class": counts}
 
 
@@ -75,7 +76,8 @@ def confident(images: torch.Tensor, probs: torch.Tensor, threshold: float) -> Ps
     """The rows whose top probability reaches `threshold`, labelled with that class."""
     top, label = probs.max(dim=1)
     taken = torch.nonzero(top >= threshold).flatten()
-    return PseudoLabels(images=images[taken], targets=label[taken].long(), of=len(images), threshold=threshold)
+    return PseudoLabels(images=images[taken], targets=label[taken].long(), of=len(images), threshold=threshold,
+                        classes=probs.shape[1])
 
 
 def check_teacher(teacher: ModelSpec, shape: tuple[int, int, int], classes: list, where: Path) -> None:
