@@ -146,3 +146,17 @@ def test_the_bench_pseudo_labels_the_holdout_pixels_and_says_how_right_the_label
     assert taken == sorted(taken, reverse=True) and all(s["wrong"] <= s["taken"] for s in pseudo["sweep"])
     assert line["train_rows"] == 600 * 9 // 10 + at_half["taken"] and line["val_rows"] == 60
     capsys.readouterr()
+
+
+def test_resume_reuses_a_finished_round_one(runner, small, isolated):
+    assert train(runner, small, isolated / "m.pt", "--pseudo-label", "--pseudo-threshold", "0.5").exit_code == 0
+    first = beside(isolated / "m.pt").round1
+    before = first.stat().st_mtime_ns, load_checkpoint(first).meta["created"]
+    again = train(runner, small, isolated / "m.pt", "--pseudo-label", "--pseudo-threshold", "0.5", "--resume")
+    assert again.exit_code == 0, again.output
+    round1 = next(r for r in records(again) if r.get("event") == "train.round" and r["round"] == 1)
+    assert round1["reused"] is True and "reusing" in round1["msg"]
+    assert (first.stat().st_mtime_ns, load_checkpoint(first).meta["created"]) == before
+    # Another recipe (more epochs) is not the run that was interrupted: round 1 trains again.
+    other = train(runner, small, isolated / "m.pt", "--pseudo-label", "--resume", "--epochs", "2")
+    assert other.exit_code == 0 and first.stat().st_mtime_ns != before[0]

@@ -87,7 +87,7 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
             extra: PseudoLabels | None = None) -> TrainResult:
     member_config = _member_config(i, config, split_seed)
     path = beside(checkpoint).member(i)
-    reused = _finished_member(path, member_config, data_sha) if config.resume else None
+    reused = finished_run(path, member_config, data_sha) if config.resume else None
     if reused is not None:
         log.info(f"member {i + 1}/{config.members}: reusing {path}", event="train.member", member=i + 1)
         return reused
@@ -102,7 +102,7 @@ def _member(i: int, images, targets, classes, checkpoint: Path, config: TrainCon
 
 def _from_other_rank(i: int, checkpoint: Path, config: TrainConfig, split_seed: int, data_sha: str) -> TrainResult:
     path = beside(checkpoint).member(i)
-    member = _finished_member(path, _member_config(i, config, split_seed), data_sha)
+    member = finished_run(path, _member_config(i, config, split_seed), data_sha)
     if member is None:
         raise BadInput(f"{path}: member {i + 1}, trained on another rank, is not there; the ranks must share "
                        "the checkpoint's folder (one machine, or a shared filesystem)")
@@ -145,8 +145,9 @@ def _pooled(members: list[TrainResult]) -> float | None:
                if m.metrics["val_accuracy"] is not None) / rows if rows else None
 
 
-def _finished_member(path: Path, config: TrainConfig, data_sha: str) -> TrainResult | None:
-    """A member checkpoint from an interrupted `best` run, if it was trained on this data with this recipe."""
+def finished_run(path: Path, config: TrainConfig, data_sha: str) -> TrainResult | None:
+    """A checkpoint an interrupted run finished (a `best` member, a pseudo-labelling run's round 1), if it
+    was trained on this data with this recipe."""
     if not path.is_file():
         return None
     ckpt = load_checkpoint(path)

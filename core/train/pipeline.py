@@ -25,7 +25,7 @@ from core.train.callbacks import Callbacks
 from core.train.config import TrainConfig
 from core.train.data import load_training_data
 from core.train.loop import TrainResult, train_model
-from core.train.members import train_ensemble
+from core.train.members import finished_run, train_ensemble
 from core.train.outputs import describe_data, save_result
 from core.train.pseudo import PseudoLabels, check_teacher, load_unlabelled, pseudo_labels
 
@@ -119,10 +119,11 @@ def _two_rounds(fit: _Fit, checkpoint: Path, unlabelled: Path | None, teacher: P
         labelled = len(fit.images)
         first_deadline = None if deadline is None else \
             started + (deadline - started) * labelled / (2 * labelled + len(rows))
-        source = beside(checkpoint).round1
-        fit.log.info(f"pseudo-labelling round 1 of 2: training on the labelled rows into {source}",
-                     event="train.round", round=1, checkpoint=source)
-        first = fit(source, first_deadline, replace(fit.config, pseudo_label=False))
+        source, config = beside(checkpoint).round1, replace(fit.config, pseudo_label=False)
+        first = finished_run(source, config, fit.data_sha) if config.resume else None
+        fit.log.info(f"pseudo-labelling round 1 of 2: {'reusing' if first else 'training on the labelled rows into'} "
+                     f"{source}", event="train.round", round=1, checkpoint=source, reused=first is not None)
+        first = first or fit(source, first_deadline, config)
         model, spec = first.model, first.spec
     # Rank 0 chooses and every rank trains on its choice: ranks that each judged a row at the threshold
     # could disagree by a rounding, and data-parallel ranks must hold the same rows.
