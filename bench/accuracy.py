@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, parse_overrides
+from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, machine, parse_overrides
 from bench.holdout import PROBS, add_data_arguments, model_views, score, split_to_files
 from bench.overlap import overlap
 from bench.paired import paired
@@ -123,7 +123,7 @@ def run(args) -> dict:
     m = result.metrics
     return {
         "bench": "accuracy", "run_id": run_id, "label": args.label, "preset": args.preset, "overrides": overrides,
-        "commit": measured, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "commit": measured, "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
         "holdout": {"rows": len(holdout_idx), "seed": args.holdout_seed}, **headline, "variants": found,
         "val_accuracy": m["val_accuracy"], "member_val_accuracy": m.get("member_val_accuracy"),
         "epochs_run": m["epochs_run"], "best_epoch": m["best_epoch"], "stop_reason": m.get("stop_reason"),

@@ -43,6 +43,19 @@ def commit() -> str | None:
         return None
 
 
+def machine() -> str:
+    """The CPU's model name and core count (a figure's machine, recorded beside its date and commit)."""
+    name = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            name = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), name)
+    except OSError:
+        import platform
+
+        name = platform.processor() or name
+    return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} cores"
+
+
 def cpu_seconds() -> float:
     """User + system CPU seconds of this process and its finished children."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -57,6 +57,8 @@ def row(preset: str, runs: list[dict]) -> str:
     cpu = sum(r["cpu_s"] for r in runs) / len(runs) / 60
     dates = sorted({r["when"][:10] for r in runs})
     commits = ", ".join(sorted({r["commit"] for r in runs}))
+    machines = sorted({r["machine"] for r in runs if r.get("machine")})  # recorded since 2026-12-05
+    commits += "".join(f"; {m}" for m in machines)
     return (f"| `{preset}` | {', '.join(map(str, errors))} (seeds {seeds}) | **{100 * (1 - mean_errors / rows):.2f}%** "
             f"[{100 * low:.2f}, {100 * high:.2f}] | {_overlap(runs)} | {wall:.1f} | {cpu:.1f} "
             f"| {' to '.join([dates[0], dates[-1]] if len(dates) > 1 else dates)}; {commits} |")
