@@ -3,6 +3,7 @@
 # machine may come with minutes of it, all tries together, so everything goes in one call):
 #
 #     bench/gpu_check.sh ZIP OUT        # ZIP: digit-recognizer.zip; OUT: a folder for what it finds
+#     bench/gpu_check.sh ZIP OUT best   # a second call: a GPU `best`, 15 members (Deotte's count) on the holdout
 #
 # 1. tests/test_cuda.py (train on the GPU, read on the CPU, an ensemble's checked submission) and the
 #    device tests; 2. `default` trained on every row of train.csv, timed (python -m bench.train); 3. the
@@ -14,8 +15,9 @@
 # DEVICE=cpu runs the same steps on the CPU, and BENCH_ARGS adds options to every bench's line (how the
 # script itself is checked without a GPU: DEVICE=cpu BENCH_ARGS="--set epochs=1" bench/gpu_check.sh ...).
 set -u -o pipefail
-zip=${1:?usage: bench/gpu_check.sh ZIP OUT}
-out=${2:?usage: bench/gpu_check.sh ZIP OUT}
+zip=${1:?usage: bench/gpu_check.sh ZIP OUT [best]}
+out=${2:?usage: bench/gpu_check.sh ZIP OUT [best]}
+only=${3:-all}
 device=${DEVICE:-cuda}
 py=${PYTHON:-python3}
 read -r -a extra <<<"${BENCH_ARGS:-}"
@@ -42,6 +44,11 @@ step() {  # step NAME LIMIT_S COMMAND...: run with its output appended to OUT/lo
     echo "cpus: $(nproc)"
 } >>"$out/steps.txt" 2>&1
 
+if [ "$only" = best ]; then  # its own 10-minute command: the members, their overlap, the average
+    step best 540 "$py" -m bench.accuracy --zip "$zip" --preset best --seed 40 --set members=15 --device "$device" \
+        --label "best15-$device-s40" --output "$out/accuracy.jsonl" --probs-dir "$out" "${extra[@]}"
+    exit 0
+fi
 step tests 120 env KAGGLE_JOB_TEST_DEVICE="$device" "$py" -m pytest -q -p no:cacheprovider \
     tests/test_cuda.py tests/test_devices.py
 step default 150 "$py" -m bench.train --zip "$zip" --preset default --device "$device" \
