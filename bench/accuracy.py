@@ -161,20 +161,26 @@ def pseudo_figures(teacher: Path, checkpoint: Path, images, labels: np.ndarray) 
     return {"teacher": teacher.name, "teacher_holdout": score(probs, labels), "used": used, "sweep": sweep}
 
 
-def saved_probs(probs_dir: Path, run_id: str) -> tuple[dict, np.ndarray]:
-    """({model name: (views, rows, classes)}, labels) of a run saved with --probs-dir."""
-    with np.load(probs_dir / f"{run_id}.npz") as saved:
-        return {k: saved[k].astype(np.float32) for k in saved.files if k != "labels"}, saved["labels"]
+def saved_runs(probs_dir: Path, run_ids: list[str]) -> tuple[dict[str, dict], np.ndarray]:
+    """({run id: {model name: (views, rows, classes)}}, labels) of runs saved with --probs-dir; runs scored
+    on other holdout rows than the first are refused."""
+    runs, labels = {}, None
+    for run_id in run_ids:
+        with np.load(probs_dir / f"{run_id}.npz") as saved:
+            y = saved["labels"]
+            if labels is not None and not np.array_equal(labels, y):
+                raise SystemExit(f"{run_id}: scored on other holdout rows than {run_ids[0]}")
+            labels = y
+            runs[run_id] = {k: saved[k].astype(np.float32) for k in saved.files if k != "labels"}
+    return runs, labels
 
 
 def compare(args) -> dict:
     """The paired comparison of two saved runs (bench.paired): B (the second) against A (the first), each
     its members' plain average, on the same holdout rows."""
-    (a_models, labels), (b_models, b_labels) = (saved_probs(args.probs_dir, run_id) for run_id in args.compare)
-    if not np.array_equal(labels, b_labels):
-        raise SystemExit(f"{args.compare[1]}: scored on other holdout rows than {args.compare[0]}")
-    found = paired(np.mean([p[0] for p in a_models.values()], 0), np.mean([p[0] for p in b_models.values()], 0),
-                   labels)
+    runs, labels = saved_runs(args.probs_dir, args.compare)
+    a, b = (np.mean([p[0] for p in runs[run_id].values()], 0) for run_id in args.compare)
+    found = paired(a, b, labels)
     return {"bench": "accuracy-compare", "label": args.label, "a": args.compare[0], "b": args.compare[1],
             "commit": commit(), "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found,
             "summary": paired_summary(found)}
@@ -182,14 +188,8 @@ def compare(args) -> dict:
 
 def combine(args) -> dict:
     """Average the saved holdout probabilities of earlier runs: an ensemble of separately trained models."""
-    per_model, labels = {}, None
-    for run_id in args.combine:
-        with np.load(args.probs_dir / f"{run_id}.npz") as saved:
-            y = saved["labels"]
-            if labels is not None and not np.array_equal(labels, y):
-                raise SystemExit(f"{run_id}: scored on other holdout rows")
-            labels = y
-            per_model.update({f"{run_id}/{k}": saved[k].astype(np.float32) for k in saved.files if k != "labels"})
+    runs, labels = saved_runs(args.probs_dir, args.combine)
+    per_model = {f"{run_id}/{name}": p for run_id, models in runs.items() for name, p in models.items()}
     found = figures(per_model, labels)
     line = {"bench": "accuracy-combine", "label": args.label, "runs": args.combine, "commit": commit(),
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found["plain"], "variants": found}

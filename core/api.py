@@ -405,9 +405,9 @@ def train(data_dir: PathLike | None = None, preset: str = "default", checkpoint:
                                      unlabelled=_path(unlabelled) or (files.test if files.test.is_file() else None),
                                      teacher=_path(teacher))
     metrics = result.metrics
-    return Trained(checkpoint=target, metrics=metrics, curves=beside(target).curves,
-                   rows=metrics["train_rows"] + metrics["val_rows"] - metrics.get("pseudo_rows", 0), input_shape=shape_text(result.spec.input_shape),
-                   classes=tuple(result.spec.classes))
+    labelled = metrics["train_rows"] + metrics["val_rows"] - metrics.get("pseudo_rows", 0)
+    return Trained(checkpoint=target, metrics=metrics, curves=beside(target).curves, rows=labelled,
+                   input_shape=shape_text(result.spec.input_shape), classes=tuple(result.spec.classes))
 
 
 def submissions(competition: str = DEFAULT_COMPETITION, limit: int = 20, log: Log | None = None) -> list[Submission]:

@@ -84,7 +84,8 @@ def test_two_rounds_train_on_the_taken_rows_and_validate_on_labelled_rows_only(r
     assert second.metrics["train_rows"] == 300 + 200 and second.metrics["val_rows"] == 100
     assert second.meta["train_config"]["pseudo_label"] is True and second.metrics["pseudo_rows"] == 200
     saved = next(r for r in records(result) if r.get("event") == "train.result")
-    assert saved["rows"] == 400 and "(400 rows of 1x28x28, 10 classes 0..9, and 200 pseudo-labelled rows)" in saved["msg"]
+    assert saved["rows"] == 400
+    assert "(400 rows of 1x28x28, 10 classes 0..9, and 200 pseudo-labelled rows)" in saved["msg"]
 
 
 def test_a_teacher_replaces_round_one_and_a_threshold_of_one_takes_only_sure_rows(runner, small, isolated,
