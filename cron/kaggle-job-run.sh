@@ -69,15 +69,11 @@ fi
 
 # The trap is set before the job starts, so a signal that arrives as it starts is passed on, not lost
 # (and does not end the script with the job left running); `pending` covers the fork itself.
-# The signal goes to timeout's process group (timeout leads it, the job is in it), not to timeout
-# alone: a timeout signalled before its fork() has returned exits without passing the signal on, and
-# the job it has just started would run on with no parent watching it.
 child="" pending=""
-stop_job() { kill -TERM -- "-$child" "$child" 2>/dev/null || true; }
-trap 'pending=1; [[ -z "$child" ]] || stop_job' TERM INT HUP
+trap 'pending=1; [[ -z "$child" ]] || kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
 timeout --kill-after="${KAGGLE_JOB_KILL_AFTER:-2m}" "$limit" "${job[@]}" &
 child=$!
-if [[ -n "$pending" ]]; then stop_job; fi
+if [[ -n "$pending" ]]; then kill -TERM "$child" 2>/dev/null || true; fi
 status=0
 wait "$child" || status=$?
 while kill -0 "$child" 2>/dev/null; do  # a trapped signal ends `wait` early: wait for the job itself
