@@ -59,6 +59,7 @@ say() {  # one JSON line on stderr, like the job's own
 }
 
 limit="${KAGGLE_JOB_TIMEOUT:-4h}"
+kill_after="${KAGGLE_JOB_KILL_AFTER:-2m}"
 if [[ "$limit" == "0" ]]; then
     exec "${job[@]}"
 fi
@@ -69,9 +70,9 @@ fi
 
 # The trap is set before the job starts, so a signal that arrives as it starts is passed on, not lost
 # (and does not end the script with the job left running); `pending` covers the fork itself.
-child="" pending=""
-trap 'pending=1; [[ -z "$child" ]] || kill -TERM "$child" 2>/dev/null || true' TERM INT HUP
-timeout --kill-after="${KAGGLE_JOB_KILL_AFTER:-2m}" "$limit" "${job[@]}" &
+child="" pending="" stopped=""
+trap 'stopped=1; if [[ -n "$child" ]]; then kill -TERM "$child" 2>/dev/null || true; else pending=1; fi' TERM INT HUP
+timeout --kill-after="$kill_after" "$limit" "${job[@]}" &
 child=$!
 if [[ -n "$pending" ]]; then kill -TERM "$child" 2>/dev/null || true; fi
 status=0
@@ -80,6 +81,21 @@ while kill -0 "$child" 2>/dev/null; do  # a trapped signal ends `wait` early: wa
     status=0
     wait "$child" || status=$?
 done
+# timeout(1) puts itself and the job in a process group named by its pid. A SIGTERM that reaches timeout
+# in the instant after its fork(), before it has noted the job's pid, ends timeout (143) without passing
+# the signal on (coreutils 9.1: 9 of 40 SIGTERMs sent as the job started, on a loaded 2-core machine). The
+# job is then orphaned but still in that group: pass the signal on and wait for the group to empty.
+group="$child" child=""  # reaped: its pid may be reused, so the trap no longer signals it
+if [[ -n "$stopped" ]] && kill -0 -- "-$group" 2>/dev/null; then
+    kill -TERM -- "-$group" 2>/dev/null || true
+    # 143 is timeout's own death: the job's status went with it, and it was interrupted, which 130 says
+    if [[ "$status" == 143 ]]; then status=130; fi
+    # timeout(1) again, for its duration syntax: SIGKILL if the group outlasts KAGGLE_JOB_KILL_AFTER
+    if ! timeout "$kill_after" bash -c 'while kill -0 -- "-$1" 2>/dev/null; do sleep 0.2; done' _ "$group"; then
+        kill -KILL -- "-$group" 2>/dev/null || true
+        status=137
+    fi
+fi
 case "$status" in
     124) say error wrapper.timeout "kaggle-job run exceeded KAGGLE_JOB_TIMEOUT=$limit and was stopped" 124 ;;
     137) say error wrapper.killed "kaggle-job run was killed with SIGKILL (the time limit's last resort, the kernel's OOM killer, or by hand)" 137 ;;

@@ -136,23 +136,64 @@ def test_a_run_that_ignores_sigterm_is_killed_with_137_not_7(tmp_path):
 
 
 def test_sigterm_to_the_wrapper_reaches_the_job(tmp_path):
+    marker = tmp_path / "got-term"
+    # The job says it is ready once its own trap is set; the wrapper set its trap before starting it.
+    # Its child is running before it says so: a child forked after the signal went out would outlive the test.
+    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
+    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60"}
+    assert stop_when_ready(env) == (130, "")
+    assert marker.exists()
+
+
+def lossy_timeout(tmp_path) -> str:
+    """A PATH whose timeout(1) loses a SIGTERM the way coreutils' does in the instant after its fork()."""
+    import sys
+
+    bin_dir = tmp_path / "lossy-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "timeout"
+    fake.write_text(f"""#!{sys.executable}
+import os, signal, subprocess, sys
+if not sys.argv[1].startswith("--kill-after="):  # the wrapper's other use of timeout(1) is left alone
+    os.execv("/usr/bin/timeout", sys.argv)
+os.setpgid(0, 0)
+signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # dies without passing the signal on
+sys.exit(subprocess.call(sys.argv[3:]))
+""")
+    fake.chmod(0o755)
+    return f"{bin_dir}:/usr/bin:/bin"
+
+
+def stop_when_ready(env: dict) -> tuple[int, str]:
+    """Start the wrapper, SIGTERM it once the job prints `ready`; its exit code and the events it logged."""
     import signal
     import threading
 
-    marker = tmp_path / "got-term"
-    # The job says it is ready once its own trap is set; the wrapper set its trap before starting it.
-    body = f"trap 'touch {marker}; exit 130' TERM\necho ready\nsleep 600 >/dev/null &\nwait"
-    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60"}
     proc = subprocess.Popen([str(WRAPPER)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     guard = threading.Timer(60, proc.kill)  # a wrapper that never says ready fails the test instead of hanging it
     guard.start()
     try:
         assert proc.stdout.readline() == "ready\n"
         proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        _, err = proc.communicate(timeout=30)  # returns once every process holding the pipes is gone
     finally:
         guard.cancel()
-    assert proc.returncode == 130 and marker.exists()
+    return proc.returncode, " ".join(line["event"] for line in wrapper_lines(err))
+
+
+def test_a_sigterm_that_timeout_loses_still_reaches_the_job(tmp_path):
+    marker = tmp_path / "got-term"
+    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
+    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60", "PATH": lossy_timeout(tmp_path)}
+    assert stop_when_ready(env) == (130, "")
+    assert marker.exists()
+
+
+def test_a_job_that_ignores_a_lost_sigterm_is_killed_after_the_grace(tmp_path):
+    body = "trap '' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
+    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60", "KAGGLE_JOB_KILL_AFTER": "1",
+           "PATH": lossy_timeout(tmp_path)}
+    assert stop_when_ready(env) == (137, "wrapper.killed")
 
 
 def test_schedules_put_a_time_limit_on_the_run():
