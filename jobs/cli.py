@@ -137,16 +137,17 @@ def _one_input(command: str, argument: Path | None, option: Path | None) -> Path
     return argument if argument is not None else option
 
 
-def _json_object(option: str, text: str | None) -> dict | None:
+def _json_value(option: str, text: str | None, kind: type, example: str):
+    """The option's JSON text as a `kind` (dict or list), or one line saying what was expected."""
     if text is None:
         return None
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise JobError(f"{option}: not valid JSON ({exc.msg} at character {exc.pos}): {text!r}", ExitCode.BAD_INPUT)
-    if not isinstance(value, dict):
-        raise JobError(f"{option}: expected a JSON object like '{{\"stages\": [32, 64, 128]}}', got {text!r}",
-                       ExitCode.BAD_INPUT)
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(item, dict) for item in value)):
+        raise JobError(f"{option}: expected a JSON {'object' if kind is dict else 'list of objects'} like "
+                       f"'{example}', got {text!r}", ExitCode.BAD_INPUT)
     return value
 
 
@@ -271,6 +272,14 @@ def train(
     members: Annotated[Optional[int], typer.Option(
         min=1, metavar="N", rich_help_panel=MODEL, show_default="the preset's",
         help="Ensemble members (the best preset trains several).")] = None,
+    folds: Annotated[Optional[int], typer.Option(
+        min=0, metavar="K", rich_help_panel=MODEL, show_default="the preset's, 0 (off)",
+        help="Members on their own rows: K stratified folds, member i validates on fold i mod K and trains on "
+             "the rest; with --members K every row is out-of-bag for one member.")] = None,
+    member_variants: Annotated[Optional[str], typer.Option(
+        "--member-variants", metavar="JSON", rich_help_panel=MODEL, show_default="none",
+        help='Members that differ: a JSON list of settings, member i taking item i mod its length, e.g. '
+             '\'[{}, {"elastic_px": 1.0}]\' (docs/training.md).')] = None,
     elastic: Annotated[Optional[float], typer.Option(
         "--elastic", min=0.0, metavar="PIXELS", rich_help_panel=SCHEDULE, show_default="the preset's",
         help="Elastic distortion strength in pixels (0: off); see docs/training.md.")] = None,
@@ -311,13 +320,17 @@ def train(
     *, log: Log,
 ):
     """Train a model on train.csv and save a checkpoint (history in CHECKPOINT.history.csv)."""
+    settings = dict(arch=arch, epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed,
+                    time_budget=time_budget, patience=patience, members=members, folds=folds, elastic=elastic,
+                    keep_last=keep_last, tta=tta, precision=precision, pseudo_label=pseudo_label,
+                    pseudo_threshold=pseudo_threshold,
+                    arch_kwargs=_json_value("--arch-kwargs", arch_kwargs, dict, '{"stages": [32, 64, 128]}'),
+                    member_variants=_json_value("--member-variants", member_variants, list,
+                                                '[{}, {"elastic_px": 1.0}]'))
     trained = api.train(
         data_dir, preset, checkpoint, input_shape=input_shape, label_column=label_column,
         ignore_extra_columns=ignore_extra_columns, resume=resume, device=device, competition=competition, demo=demo,
-        home=home, wait_lock=wait_lock, log=log, arch=arch, arch_kwargs=_json_object("--arch-kwargs", arch_kwargs),
-        epochs=epochs, batch_size=batch_size, lr=lr, val_fraction=val_fraction, seed=seed, time_budget=time_budget,
-        patience=patience, members=members, elastic=elastic, keep_last=keep_last, tta=tta, precision=precision,
-        pseudo_label=pseudo_label, pseudo_threshold=pseudo_threshold, unlabelled=unlabelled, teacher=teacher)
+        home=home, wait_lock=wait_lock, log=log, unlabelled=unlabelled, teacher=teacher, **settings)
     metrics = trained.metrics
     log.result(f"saved {trained.checkpoint} ({trained.data}): {trained.validation} "
                f"after {metrics['epochs_run']} epochs in {metrics['train_seconds']:.1f}s",

@@ -138,6 +138,12 @@ def test_score_takes_the_old_input_option_too(runner, untrained_checkpoint, demo
     ("--preset", "quick", "--preset: expected one of demo, fast, default, best, got 'quick'"),
     ("--device", "gpu", "--device: expected one of auto, cpu, cuda, mps (or cuda:N), got 'gpu'"),
     ("--input-shape", "28by28", "--input-shape: expected CxHxW"),
+    ("--folds", "1", "folds: expected 0 (off) or at least 2"),
+    ("--member-variants", '{"elastic_px": 1.0}', "--member-variants: expected a JSON list of objects like"),
+    ("--member-variants", "[{}, 2]", "--member-variants: expected a JSON list of objects like"),
+    ("--member-variants", '[{"epoch": 2}]', "unknown training option 'epoch' (did you mean 'epochs'?)"),
+    ("--member-variants", '[{}, {"elastic_px": -1}]', "elastic_px: expected at least 0.0, got -1"),
+    ("--member-variants", '[{"arch_kwargs": {"stage": [8]}}]', "leannet takes no setting 'stage'"),
 ])
 def test_train_options_are_refused_before_the_lock_and_the_data(runner, tmp_path, option, value, message):
     home = tmp_path / "home"

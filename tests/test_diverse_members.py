@@ -97,6 +97,22 @@ def test_members_on_their_own_folds_kernels_and_inputs_bundle_into_one_model(row
     assert probs.shape == (20, 10) and np.allclose(probs.sum(1), 1.0, atol=1e-5)
 
 
+def test_the_cli_trains_members_on_their_own_folds_with_their_own_kernels(runner, rows300, tmp_path):
+    from jobs.cli import app
+
+    checkpoint = tmp_path / "cli.pt"
+    variants = '[{}, {"arch_kwargs": {"stages": [8, 16], "first_kernel": 3}}]'
+    result = runner.invoke(app, ["train", "--data-dir", str(rows300.parent), "--checkpoint", str(checkpoint),
+                                 "--preset", "demo", "--epochs", "1", "--arch-kwargs", '{"stages": [8, 16]}',
+                                 "--members", "2", "--folds", "2", "--member-variants", variants,
+                                 "--device", "cpu", "--log-format", "json"])
+    assert result.exit_code == 0, result.output
+    members = [load_checkpoint(beside(checkpoint).member(i)) for i in range(2)]
+    assert [m.meta["train_config"]["fold"] for m in members] == [0, 1]
+    assert [m.metrics["val_rows"] for m in members] == [150, 150]
+    assert [m.state_dict["features.0.weight"].shape[-1] for m in members] == [5, 3]
+
+
 # -- width-normalised input ----------------------------------------------------------------------
 
 def _bar(left: int, right: int, background: float = 0.0) -> torch.Tensor:

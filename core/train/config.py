@@ -90,8 +90,14 @@ class TrainConfig:
         if self.optimizer not in OPTIMIZERS:
             raise BadInput(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         settable = set(self.__dataclass_fields__) - {"member_variants"}  # a variant holds no variants
-        for variant in self.member_variants:
+        for i, variant in enumerate(self.member_variants):
+            if not isinstance(variant, dict):
+                raise BadInput(f"member variant {i}: expected an object of training settings, got {variant!r}")
             _refuse_unknown(variant, settable, f"member variant {variant}: ")
+            try:  # a bad value fails now, not after the members before it have trained
+                self.for_member(i)
+            except BadInput as exc:
+                raise BadInput(f"member variant {variant}: {exc}") from None
 
     def variant(self, i: int) -> dict:
         """Member i's overrides (none without member_variants)."""
