@@ -149,13 +149,14 @@ def lossy_timeout(tmp_path) -> str:
     """A PATH whose timeout(1) loses a SIGTERM the way coreutils' does in the instant after its fork()."""
     import sys
 
+    real = shutil.which("timeout", path="/usr/bin:/bin")
     bin_dir = tmp_path / "lossy-bin"
     bin_dir.mkdir()
     fake = bin_dir / "timeout"
     fake.write_text(f"""#!{sys.executable}
 import os, signal, subprocess, sys
 if not sys.argv[1].startswith("--kill-after="):  # the wrapper's other use of timeout(1) is left alone
-    os.execv("/usr/bin/timeout", sys.argv)
+    os.execv({real!r}, sys.argv)
 os.setpgid(0, 0)
 signal.signal(signal.SIGTERM, lambda *_: os._exit(143))  # dies without passing the signal on
 sys.exit(subprocess.call(sys.argv[3:]))
