@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, machine, parse_overrides
-from bench.holdout import PROBS, add_data_arguments, model_views, score, split_to_files
+from bench.holdout import PROBS, add_data_arguments, holdout_split, model_views, score, source_csv, split_to_files
 from bench.overlap import overlap
 from bench.paired import paired
 from bench.paired import summary as paired_summary
@@ -195,7 +195,31 @@ def combine(args) -> dict:
             "when": datetime.now(timezone.utc).isoformat(timespec="seconds"), **found["plain"], "variants": found}
     if args.subsets:
         line["subsets"] = subsets({name: p[0] for name, p in per_model.items()}, labels)
+    if args.misses:
+        line["misses_png"] = str(draw_misses(args, per_model, labels))
     return line
+
+
+def draw_misses(args, per_model: dict, labels: np.ndarray) -> Path:
+    """A picture of the holdout images every combined model misses, each with its label and the average's
+    answer: what a better recipe would have to get right (docs/training.md looks at them)."""
+    import torch
+
+    from core.report.plots import digit_grid
+    from core.train.data import load_training_data
+
+    with tempfile.TemporaryDirectory() as tmp:
+        images, targets, _ = load_training_data(source_csv(args, Path(tmp)))
+    _, holdout_idx = holdout_split(targets, args.holdout, args.holdout_seed)
+    if not np.array_equal(targets[torch.as_tensor(holdout_idx)].numpy(), labels):
+        raise SystemExit("--misses: the saved runs were scored on other holdout rows than --holdout/--holdout-seed")
+    plain = np.stack([p[0] for p in per_model.values()])  # (models, rows, classes)
+    average = plain.mean(0)
+    missed = np.flatnonzero((plain.argmax(2) != labels).all(0))
+    captions = [f"row {i}\n{labels[i]} -> {average[i].argmax()} ({average[i].max():.2f})" for i in missed]
+    pictures = images[torch.as_tensor(holdout_idx[missed])].numpy()[:, 0]
+    title = f"holdout images all {len(plain)} models miss: label -> average's answer (probability)"
+    return digit_grid(pictures, captions, args.misses, title=title)
 
 
 MAX_SUBSET_MODELS = 12  # 4,095 subsets: seconds; every model more doubles it
@@ -264,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--probs-dir", type=Path, default=PROBS, help="keep holdout probabilities here")
     parser.add_argument("--combine", nargs="+", metavar="RUN_ID", help="score the average of saved runs")
     parser.add_argument("--subsets", action="store_true", help="with --combine: every subset's average, by size")
+    parser.add_argument("--misses", type=Path, metavar="PNG",
+                        help="with --combine: draw the holdout images every model misses")
     parser.add_argument("--compare", nargs=2, metavar=("RUN_A", "RUN_B"),
                         help="paired comparison of two saved runs on the same rows (bench.paired)")
     parser.add_argument("--table", action="store_true", help="print the --output file's runs as Markdown")

@@ -64,7 +64,7 @@ def split_to_files(args, tmp: Path):
     rows (all, or --train-rows of them) written to tmp/train.csv for the product to train on."""
     from core.train.data import load_training_data
 
-    source = _train_csv(args, tmp)
+    source = source_csv(args, tmp)
     images, labels, _ = load_training_data(source)
     train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
     train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
@@ -73,7 +73,8 @@ def split_to_files(args, tmp: Path):
     return images, labels, train_idx, holdout_idx
 
 
-def _train_csv(args, tmp: Path) -> Path:
+def source_csv(args, tmp: Path) -> Path:
+    """The labelled CSV the holdout is drawn from: --train-csv, else train.csv extracted from --zip into tmp."""
     if args.train_csv:
         return args.train_csv
     with zipfile.ZipFile(args.zip) as archive:

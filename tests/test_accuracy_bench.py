@@ -128,9 +128,16 @@ def test_one_run_trains_on_the_rest_and_scores_the_holdout(demo_dir, tmp_path, c
     assert set(line["variants"]) == {"plain", "tta"}
     saved = np.load(probs / f"{line['run_id']}.npz")
     assert saved["model.pt"].shape == (5, 500, 10)  # five shifted views of the holdout
-    assert main(["--combine", line["run_id"], "--probs-dir", str(probs), "--output", str(out)]) == 0
+    combine = ["--combine", line["run_id"], "--probs-dir", str(probs), "--output", str(out), "--train-csv",
+               str(train_csv), "--holdout", "500"]
+    assert main([*combine, "--misses", str(tmp_path / "misses.png")]) == 0
     combined = json.loads(out.read_text().splitlines()[-1])
     assert combined["accuracy"] == line["accuracy"]  # one run averaged with nothing is itself
+    assert combined["misses_png"] == str(tmp_path / "misses.png")
+    assert (tmp_path / "misses.png").read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(SystemExit, match="other holdout rows"):  # pictures of the wrong rows are refused
+        main([*combine[:-1], "499", "--misses", str(tmp_path / "other.png")])
+    assert not (tmp_path / "other.png").exists()
     capsys.readouterr()
     assert main(["--table", "--output", str(out)]) == 0
     rows = capsys.readouterr().out.splitlines()
