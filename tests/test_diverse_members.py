@@ -18,6 +18,7 @@ from core.predict.predictor import Predictor
 from core.train.config import config_for
 from core.train.data import load_training_data, split_fold
 from core.train.pipeline import train_to_checkpoint
+from tests.cli_output import records
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +112,10 @@ def test_the_cli_trains_members_on_their_own_folds_with_their_own_kernels(runner
     assert [m.meta["train_config"]["fold"] for m in members] == [0, 1]
     assert [m.metrics["val_rows"] for m in members] == [150, 150]
     assert [m.state_dict["features.0.weight"].shape[-1] for m in members] == [5, 3]
+    (final,) = [r for r in records(result) if r["event"] == "train.result"]
+    assert final["rows"] == 300 and final["train_rows"] == 300  # every row trained one member, not 150
+    assert final["msg"].startswith(f"saved {checkpoint} (300 rows of 1x28x28, 10 classes 0..9): out-of-bag "
+                                   f"accuracy={final['oob_accuracy']:.4f} (each member on the fold it left out)")
 
 
 # -- width-normalised input ----------------------------------------------------------------------
