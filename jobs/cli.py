@@ -273,7 +273,7 @@ def train(
         min=1, metavar="N", rich_help_panel=MODEL, show_default="the preset's",
         help="Ensemble members (the best preset trains several).")] = None,
     folds: Annotated[Optional[int], typer.Option(
-        min=0, metavar="K", rich_help_panel=MODEL, show_default="the preset's, 0 (off)",
+        min=0, metavar="K", rich_help_panel=MODEL, show_default="0: off",
         help="Members on their own rows: K stratified folds, member i validates on fold i mod K and trains on "
              "the rest; with --members K every row is out-of-bag for one member.")] = None,
     member_variants: Annotated[Optional[str], typer.Option(
