@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from bench.common import RESULTS_DIR, LoadSampler, commit, cpu_seconds, machine, parse_overrides
-from bench.holdout import PROBS, add_data_arguments, holdout_split, model_views, score, source_csv, split_to_files
+from bench.holdout import PROBS, add_data_arguments, model_views, score, split_rows, split_to_files
 from bench.overlap import overlap
 from bench.paired import paired
 from bench.paired import summary as paired_summary
@@ -206,13 +206,11 @@ def draw_misses(args, per_model: dict, labels: np.ndarray) -> Path:
     import torch
 
     from core.report.plots import digit_grid
-    from core.train.data import load_training_data
 
     with tempfile.TemporaryDirectory() as tmp:
-        images, targets, _ = load_training_data(source_csv(args, Path(tmp)))
-    _, holdout_idx = holdout_split(targets, args.holdout, args.holdout_seed)
+        _, images, targets, _, holdout_idx = split_rows(args, Path(tmp))
     if not np.array_equal(targets[torch.as_tensor(holdout_idx)].numpy(), labels):
-        raise SystemExit("--misses: the saved runs were scored on other holdout rows than --holdout/--holdout-seed")
+        raise SystemExit("--misses: the saved runs were scored on other holdout rows than these data options choose")
     plain = np.stack([p[0] for p in per_model.values()])  # (models, rows, classes)
     average = plain.mean(0)
     missed = np.flatnonzero((plain.argmax(2) != labels).all(0))

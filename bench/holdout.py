@@ -62,19 +62,25 @@ def holdout_half(train_idx: np.ndarray, holdout_idx: np.ndarray, targets, half: 
 def split_to_files(args, tmp: Path):
     """(images, labels, training indices, holdout indices) of the source train.csv, with the training
     rows (all, or --train-rows of them) written to tmp/train.csv for the product to train on."""
-    from core.train.data import load_training_data
-
-    source = source_csv(args, tmp)
-    images, labels, _ = load_training_data(source)
-    train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
-    train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
-    train_idx, holdout_idx = holdout_half(train_idx, holdout_idx, labels, args.holdout_half, args.holdout_seed)
+    source, images, labels, train_idx, holdout_idx = split_rows(args, tmp)
     write_rows(source, tmp / "train.csv", train_idx)
     return images, labels, train_idx, holdout_idx
 
 
-def source_csv(args, tmp: Path) -> Path:
-    """The labelled CSV the holdout is drawn from: --train-csv, else train.csv extracted from --zip into tmp."""
+def split_rows(args, tmp: Path):
+    """(source CSV, images, labels, training indices, scored indices) as the data options choose them:
+    the one place that says which rows train and which are scored."""
+    from core.train.data import load_training_data
+
+    source = _train_csv(args, tmp)
+    images, labels, _ = load_training_data(source)
+    train_idx, holdout_idx = holdout_split(labels, args.holdout, args.holdout_seed)
+    train_idx = training_subset(train_idx, labels, args.train_rows, args.holdout_seed)
+    train_idx, holdout_idx = holdout_half(train_idx, holdout_idx, labels, args.holdout_half, args.holdout_seed)
+    return source, images, labels, train_idx, holdout_idx
+
+
+def _train_csv(args, tmp: Path) -> Path:
     if args.train_csv:
         return args.train_csv
     with zipfile.ZipFile(args.zip) as archive:

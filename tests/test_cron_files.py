@@ -137,12 +137,15 @@ def test_a_run_that_ignores_sigterm_is_killed_with_137_not_7(tmp_path):
 
 def test_sigterm_to_the_wrapper_reaches_the_job(tmp_path):
     marker = tmp_path / "got-term"
-    # The job says it is ready once its own trap is set; the wrapper set its trap before starting it.
-    # Its child is running before it says so: a child forked after the signal went out would outlive the test.
-    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
-    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60"}
+    env = {**fake_job(tmp_path, ready_job(f"touch {marker}; exit 130")), "KAGGLE_JOB_TIMEOUT": "60"}
     assert stop_when_ready(env) == (130, "")
     assert marker.exists()
+
+
+def ready_job(on_term: str) -> str:
+    """A job that handles SIGTERM with `on_term` and says ready once its trap is set (the wrapper set its
+    own before starting it). Its child runs before it says so: one forked after the signal would outlive it."""
+    return f"trap '{on_term}' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
 
 
 def lossy_timeout(tmp_path) -> str:
@@ -184,15 +187,14 @@ def stop_when_ready(env: dict) -> tuple[int, str]:
 
 def test_a_sigterm_that_timeout_loses_still_reaches_the_job(tmp_path):
     marker = tmp_path / "got-term"
-    body = f"trap 'touch {marker}; exit 130' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
-    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60", "PATH": lossy_timeout(tmp_path)}
+    env = {**fake_job(tmp_path, ready_job(f"touch {marker}; exit 130")), "KAGGLE_JOB_TIMEOUT": "60",
+           "PATH": lossy_timeout(tmp_path)}
     assert stop_when_ready(env) == (130, "")
     assert marker.exists()
 
 
 def test_a_job_that_ignores_a_lost_sigterm_is_killed_after_the_grace(tmp_path):
-    body = "trap '' TERM\nsleep 600 >/dev/null 2>&1 &\necho ready\nwait"
-    env = {**fake_job(tmp_path, body), "KAGGLE_JOB_TIMEOUT": "60", "KAGGLE_JOB_KILL_AFTER": "1",
+    env = {**fake_job(tmp_path, ready_job("")), "KAGGLE_JOB_TIMEOUT": "60", "KAGGLE_JOB_KILL_AFTER": "1",
            "PATH": lossy_timeout(tmp_path)}
     assert stop_when_ready(env) == (137, "wrapper.killed")
 

@@ -133,9 +133,9 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
             "best_epoch": max(m.metrics["best_epoch"] for m in members),
             "epochs_run": sum(m.metrics["epochs_run"] for m in members),
             "train_seconds": round(sum(m.metrics["train_seconds"] for m in members), 2),
-            # with folds every row trained some member: the bundle learned from all of them
-            "train_rows": (len(targets) + members[0].metrics.get("pseudo_rows", 0) if config.folds
-                           else members[0].metrics["train_rows"]), "val_rows": len(val_idx), "device": str(device),
+            # every row outside the shared split trained some member (with folds: every row)
+            "train_rows": len(targets) - len(val_idx) + members[0].metrics.get("pseudo_rows", 0),
+            "val_rows": len(val_idx), "device": str(device),
             **({"pseudo_rows": members[0].metrics["pseudo_rows"]} if "pseudo_rows" in members[0].metrics else {}),
             **({"oob_accuracy": _pooled(members)} if config.folds else {})}
 

@@ -34,8 +34,8 @@ def describe_data(rows: int, input_shape: tuple[int, ...], classes: list) -> str
 def describe_validation(metrics: dict) -> str:
     """The validation figure for a message; a model trained on every row (--val-fraction 0) has none, and
     an ensemble on folds (every row trained some member) has its members' pooled out-of-bag figure."""
-    if metrics.get("val_accuracy") is None and metrics.get("oob_accuracy") is not None:
-        return f"out-of-bag accuracy={metrics['oob_accuracy']:.4f} (each member on the fold it left out)"
     if metrics.get("val_accuracy") is None:
+        if metrics.get("oob_accuracy") is not None:
+            return f"out-of-bag accuracy={metrics['oob_accuracy']:.4f} (each member on the fold it left out)"
         return f"no validation (trained on all {metrics['train_rows']} rows)"
     return f"val_accuracy={metrics['val_accuracy']:.4f}"
