@@ -37,12 +37,18 @@ def runs_of(lines: list[dict], preset: str) -> list[dict]:
 
 
 def _overlap(runs: list[dict]) -> str:
-    found = [r["variants"]["overlap"] for r in runs if "overlap" in r.get("variants", {})]
-    if not found:
-        return "one model" if all(r["config"].get("members", 1) == 1 for r in runs) else "not recorded"
-    return "; ".join(f"phi {o['phi_mean']}, all {o['all_miss']} / any {o['any_miss']} "
-                     f"(members {min(o['member_errors'].values())}-{max(o['member_errors'].values())})"
-                     for o in found)
+    """One model, or each run's members' overlap by seed (runs before bench/overlap.py have none)."""
+    if all(r["config"].get("members", 1) == 1 for r in runs):
+        return "one model"
+    return "; ".join(f"seed {r['config']['seed']}: {_described(r['variants']['overlap'])}"
+                     if "overlap" in r.get("variants", {}) else f"seed {r['config']['seed']}: not recorded"
+                     for r in runs)
+
+
+def _described(overlap: dict) -> str:
+    member_errors = overlap["member_errors"].values()
+    return (f"phi {overlap['phi_mean']}, all {overlap['all_miss']} / any {overlap['any_miss']} "
+            f"(members {min(member_errors)}-{max(member_errors)})")
 
 
 def row(preset: str, runs: list[dict]) -> str:
@@ -52,14 +58,14 @@ def row(preset: str, runs: list[dict]) -> str:
     rows = runs[0]["rows"]
     mean_errors = sum(errors) / len(errors)
     low, high = wilson(round(rows - mean_errors), rows)
-    seeds = ", ".join(str(r["config"]["seed"]) for r in runs)
+    seeds = ("seeds " if len(runs) > 1 else "seed ") + ", ".join(str(r["config"]["seed"]) for r in runs)
     wall = sum(r["wall_s"] for r in runs) / len(runs) / 60
     cpu = sum(r["cpu_s"] for r in runs) / len(runs) / 60
     dates = sorted({r["when"][:10] for r in runs})
     commits = ", ".join(sorted({r["commit"] for r in runs}))
     machines = sorted({r["machine"] for r in runs if r.get("machine")})  # recorded since 2026-12-05
     commits += "".join(f"; {m}" for m in machines)
-    return (f"| `{preset}` | {', '.join(map(str, errors))} (seeds {seeds}) | **{100 * (1 - mean_errors / rows):.2f}%** "
+    return (f"| `{preset}` | {', '.join(map(str, errors))} ({seeds}) | **{100 * (1 - mean_errors / rows):.2f}%** "
             f"[{100 * low:.2f}, {100 * high:.2f}] | {_overlap(runs)} | {wall:.1f} | {cpu:.1f} "
             f"| {' to '.join([dates[0], dates[-1]] if len(dates) > 1 else dates)}; {commits} |")
 

@@ -90,6 +90,14 @@ def test_only_runs_of_the_current_recipe_count_for_a_preset():
     assert row("best", []) == "| `best` | not measured since the recipe changed | | | | | |"
 
 
+def test_an_ensembles_overlap_is_named_by_seed_and_a_run_without_it_says_so():
+    overlap = {"member_errors": {"m1": 52, "m2": 44}, "phi_mean": 0.81, "all_miss": 32, "any_miss": 65}
+    lines = [recorded("best", 46, 40), {**recorded("best", 45, 41), "variants": {"overlap": overlap}}]
+    text = row("best", runs_of(lines, "best"))
+    assert "| seed 40: not recorded; seed 41: phi 0.81, all 32 / any 65 (members 44-52) |" in text
+    assert "| one model |" in row("default", [recorded("default", 40, 24)])
+
+
 def test_docs_training_holds_the_presets_table_the_harness_prints():
     printed = table(ROOT / "bench" / "results" / "accuracy.jsonl")
     assert printed in (ROOT / "docs" / "training.md").read_text(encoding="utf-8"), \
