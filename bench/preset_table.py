@@ -64,6 +64,9 @@ def row(preset: str, runs: list[dict]) -> str:
     dates = sorted({r["when"][:10] for r in runs})
     commits = ", ".join(sorted({r["commit"] for r in runs}))
     machines = sorted({r["machine"] for r in runs if r.get("machine")})  # recorded since 2026-12-05
+    if any(not r.get("machine") for r in runs):
+        earlier = "earlier runs' " if machines else ""
+        machines.append(f"{earlier}machine by date (Machines, below)")
     commits += "".join(f"; {m}" for m in machines)
     return (f"| `{preset}` | {', '.join(map(str, errors))} ({seeds}) | **{100 * (1 - mean_errors / rows):.2f}%** "
             f"[{100 * low:.2f}, {100 * high:.2f}] | {_overlap(runs)} | {wall:.1f} | {cpu:.1f} "

@@ -86,7 +86,9 @@ def test_only_runs_of_the_current_recipe_count_for_a_preset():
     assert [r["run_id"] for r in runs_of(lines, "default")] == ["r24", "r31"]
     text = row("default", runs_of(lines, "default"))
     assert text.startswith("| `default` | 40, 38 (seeds 24, 31) | **99.61%** [")
-    assert "| 10.0 | 20.0 | 2026-12-05; abc1234 |" in text
+    assert text.endswith("| 10.0 | 20.0 | 2026-12-05; abc1234; machine by date (Machines, below) |")
+    mixed = row("default", [{**recorded("default", 40, 24), "machine": "AMD EPYC, 2 cores"}, recorded("default", 38, 31)])
+    assert mixed.endswith("; abc1234; AMD EPYC, 2 cores; earlier runs' machine by date (Machines, below) |")
     assert row("best", []) == "| `best` | not measured since the recipe changed | | | | | |"
 
 
