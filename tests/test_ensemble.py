@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -59,10 +60,13 @@ def test_bundle_round_trips_and_averages_members_over_shifted_views(tmp_path):
     assert np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
 
 
-def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_path, runner):
+def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_path, runner, capsys):
     checkpoint = tmp_path / "best.pt"
     config = config_for("best", arch="baseline", epochs=2, members=2, batch_size=64, device="cpu", tta=True)
     result = train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
+    # Before the hours go, the CPU user hears what the holdout says members buy there.
+    notes = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "members_on_cpu" in line]
+    assert [(n["members"], "docs/training.md" in n["msg"]) for n in notes] == [(2, True)]
 
     assert beside(checkpoint).member(0).is_file() and beside(checkpoint).member(1).is_file()
     loaded = load_checkpoint(checkpoint)
@@ -119,3 +123,10 @@ def test_a_member_variant_with_an_unknown_option_is_refused(variant, name):
 
     with pytest.raises(BadInput, match=f"unknown training option '{name}'"):
         config_for("best", member_variants=(variant,))
+
+
+def test_a_one_member_bundle_says_nothing_of_members_on_the_cpu(small_dir, tmp_path, capsys):
+    config = config_for("default", arch="baseline", epochs=1, members=1, batch_size=64, device="cpu", tta=True)
+    train_to_checkpoint(small_dir / "train.csv", tmp_path / "tta.pt", config, Log(fmt="json"))
+    assert load_checkpoint(tmp_path / "tta.pt").spec.arch == "ensemble"  # the bundle path, with one member
+    assert "members_on_cpu" not in capsys.readouterr().err

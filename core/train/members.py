@@ -42,6 +42,11 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
     rows every member trains on too; `meta`: more to record in the bundle's checkpoint."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
     mine = [i for i in range(config.members) if i % world.size == world.rank]
+    if config.members > 1 and world.rank == 0 and pick_device(config.device).type == "cpu":
+        # `best` on a CPU costs hours; say before they are spent what the holdout says they buy there.
+        log.info(f"{config.members} members on the CPU: about {config.members} times one model's training; on 2 CPU "
+                 "cores no average of members has measured better than one `default` model (docs/training.md, "
+                 "\"What best buys\")", event="train.members_on_cpu", members=config.members)
 
     def train_mine() -> dict[int, TrainResult]:
         trained = {}
