@@ -66,7 +66,7 @@ def test_best_preset_trains_members_and_bundles_them(small_dir, demo_dir, tmp_pa
     result = train_to_checkpoint(small_dir / "train.csv", checkpoint, config, Log(fmt="json"))
     # Before the hours go, the CPU user hears what the holdout says members buy there.
     notes = [json.loads(line) for line in capsys.readouterr().err.splitlines() if "members_on_cpu" in line]
-    assert [(n["members"], "docs/training.md" in n["msg"]) for n in notes] == [(2, True)]
+    assert [(n["members"], "about 2x" in n["msg"], "docs/training.md" in n["msg"]) for n in notes] == [(2, True, True)]
 
     assert beside(checkpoint).member(0).is_file() and beside(checkpoint).member(1).is_file()
     loaded = load_checkpoint(checkpoint)

@@ -240,6 +240,8 @@ def test_members_spread_over_two_ranks_bundle_into_one_ensemble(small_train, tmp
     # Rank 0 trained member 1 only (rank 1's messages are not printed): member 2 ran on rank 1.
     members = [r["member"] for r in log_lines(result.stderr) if r.get("event") == "train.member"]
     assert members == [1]
+    notes = [r["msg"] for r in log_lines(result.stderr) if r.get("event") == "train.members_on_cpu"]
+    assert len(notes) == 1 and "2 members on the CPU: about 1x one model's training time" in notes[0]
 
 
 def test_pseudo_labelling_on_two_ranks_trains_both_rounds_on_rank_0s_choice(small_train, demo_dir, tmp_path):

@@ -44,7 +44,8 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
     mine = [i for i in range(config.members) if i % world.size == world.rank]
     if config.members > 1 and world.rank == 0 and pick_device(config.device).type == "cpu":
         # `best` on a CPU costs hours; say before they are spent what the holdout says they buy there.
-        log.info(f"{config.members} members on the CPU: about {config.members} times one model's training; on 2 CPU "
+        rounds = -(-config.members // world.size)  # members train one after another on each rank
+        log.info(f"{config.members} members on the CPU: about {rounds}x one model's training time; on 2 CPU "
                  "cores no average of members has measured better than one `default` model (docs/training.md, "
                  "\"What best buys\")", event="train.members_on_cpu", members=config.members)
 
