@@ -42,7 +42,7 @@ def train_ensemble(images, targets, classes, checkpoint: Path, config: TrainConf
     rows every member trains on too; `meta`: more to record in the bundle's checkpoint."""
     split_seed = config.seed if config.split_seed is None else config.split_seed
     mine = [i for i in range(config.members) if i % world.size == world.rank]
-    if config.members > 1 and world.rank == 0 and pick_device(config.device).type == "cpu":
+    if config.members > 1 and pick_device(config.device).type == "cpu":  # the log speaks for rank 0 only
         # `best` on a CPU costs hours; say before they are spent what the holdout says they buy there.
         rounds = -(-config.members // world.size)  # members train one after another on each rank
         log.info(f"{config.members} members on the CPU: about {rounds}x one model's training time; on 2 CPU "
@@ -133,6 +133,7 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
     device = pick_device(config.device)
     val_loss, val_acc = (evaluate(model.to(device), images[val_idx], targets[val_idx], spec, device, batch_size=512)
                          if len(val_idx) else (None, None))
+    pseudo = members[0].metrics.get("pseudo_rows")  # every member trained on the same pseudo-labelled rows
     return {"val_accuracy": val_acc, "val_loss": val_loss,
             "member_val_accuracy": [m.metrics["val_accuracy"] for m in members],
             "members": len(members), "tta_views": len(spec.arch_kwargs["tta_shifts"]),
@@ -140,9 +141,9 @@ def _bundle_metrics(model, spec: ModelSpec, members: list[TrainResult], images, 
             "epochs_run": sum(m.metrics["epochs_run"] for m in members),
             "train_seconds": round(sum(m.metrics["train_seconds"] for m in members), 2),
             # every row outside the shared split trained some member (with folds: every row)
-            "train_rows": len(targets) - len(val_idx) + members[0].metrics.get("pseudo_rows", 0),
+            "train_rows": len(targets) - len(val_idx) + (pseudo or 0),
             "val_rows": len(val_idx), "device": str(device),
-            **({"pseudo_rows": members[0].metrics["pseudo_rows"]} if "pseudo_rows" in members[0].metrics else {}),
+            **({"pseudo_rows": pseudo} if pseudo is not None else {}),
             **({"oob_accuracy": _pooled(members)} if config.folds else {})}
 
 
